@@ -1,0 +1,56 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "dion-swift",
+    products: [
+        // MARK: - Public API
+        .library(name: "MPIShim", targets: ["MPIShim"]),
+        .executable(name: "dion", targets: ["DionCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: - C interop (implementation details)
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
+        .target(
+            name: "CMPIShim",
+            dependencies: ["CMPI"]
+        ),
+
+        // MARK: - Libraries
+        .target(
+            name: "MPIShim",
+            dependencies: ["CMPI", "CMPIShim"]
+        ),
+
+        // MARK: - Executables
+        .executableTarget(
+            name: "DionCLI",
+            dependencies: [
+                "MPIShim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "_MPITestRunner",
+            dependencies: ["MPIShim"]
+        ),
+
+        // MARK: - Test support and unit test bundles
+        .target(
+            name: "_TestSupport",
+            dependencies: []
+        ),
+        .testTarget(
+            name: "MPIShimTests",
+            dependencies: ["MPIShim", "_TestSupport", "_MPITestRunner"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

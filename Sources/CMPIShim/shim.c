@@ -1,0 +1,32 @@
+#include "CMPIShim.h"
+#include <string.h>
+
+MPI_Comm CMPIShim_COMM_WORLD(void) { return MPI_COMM_WORLD; }
+MPI_Comm CMPIShim_COMM_SELF(void) { return MPI_COMM_SELF; }
+MPI_Comm CMPIShim_COMM_NULL(void) { return MPI_COMM_NULL; }
+MPI_Request CMPIShim_REQUEST_NULL(void) { return MPI_REQUEST_NULL; }
+MPI_Errhandler CMPIShim_ERRORS_RETURN(void) { return MPI_ERRORS_RETURN; }
+void *CMPIShim_IN_PLACE(void) { return MPI_IN_PLACE; }
+MPI_Status *CMPIShim_STATUS_IGNORE(void) { return MPI_STATUS_IGNORE; }
+
+MPI_Datatype CMPIShim_FLOAT(void) { return MPI_FLOAT; }
+MPI_Datatype CMPIShim_DOUBLE(void) { return MPI_DOUBLE; }
+MPI_Datatype CMPIShim_INT32_T(void) { return MPI_INT32_T; }
+MPI_Datatype CMPIShim_INT64_T(void) { return MPI_INT64_T; }
+MPI_Datatype CMPIShim_UINT8_T(void) { return MPI_UINT8_T; }
+
+MPI_Op CMPIShim_SUM(void) { return MPI_SUM; }
+MPI_Op CMPIShim_MAX(void) { return MPI_MAX; }
+MPI_Op CMPIShim_MIN(void) { return MPI_MIN; }
+
+void CMPIShim_error_string(int code, char *buffer, int capacity) {
+    if (buffer == NULL || capacity <= 0) return;
+    char local[MPI_MAX_ERROR_STRING];
+    int length = 0;
+    if (MPI_Error_string(code, local, &length) != MPI_SUCCESS) {
+        strncpy(buffer, "unknown MPI error", (size_t)capacity - 1);
+    } else {
+        strncpy(buffer, local, (size_t)capacity - 1);
+    }
+    buffer[capacity - 1] = '\0';
+}

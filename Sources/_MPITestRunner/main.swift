@@ -1,0 +1,2 @@
+import MPIShim
+print(_probe())
