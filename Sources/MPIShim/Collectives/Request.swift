@@ -1,0 +1,96 @@
+import CMPI
+
+/// A nonblocking collective in flight. It owns the buffers MPI reads and writes until
+/// `wait()` hands the result back, so the compiler forbids touching them in the meantime:
+/// `Request` is `~Copyable` and `wait()` consumes it.
+///
+/// Dropping a request without waiting blocks in `deinit` until MPI is done with its buffers
+/// (MPI has no way to cancel a collective), then frees them.
+public struct Request<T: MPIScalar>: ~Copyable {
+    var handle: MPI_Request?
+    let sendBuffer: UnsafeMutableBufferPointer<T>
+    let receiveBuffer: UnsafeMutableBufferPointer<T>
+    let communicator: Communicator
+    let operation: CollectiveOperation
+    let reduction: ReductionOp?
+    let elementCount: Int
+    let volume: TransferVolume
+    let start: UInt64
+    var finished = false
+    var failed = false
+
+    init(communicator: Communicator, operation: CollectiveOperation, reduction: ReductionOp?, elementCount: Int,
+         volume: TransferVolume, sendBuffer: UnsafeMutableBufferPointer<T>, receiveBuffer: UnsafeMutableBufferPointer<T>) {
+        self.handle = nil
+        self.communicator = communicator
+        self.operation = operation
+        self.reduction = reduction
+        self.elementCount = elementCount
+        self.volume = volume
+        self.sendBuffer = sendBuffer
+        self.receiveBuffer = receiveBuffer
+        self.start = MonotonicClock.nanoseconds()
+    }
+
+    deinit {
+        if !finished && !failed && handle != nil && MPIRuntime.isActive {
+            var pending = handle
+            _ = mpi_wait(&pending)
+        }
+        sendBuffer.deallocate()
+        receiveBuffer.deallocate()
+    }
+
+    mutating func markCompleted() {
+        finished = true
+        if communicator.ledger.isEnabled {
+            communicator.record(operation, T.mpiDatatype, count: elementCount, volume: volume, start: start,
+                                end: MonotonicClock.nanoseconds())
+        }
+        if reduction == .average { communicator.divideBySize(receiveBuffer) }
+    }
+
+    /// Whether the collective has completed; if it has, `wait()` returns at once.
+    ///
+    /// The corresponding MPI function is `MPI_Test`.
+    public mutating func test() throws(MPIError) -> Bool {
+        if finished { return true }
+        var flag: CInt = 0
+        let rc = mpi_test(&handle, &flag)
+        if rc != MPI_SUCCESS {
+            failed = true
+            throw makeMPIError(rc, function: "MPI_Test")
+        }
+        if flag != 0 { markCompleted() }
+        return finished
+    }
+
+    /// Blocks until the collective completes and returns its result.
+    ///
+    /// The corresponding MPI function is `MPI_Wait`.
+    public consuming func wait() throws(MPIError) -> [T] {
+        if !finished {
+            let rc = mpi_wait(&handle)
+            if rc != MPI_SUCCESS {
+                failed = true
+                throw makeMPIError(rc, function: "MPI_Wait")
+            }
+            markCompleted()
+        }
+        return Array(receiveBuffer)
+    }
+}
+
+extension UnsafeMutableBufferPointer where Element: MPIScalar {
+    /// A heap copy of `source` that a `Request` owns.
+    static func ownedCopy(of source: [Element]) -> UnsafeMutableBufferPointer<Element> {
+        let buffer = UnsafeMutableBufferPointer<Element>.allocate(capacity: Swift.max(source.count, 1))
+        _ = buffer.initialize(from: source)
+        return UnsafeMutableBufferPointer(rebasing: buffer[0..<source.count])
+    }
+
+    static func owned(count: Int) -> UnsafeMutableBufferPointer<Element> {
+        let buffer = UnsafeMutableBufferPointer<Element>.allocate(capacity: Swift.max(count, 1))
+        return UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
+    }
+}

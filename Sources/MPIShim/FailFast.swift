@@ -1,0 +1,42 @@
+import Foundation
+
+/// The fail-fast wrapper for executables: any error thrown on any rank ends the whole job.
+///
+/// An MPI job hangs when one rank leaves while the others wait in a collective. `FailFast.run`
+/// prints the error with the rank that hit it and calls `MPI_Abort` on `MPI_COMM_WORLD`, which
+/// takes every process down. It never calls `MPI_Finalize` on an error path (a finalize that
+/// waits for ranks that will never arrive is itself a hang).
+public enum FailFast {
+    /// Runs `body`. On success finalizes MPI (when it was initialized) and returns; on a thrown
+    /// error prints `[rank r/n] error: …` to standard error and aborts the job with `exitCode`.
+    public static func run(exitCode: Int32 = 1, _ body: () throws -> Void) {
+        do {
+            try body()
+        } catch {
+            fail(error, exitCode: exitCode)
+        }
+        do {
+            try MPIRuntime.finalize()
+        } catch {
+            fail(error, exitCode: exitCode)
+        }
+    }
+
+    /// Prints `error` with this process's rank and aborts the whole job. Never returns.
+    public static func fail(_ error: any Error, exitCode: Int32 = 1) -> Never {
+        writeStandardError("[\(rankDescription())] error: \(error)")
+        MPIRuntime.abort(code: exitCode)
+    }
+
+    /// `rank r/n` from MPI when it is active, else from the launcher's environment.
+    static func rankDescription() -> String {
+        if MPIRuntime.isActive, let world = try? MPIRuntime.world() {
+            return "rank \(world.rank)/\(world.size)"
+        }
+        let environment = ProcessInfo.processInfo.environment
+        if let rank = environment["OMPI_COMM_WORLD_RANK"], let size = environment["OMPI_COMM_WORLD_SIZE"] {
+            return "rank \(rank)/\(size)"
+        }
+        return "rank 0/1"
+    }
+}
