@@ -1,0 +1,130 @@
+import Foundation
+import MPIShim
+
+/// The collectives `dion bench collectives` measures.
+enum BenchmarkedCollective: String, CaseIterable {
+    case allreduce, reducescatter, allgather
+
+    /// Bus bandwidth factor of nccl-tests for g ranks.
+    func busFactor(_ g: Int) -> Double {
+        switch self {
+        case .allreduce: 2 * Double(g - 1) / Double(g)
+        case .reducescatter, .allgather: Double(g - 1) / Double(g)
+        }
+    }
+}
+
+/// One measured point.
+struct BenchmarkRecord {
+    let op: BenchmarkedCollective
+    let ranks: Int
+    let bytes: Int
+    let seconds: Double
+    let meanSeconds: Double
+    let iterations: Int
+    let ledger: Bool
+
+    var algbw: Double { Double(bytes) / seconds / 1e9 }
+    var busbw: Double { algbw * op.busFactor(ranks) }
+
+    static let header = "op              bytes     iters    best µs    mean µs  algbw GB/s  busbw GB/s"
+
+    var row: String {
+        String(format: "%-13@ %9d %8d %10.2f %10.2f %11.3f %11.3f", op.rawValue as NSString, bytes, iterations,
+               seconds * 1e6, meanSeconds * 1e6, algbw, busbw)
+    }
+
+    var json: String {
+        String(format: "{\"op\":\"%@\",\"ranks\":%d,\"bytes\":%d,\"seconds\":%.9g,\"mean_seconds\":%.9g,"
+               + "\"iterations\":%d,\"algbw_GBps\":%.6g,\"busbw_GBps\":%.6g,\"ledger\":%@,\"implementation\":\"swift\"}",
+               op.rawValue as NSString, ranks, bytes, seconds, meanSeconds, iterations, algbw, busbw,
+               (ledger ? "true" : "false") as NSString)
+    }
+}
+
+/// Times collectives through MPIShim with preallocated buffers, the way the C benchmark
+/// (`Scripts/bench/collectives.c`) times raw MPI.
+struct CollectiveBenchmark {
+    /// The communicator whose collectives are timed (labelled `bench`).
+    let comm: Communicator
+    /// Bookkeeping (iteration counts, slowest rank) on a communicator whose ledger is off.
+    let control: Communicator
+    let secondsPerPoint: Double
+    let repeats: Int
+
+    init(world: Communicator, secondsPerPoint: Double, repeats: Int) throws {
+        comm = try world.duplicate(label: "bench")
+        let quiet = CommunicationLedger()
+        quiet.isEnabled = false
+        control = try world.duplicate(label: "control", ledger: quiet)
+        self.secondsPerPoint = secondsPerPoint
+        self.repeats = repeats
+    }
+
+    func measure(_ op: BenchmarkedCollective, bytes: Int, ledger: Bool) throws -> BenchmarkRecord {
+        let g = comm.size
+        let elements = Swift.max(g, bytes / MemoryLayout<Float>.stride / g * g)
+        let block = elements / g
+        let input = UnsafeMutableBufferPointer<Float>.allocate(capacity: elements)
+        let output = UnsafeMutableBufferPointer<Float>.allocate(capacity: elements)
+        defer { input.deallocate(); output.deallocate() }
+        input.initialize(repeating: 1)
+        output.initialize(repeating: 0)
+        let body: () throws -> Void
+        switch op {
+        case .allreduce:
+            body = { try comm.allReduce(UnsafeBufferPointer(input), into: output) }
+        case .reducescatter:
+            let out = UnsafeMutableBufferPointer(rebasing: output[0..<block])
+            body = { try comm.reduceScatter(UnsafeBufferPointer(input), into: out) }
+        case .allgather:
+            let inp = UnsafeBufferPointer(rebasing: input[0..<block])
+            body = { try comm.allGather(inp, into: output) }
+        }
+        // Warm up, then pick the iteration count from rank 0's estimate so every rank agrees.
+        for _ in 0..<3 { try body() }
+        let estimate = try timedLoop(iterations: 3, body) / 3
+        var iterations = [Int64(Swift.min(100_000, Swift.max(5, Int(secondsPerPoint / Swift.max(estimate, 1e-9)))))]
+        try control.broadcast(&iterations, root: 0)
+        let n = Int(iterations[0])
+        var times: [Double] = []
+        for _ in 0..<repeats { times.append(try timedLoop(iterations: n, body) / Double(n)) }
+        comm.ledger.reset()
+        return BenchmarkRecord(op: op, ranks: g, bytes: elements * MemoryLayout<Float>.stride,
+                               seconds: times.min() ?? 0, meanSeconds: times.reduce(0, +) / Double(times.count),
+                               iterations: n, ledger: ledger)
+    }
+
+    /// Seconds for `iterations` calls, as seen by the slowest rank.
+    func timedLoop(iterations: Int, _ body: () throws -> Void) throws -> Double {
+        try control.barrier()
+        let start = MPIRuntime.wallTime()
+        for _ in 0..<iterations { try body() }
+        let elapsed = [MPIRuntime.wallTime() - start]
+        return try control.allReduced(elapsed, op: .max)[0]
+    }
+
+    /// The ledger's cost on 4 KiB all-reduces: alternating rounds with the ledger off and on.
+    func ledgerOverhead(iterations: Int) throws -> String {
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: 1024)
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: 1)
+        let ledger = comm.ledger
+        let wasEnabled = ledger.isEnabled
+        defer { ledger.isEnabled = wasEnabled }
+        var off: [Double] = []
+        var on: [Double] = []
+        for round in 0..<10 {
+            for enabled in (round % 2 == 0 ? [false, true] : [true, false]) {
+                ledger.isEnabled = enabled
+                let t = try timedLoop(iterations: iterations) { try comm.allReduce(buffer, op: .sum) } / Double(iterations)
+                if enabled { on.append(t) } else { off.append(t) }
+                ledger.reset()
+            }
+        }
+        let medianOff = off.sorted()[off.count / 2], medianOn = on.sorted()[on.count / 2]
+        return String(format: "ledger overhead, 4 KiB all-reduce, %d ranks: off %.3f µs, on %.3f µs (medians of 10 "
+                      + "rounds of %d), +%.3f µs = %+.2f%%", comm.size, medianOff * 1e6, medianOn * 1e6, iterations,
+                      (medianOn - medianOff) * 1e6, (medianOn / medianOff - 1) * 100)
+    }
+}

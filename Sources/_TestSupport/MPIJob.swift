@@ -1,0 +1,126 @@
+import Foundation
+
+/// Runs a program under a real `mpirun` for the multi-rank tests and collects what it did.
+///
+/// The test host process may itself have initialized MPI as a singleton, which puts
+/// `OMPI_*`/`PMIX_*` variables into its environment; a child `mpirun` that inherits them exits
+/// silently. The child therefore gets a scrubbed environment plus the settings that let
+/// `mpirun` run as root and oversubscribe 2 cores.
+public struct MPIJob: Sendable {
+    /// The outcome of one `mpirun`.
+    public struct Result: Sendable, CustomStringConvertible {
+        /// Exit status of `mpirun` (or the signal that ended it).
+        public let status: Int32
+        /// Whether the job had to be killed because it ran past the timeout.
+        public let timedOut: Bool
+        /// Wall time in seconds.
+        public let seconds: Double
+        public let standardOutput: String
+        public let standardError: String
+
+        public var description: String {
+            "status \(status)\(timedOut ? " (timed out)" : ""), \(String(format: "%.1f", seconds)) s\n"
+                + "--- stdout\n\(standardOutput)\n--- stderr\n\(standardError)"
+        }
+    }
+
+    /// The executable to launch on every rank.
+    public let executable: String
+    /// Its arguments.
+    public let arguments: [String]
+    /// Number of processes.
+    public let ranks: Int
+    /// Seconds after which the job is killed.
+    public let timeout: Double
+    /// Extra environment variables for the ranks.
+    public let environment: [String: String]
+
+    public init(executable: String, arguments: [String], ranks: Int, timeout: Double = 120,
+                environment: [String: String] = [:]) {
+        self.executable = executable
+        self.arguments = arguments
+        self.ranks = ranks
+        self.timeout = timeout
+        self.environment = environment
+    }
+
+    /// The environment for a child `mpirun`: no inherited MPI variables, root and
+    /// oversubscription allowed, vader without single-copy (robust in containers).
+    public static func launcherEnvironment(extra: [String: String] = [:]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_") && !$0.key.hasPrefix("OPAL_")
+        }
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        env["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
+        env["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"
+        env["OMPI_MCA_mpi_yield_when_idle"] = "1"
+        env["OPENBLAS_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] ?? "1"
+        for (key, value) in extra { env[key] = value }
+        return env
+    }
+
+    /// Launches the job and waits for it (or kills it at the timeout).
+    ///
+    /// Completion is detected by polling a status file that a wrapper shell writes, not by
+    /// waiting for the child: once the test host has initialized MPI as a singleton, Open MPI's
+    /// SIGCHLD handling can swallow the child's exit so that neither Foundation's termination
+    /// handler nor `waitpid` ever reports it.
+    public func run() throws -> Result {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("mpijob-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outPath = directory.appendingPathComponent("stdout").path
+        let errPath = directory.appendingPathComponent("stderr").path
+        let statusPath = directory.appendingPathComponent("status").path
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        let script = "\"$@\" >'\(outPath)' 2>'\(errPath)' </dev/null; echo $? >'\(statusPath).tmp'; "
+            + "mv '\(statusPath).tmp' '\(statusPath)'"
+        process.arguments = ["/bin/sh", "-c", script, "sh", "mpirun", "-np", "\(ranks)", executable] + arguments
+        process.environment = Self.launcherEnvironment(extra: environment)
+        let start = Date()
+        try process.run()
+        let pid = process.processIdentifier
+        var timedOut = false
+        var status: Int32?
+        while status == nil {
+            if let text = try? String(contentsOfFile: statusPath, encoding: .utf8) {
+                status = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+            } else if Date().timeIntervalSince(start) > timeout {
+                timedOut = true
+                kill(-pid, SIGTERM)
+                Thread.sleep(forTimeInterval: 3)
+                kill(-pid, SIGKILL)
+                status = -1
+            } else {
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
+        var reaped: Int32 = 0
+        _ = waitpid(pid, &reaped, WNOHANG)
+        return Result(status: status ?? -1, timedOut: timedOut, seconds: Date().timeIntervalSince(start),
+                      standardOutput: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                      standardError: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+
+    /// The path of an executable built into the same directory as the running test bundle.
+    public static func builtProduct(_ name: String) -> String? {
+        var candidates: [URL] = []
+        if let dir = ProcessInfo.processInfo.environment["DION_BUILD_DIR"] {
+            candidates.append(URL(fileURLWithPath: dir))
+        }
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            candidates.append(url)
+            url = url.deletingLastPathComponent()
+        }
+        for dir in candidates {
+            let path = dir.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+}

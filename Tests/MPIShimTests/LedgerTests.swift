@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+@testable import MPIShim
+
+/// The ledger's records, totals, capacity folding, observer hook and exports.
+@Suite("Communication ledger", .serialized)
+struct LedgerTests {
+    func communicator(_ ledger: CommunicationLedger) throws -> Communicator {
+        try MPIRuntime.world().duplicate(label: "t", ledger: ledger)
+    }
+
+    @Test("each collective appends one record with op, label, type, count and time")
+    func records() throws {
+        let ledger = CommunicationLedger()
+        let comm = try communicator(ledger)
+        var x = [Double](repeating: 1, count: 10)
+        try comm.allReduce(&x)
+        _ = try comm.allGather([Int32(1), 2])
+        let r = ledger.records
+        #expect(r.map(\.operation) == [.allReduce, .allGather])
+        #expect(r.map(\.datatype) == [.float64, .int32])
+        #expect(r.map(\.elementCount) == [10, 2])
+        #expect(r.allSatisfy { $0.communicator == "t" && $0.communicatorSize == 1 && $0.bytesSent == 0 })
+        #expect(ledger.totals()[LedgerKey(operation: .allReduce, communicator: "t", datatype: .float64)]?.calls == 1)
+    }
+
+    @Test("beyond its capacity the ledger folds old records into the totals")
+    func capacity() throws {
+        let ledger = CommunicationLedger(recordCapacity: 4)
+        let comm = try communicator(ledger)
+        for _ in 0..<10 { try comm.barrier() }
+        #expect(ledger.records.count <= 4)
+        #expect(ledger.droppedRecords + ledger.records.count == 10)
+        #expect(ledger.grandTotal().calls == 10)
+        #expect(ledger.recordCount == 10)
+        #expect(ledger.formattedSummary().contains("folded"))
+        ledger.reset()
+        #expect(ledger.recordCount == 0 && ledger.grandTotal().calls == 0)
+    }
+
+    @Test("an observer sees every record before it is stored")
+    func observer() throws {
+        let ledger = CommunicationLedger()
+        ledger.setObserver { record in record.simulatedSeconds = 0.25 }
+        let comm = try communicator(ledger)
+        try comm.barrier()
+        try comm.barrier()
+        #expect(ledger.records.map(\.simulatedSeconds) == [0.25, 0.25])
+        #expect(ledger.grandTotal().simulatedSeconds == 0.5)
+        ledger.setObserver(nil)
+        try comm.barrier()
+        #expect(ledger.records.last?.simulatedSeconds == nil)
+    }
+
+    @Test("JSON Lines and Chrome trace are valid JSON")
+    func exports() throws {
+        let ledger = CommunicationLedger()
+        let comm = try MPIRuntime.world().duplicate(label: "quote\"d", ledger: ledger)
+        _ = try comm.allReduced([Float](repeating: 1, count: 5))
+        try comm.barrier()
+        for line in ledger.jsonLines().split(separator: "\n") {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(object["comm"] as? String == "quote\"d")
+            #expect(object["bytes_sent"] as? Int == 0)
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID()).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try ledger.writeChromeTrace(to: path, gatheringOver: comm)
+        let trace = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+                                 as? [String: Any])
+        #expect((trace["traceEvents"] as? [Any])?.count == 4)
+        #expect(ledger.recordCount == 2)
+        #expect(throws: LedgerExportError.self) { try ledger.writeJSONLines(to: "/nonexistent-dir/x.jsonl") }
+    }
+}

@@ -1,0 +1,34 @@
+import Testing
+import _TestSupport
+
+/// The collectives under a real `mpirun` with 1, 2 and 4 processes: the runner checks every
+/// collective, type, uneven count, split, overlap and the ledger's bytes, and prints one PASS
+/// line per rank.
+@Suite("Multi-rank (mpirun)", .serialized)
+struct MultiRankTests {
+    static let runner = MPIJob.builtProduct("_MPITestRunner")
+
+    @Test("every collective on every rank", arguments: [1, 2, 4])
+    func collectives(ranks: Int) throws {
+        let path = try #require(Self.runner, "_MPITestRunner was not built next to the tests")
+        let result = try MPIJob(executable: path, arguments: ["collectives"], ranks: ranks, timeout: 180).run()
+        #expect(!result.timedOut, "\(result)")
+        #expect(result.status == 0, "\(result)")
+        for rank in 0..<ranks {
+            #expect(result.standardOutput.contains("PASS rank \(rank)/\(ranks) checks="), "\(result)")
+        }
+    }
+
+    @Test("a rank that throws ends the whole job quickly, with its message", arguments: [(2, 1), (4, 2), (4, 0)])
+    func throwingRankAbortsJob(ranks: Int, failing: Int) throws {
+        let path = try #require(Self.runner, "_MPITestRunner was not built next to the tests")
+        let result = try MPIJob(executable: path, arguments: ["throw-on-rank", "\(failing)"], ranks: ranks,
+                                timeout: 30).run()
+        #expect(!result.timedOut, "the job hung: \(result)")
+        #expect(result.status != 0, "\(result)")
+        #expect(result.seconds < 15, "\(result)")
+        #expect(result.standardError.contains("[rank \(failing)/\(ranks)] error: injected failure on rank \(failing)"),
+                "\(result)")
+        #expect(!result.standardOutput.contains("unexpected"), "\(result)")
+    }
+}
