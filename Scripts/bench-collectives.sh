@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Side-by-side collective benchmark: raw C MPI (Scripts/bench/collectives.c, built with mpicc)
+# and `dion bench collectives` (MPIShim, ledger on), alternating runs at 2 and 4 ranks, then
+# the ratio table (best of all rounds per point) and the ledger's cost at 4 KiB.
+#
+#   Scripts/bench-collectives.sh                 # 2 and 4 ranks, 2 rounds each
+#   RANKS="2" ROUNDS=3 Scripts/bench-collectives.sh
+#   EXTRA="--max-bytes 1048576" Scripts/bench-collectives.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source Scripts/mpi-env.sh
+bash Scripts/setup.sh >/dev/null
+
+RANKS="${RANKS:-2 4}"
+ROUNDS="${ROUNDS:-2}"
+EXTRA="${EXTRA:-}"
+OUT="${OUT:-results/collectives}"
+mkdir -p "$OUT" .build/bench
+
+swift build -c release --product dion 2>&1 | tail -1
+mpicc -O2 -o .build/bench/collectives-c Scripts/bench/collectives.c
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
+echo "mpirun: $(mpirun --version | head -1)"
+for np in $RANKS; do
+  for round in $(seq 1 "$ROUNDS"); do
+    # shellcheck disable=SC2086
+    mpirun -np "$np" .build/bench/collectives-c --json "$OUT/c-np$np-r$round.json" $EXTRA >/dev/null
+    # shellcheck disable=SC2086
+    mpirun -np "$np" .build/release/dion bench collectives --json "$OUT/swift-np$np-r$round.json" $EXTRA >/dev/null
+    echo "np=$np round $round done"
+  done
+  mpirun -np "$np" .build/release/dion bench collectives --ops allreduce --max-bytes 4096 \
+    --ledger-overhead-iterations 20000 | tail -1 | tee "$OUT/ledger-overhead-np$np.txt"
+done
+python3 Scripts/collectives-table.py "$OUT"/*-np*-r*.json | tee "$OUT/table.md"

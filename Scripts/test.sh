@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The project's test command (README): installs the system packages, builds, runs `swift test`
+# (unit tests in one process, then the multi-rank tests that launch mpirun -np 1, 2, 4), and
+# finally runs the collectives benchmark once under mpirun -np 4 as a smoke test of the
+# release build. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash Scripts/setup.sh
+source Scripts/mpi-env.sh
+
+echo "== swift build (debug, with tests)"
+swift build --build-tests
+echo "== swift test"
+swift test --skip-build
+echo "== release build and a 4-rank smoke run of the main job"
+swift build -c release --product dion
+timeout 300 mpirun -np 4 .build/release/dion bench collectives --max-bytes 65536 --seconds-per-point 0.01 --repeats 1
+echo "== all tests passed"
