@@ -1,5 +1,9 @@
 #include "CMPIShim.h"
 #include <string.h>
+#include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 MPI_Comm CMPIShim_COMM_WORLD(void) { return MPI_COMM_WORLD; }
 MPI_Comm CMPIShim_COMM_SELF(void) { return MPI_COMM_SELF; }
@@ -29,4 +33,14 @@ void CMPIShim_error_string(int code, char *buffer, int capacity) {
         strncpy(buffer, local, (size_t)capacity - 1);
     }
     buffer[capacity - 1] = '\0';
+}
+
+uint64_t CMPIShim_ticks(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    return __rdtsc();
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+#endif
 }

@@ -17,6 +17,7 @@ public final class Communicator: Sendable, CustomStringConvertible {
     public let label: String
     /// The ledger its collectives are recorded in.
     public let ledger: CommunicationLedger
+    let labelID: UInt16
     let owned: Bool
 
     init(adopting handle: CommHandle, label: String, ledger: CommunicationLedger, owned: Bool) throws(MPIError) {
@@ -30,6 +31,7 @@ public final class Communicator: Sendable, CustomStringConvertible {
         self.size = Int(size)
         self.label = label
         self.ledger = ledger
+        self.labelID = ledger.labelID(for: label)
         self.owned = owned
     }
 
@@ -92,7 +94,7 @@ public final class Communicator: Sendable, CustomStringConvertible {
 
     @inline(__always)
     func ensureActive(_ function: String) throws(MPIError) {
-        if mpi_finalized() {
+        if MPIRuntime.finalizedFlag.load(ordering: .relaxed) {
             throw MPIError(code: .alreadyFinalized, message: "MPI was finalized; no collective can run", function: function)
         }
     }
@@ -102,20 +104,21 @@ public final class Communicator: Sendable, CustomStringConvertible {
     func recorded<R>(_ operation: CollectiveOperation, _ datatype: MPIDatatype, count: Int,
                      volume: () -> TransferVolume, _ body: () throws(MPIError) -> R) throws(MPIError) -> R {
         guard ledger.isEnabled else { return try body() }
-        let start = MonotonicClock.nanoseconds()
+        let start = MonotonicClock.ticks()
         let result = try body()
-        let end = MonotonicClock.nanoseconds()
-        record(operation, datatype, count: count, volume: volume(), start: start, end: end)
+        let end = MonotonicClock.ticks()
+        record(operation, datatype, count: count, volume: volume(), startTicks: start, endTicks: end)
         return result
     }
 
+    @inline(__always)
     func record(_ operation: CollectiveOperation, _ datatype: MPIDatatype, count: Int, volume: TransferVolume,
-                start: UInt64, end: UInt64) {
-        let bytes = volume.bytes(elementSize: datatype.size)
-        ledger.append(CollectiveRecord(
-            operation: operation, communicator: label, communicatorSize: size, rank: rank, datatype: datatype,
-            elementCount: count, bytesSent: bytes.sent, bytesReceived: bytes.received,
-            startNanoseconds: start, durationNanoseconds: end &- start, simulatedSeconds: nil))
+                startTicks: UInt64, endTicks: UInt64) {
+        let size = datatype.size
+        ledger.append(RawRecord(
+            labelID: labelID, operation: operation.code, datatype: datatype.code, communicatorSize: Int32(self.size),
+            rank: Int32(rank), elementCount: count, bytesSent: volume.sent * size, bytesReceived: volume.received * size,
+            startTicks: startTicks, durationTicks: endTicks &- startTicks, simulatedSeconds: .nan))
     }
 
     /// Converts a count to MPI's `int`, rejecting what MPI cannot represent.

@@ -51,6 +51,8 @@ public enum MPIRuntime {
     }
 
     static let state = Mutex(State())
+    /// Set by `finalize()`; read by every collective (an atomic load instead of `MPI_Finalized`).
+    static let finalizedFlag = Atomic<Bool>(false)
 
     /// Initializes MPI if it is not yet initialized and returns the thread level provided.
     ///
@@ -122,6 +124,7 @@ public enum MPIRuntime {
             guard !s.finalized, mpi_initialized(), !mpi_finalized() else { return }
             s.world = nil
             s.finalized = true
+            finalizedFlag.store(true, ordering: .relaxed)
             try check(mpi_finalize(), "MPI_Finalize")
         }
     }

@@ -17,6 +17,17 @@ public enum MPIDatatype: String, Sendable, Hashable, Codable, CaseIterable {
 
     /// Whether `ReductionOp.average` is defined for this type.
     public var isFloatingPoint: Bool { self == .float32 || self == .float64 }
+
+    /// Index in `allCases` (declaration order), the compact form the ledger stores.
+    var code: UInt8 {
+        switch self {
+        case .float32: 0
+        case .float64: 1
+        case .int32: 2
+        case .int64: 3
+        case .uint8: 4
+        }
+    }
 }
 
 /// A Swift type that maps one-to-one onto an MPI datatype.

@@ -73,3 +73,24 @@ struct LedgerTests {
         #expect(throws: LedgerExportError.self) { try ledger.writeJSONLines(to: "/nonexistent-dir/x.jsonl") }
     }
 }
+
+@Suite("Ledger encoding")
+struct LedgerEncodingTests {
+    @Test("compact codes round-trip through allCases")
+    func codes() {
+        for op in CollectiveOperation.allCases { #expect(CollectiveOperation.allCases[Int(op.code)] == op) }
+        for type in MPIDatatype.allCases { #expect(MPIDatatype.allCases[Int(type.code)] == type) }
+    }
+
+    @Test("tick calibration converts ticks to nanoseconds within 5%")
+    func calibration() throws {
+        let c = TickCalibration.process
+        let t0 = MonotonicClock.ticks(), n0 = MonotonicClock.nanoseconds()
+        var n1 = n0
+        while n1 - n0 < 20_000_000 { n1 = MonotonicClock.nanoseconds() }
+        let t1 = MonotonicClock.ticks()
+        let rate = c.ticksPerNanosecond()
+        let measured = Double(t1 - t0) / rate
+        #expect(abs(measured / Double(n1 - n0) - 1) < 0.05)
+    }
+}

@@ -29,7 +29,7 @@ public struct Request<T: MPIScalar>: ~Copyable {
         self.volume = volume
         self.sendBuffer = sendBuffer
         self.receiveBuffer = receiveBuffer
-        self.start = MonotonicClock.nanoseconds()
+        self.start = MonotonicClock.ticks()
     }
 
     deinit {
@@ -44,8 +44,8 @@ public struct Request<T: MPIScalar>: ~Copyable {
     mutating func markCompleted() {
         finished = true
         if communicator.ledger.isEnabled {
-            communicator.record(operation, T.mpiDatatype, count: elementCount, volume: volume, start: start,
-                                end: MonotonicClock.nanoseconds())
+            communicator.record(operation, T.mpiDatatype, count: elementCount, volume: volume, startTicks: start,
+                                endTicks: MonotonicClock.ticks())
         }
         if reduction == .average { communicator.divideBySize(receiveBuffer) }
     }

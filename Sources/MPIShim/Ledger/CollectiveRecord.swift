@@ -9,6 +9,21 @@ public enum CollectiveOperation: String, Sendable, Hashable, Codable, CaseIterab
     case iAllReduce
     case iReduceScatter
     case iAllGather
+
+    /// Index in `allCases` (declaration order), the compact form the ledger stores.
+    var code: UInt8 {
+        switch self {
+        case .allReduce: 0
+        case .reduceScatter: 1
+        case .allGather: 2
+        case .broadcast: 3
+        case .allToAll: 4
+        case .barrier: 5
+        case .iAllReduce: 6
+        case .iReduceScatter: 7
+        case .iAllGather: 8
+        }
+    }
 }
 
 /// One collective as this rank saw it: what moved, how many bytes under the ring cost model

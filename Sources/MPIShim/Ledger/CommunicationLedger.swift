@@ -11,15 +11,6 @@ public struct LedgerTotals: Sendable, Hashable, Codable {
 
     public init() {}
 
-    mutating func add(_ record: CollectiveRecord) {
-        calls += 1
-        elements += record.elementCount
-        bytesSent += record.bytesSent
-        bytesReceived += record.bytesReceived
-        nanoseconds &+= record.durationNanoseconds
-        simulatedSeconds += record.simulatedSeconds ?? 0
-    }
-
     mutating func add(_ other: LedgerTotals) {
         calls += other.calls
         elements += other.elements
@@ -44,40 +35,25 @@ public struct LedgerKey: Sendable, Hashable, Codable, Comparable {
     }
 }
 
-/// Counts every byte that crosses: each collective of a `Communicator` appends a
-/// `CollectiveRecord` here (op, communicator label, type, count, ring-model bytes, wall time).
+/// Counts every byte that crosses: each collective of a `Communicator` appends a record here
+/// (op, communicator label, type, count, ring-model bytes, wall time).
 ///
-/// Recording is on by default. The hot path is one lock, two clock reads and an append; the
-/// per-group totals are folded lazily. At most `recordCapacity` records are kept for traces
-/// and JSON Lines; older ones are folded into the totals and counted in `droppedRecords`.
-/// All methods are thread-safe.
+/// Recording is on by default and built to cost well under the collective it records: the
+/// hot path is two time-stamp-counter reads, a spin lock and a 64-byte store into a
+/// preallocated ring. Totals are folded lazily; at most `recordCapacity` individual records
+/// are kept for traces and JSON Lines (older ones are folded into the totals and counted in
+/// `droppedRecords`), while totals always cover everything. All methods are thread-safe.
 public final class CommunicationLedger: Sendable {
     /// The process-wide ledger that communicators use unless given another one.
     public static let shared = CommunicationLedger()
 
-    struct Storage {
-        var records: [CollectiveRecord] = []
-        /// `records[..<folded]` are already in `totals`.
-        var folded = 0
-        var totals: [LedgerKey: LedgerTotals] = [:]
-        var droppedRecords = 0
-        var sequence = 0
-
-        mutating func fold() {
-            while folded < records.count {
-                let r = records[folded]
-                totals[LedgerKey(operation: r.operation, communicator: r.communicator, datatype: r.datatype),
-                       default: LedgerTotals()].add(r)
-                folded += 1
-            }
-        }
-    }
-
-    let storage = Mutex(Storage())
+    let ring: LedgerRing
+    let labels = Mutex<(names: [String], ids: [String: UInt16])>(([], [:]))
     let enabledFlag = Atomic<Bool>(true)
     let observerBox = Mutex<(@Sendable (inout CollectiveRecord) -> Void)?>(nil)
     let hasObserver = Atomic<Bool>(false)
-    /// Records kept in memory before the oldest are folded away.
+    let calibration = TickCalibration.process
+    /// Records kept in memory before the oldest half is folded away.
     public let recordCapacity: Int
     /// Nanoseconds to add to a record's monotonic start to get Unix time.
     public let wallOffsetNanoseconds: Int64
@@ -85,6 +61,7 @@ public final class CommunicationLedger: Sendable {
     /// Creates an empty ledger keeping at most `recordCapacity` individual records.
     public init(recordCapacity: Int = 1 << 18) {
         self.recordCapacity = Swift.max(1, recordCapacity)
+        self.ring = LedgerRing(capacity: self.recordCapacity)
         self.wallOffsetNanoseconds = MonotonicClock.wallOffsetNanoseconds()
     }
 
@@ -102,39 +79,75 @@ public final class CommunicationLedger: Sendable {
         hasObserver.store(observer != nil, ordering: .releasing)
     }
 
-    func append(_ record: CollectiveRecord) {
-        var record = record
-        if hasObserver.load(ordering: .acquiring), let observer = observerBox.withLock({ $0 }) {
-            observer(&record)
-        }
-        storage.withLock { s in
-            if s.records.count >= recordCapacity {
-                s.fold()
-                let drop = s.records.count / 2
-                s.records.removeFirst(drop)
-                s.folded -= drop
-                s.droppedRecords += drop
-            }
-            s.records.append(record)
-            s.sequence += 1
+    /// The small integer under which `label` is stored (interned once per communicator).
+    func labelID(for label: String) -> UInt16 {
+        labels.withLock { table in
+            if let id = table.ids[label] { return id }
+            let id = UInt16(truncatingIfNeeded: table.names.count)
+            table.names.append(label)
+            table.ids[label] = id
+            return id
         }
     }
 
+    func label(_ id: UInt16) -> String {
+        labels.withLock { Int(id) < $0.names.count ? $0.names[Int(id)] : "?" }
+    }
+
+    @inline(__always)
+    func append(_ record: RawRecord) {
+        var record = record
+        if hasObserver.load(ordering: .acquiring), let observer = observerBox.withLock({ $0 }) {
+            var visible = publicRecord(record, rate: calibration.initialTicksPerNanosecond)
+            observer(&visible)
+            record.simulatedSeconds = visible.simulatedSeconds ?? .nan
+        }
+        ring.withLock { ring.appendLocked(record) }
+    }
+
+    func publicRecord(_ r: RawRecord, rate: Double) -> CollectiveRecord {
+        CollectiveRecord(
+            operation: CollectiveOperation.allCases[Int(r.operation)], communicator: label(r.labelID),
+            communicatorSize: Int(r.communicatorSize), rank: Int(r.rank),
+            datatype: MPIDatatype.allCases[Int(r.datatype)], elementCount: r.elementCount, bytesSent: r.bytesSent,
+            bytesReceived: r.bytesReceived, startNanoseconds: calibration.nanoseconds(atTicks: r.startTicks, rate: rate),
+            durationNanoseconds: UInt64(Double(r.durationTicks) / rate),
+            simulatedSeconds: r.simulatedSeconds.isNaN ? nil : r.simulatedSeconds)
+    }
+
     /// Every record still held, oldest first.
-    public var records: [CollectiveRecord] { storage.withLock { $0.records } }
+    public var records: [CollectiveRecord] {
+        let raw = ring.withLock { ring.retainedLocked() }
+        let rate = calibration.ticksPerNanosecond()
+        return raw.map { publicRecord($0, rate: rate) }
+    }
 
     /// Records folded away because more than `recordCapacity` were made.
-    public var droppedRecords: Int { storage.withLock { $0.droppedRecords } }
+    public var droppedRecords: Int { ring.withLock { ring.firstRetained } }
 
     /// Number of collectives recorded since creation or the last `reset()`.
-    public var recordCount: Int { storage.withLock { $0.sequence } }
+    public var recordCount: Int { ring.withLock { ring.appended } }
 
     /// Totals per (operation, communicator, type), over every record since the last reset.
     public func totals() -> [LedgerKey: LedgerTotals] {
-        storage.withLock { s in
-            s.fold()
-            return s.totals
+        let raw = ring.withLock { () -> [RawKey: RawTotals] in
+            ring.foldLocked()
+            return ring.totals
         }
+        let rate = calibration.ticksPerNanosecond()
+        var result: [LedgerKey: LedgerTotals] = [:]
+        for (key, value) in raw {
+            var totals = LedgerTotals()
+            totals.calls = value.calls
+            totals.elements = value.elements
+            totals.bytesSent = value.bytesSent
+            totals.bytesReceived = value.bytesReceived
+            totals.nanoseconds = UInt64(Double(value.ticks) / rate)
+            totals.simulatedSeconds = value.simulatedSeconds
+            result[LedgerKey(operation: CollectiveOperation.allCases[Int(key.operation)], communicator: label(key.labelID),
+                             datatype: MPIDatatype.allCases[Int(key.datatype)]), default: LedgerTotals()].add(totals)
+        }
+        return result
     }
 
     /// Totals per communicator label (all operations and types together).
@@ -151,8 +164,8 @@ public final class CommunicationLedger: Sendable {
         return result
     }
 
-    /// Forgets every record and total.
+    /// Forgets every record and total (the ring's memory is kept for reuse).
     public func reset() {
-        storage.withLock { $0 = Storage() }
+        ring.withLock { ring.resetLocked() }
     }
 }
