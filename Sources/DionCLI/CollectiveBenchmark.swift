@@ -65,11 +65,10 @@ struct CollectiveBenchmark {
         let g = comm.size
         let elements = Swift.max(g, bytes / MemoryLayout<Float>.stride / g * g)
         let block = elements / g
-        let input = UnsafeMutableBufferPointer<Float>.allocate(capacity: elements)
-        let output = UnsafeMutableBufferPointer<Float>.allocate(capacity: elements)
+        // Page-aligned, like the C baseline: malloc placement changed copy speed by up to 4x here.
+        let input = pageAlignedFloats(elements, value: 1)
+        let output = pageAlignedFloats(elements, value: 0)
         defer { input.deallocate(); output.deallocate() }
-        input.initialize(repeating: 1)
-        output.initialize(repeating: 0)
         let body: () throws -> Void
         switch op {
         case .allreduce:
@@ -106,9 +105,8 @@ struct CollectiveBenchmark {
 
     /// The ledger's cost on 4 KiB all-reduces: alternating rounds with the ledger off and on.
     func ledgerOverhead(iterations: Int) throws -> String {
-        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: 1024)
+        let buffer = pageAlignedFloats(1024, value: 1)
         defer { buffer.deallocate() }
-        buffer.initialize(repeating: 1)
         let ledger = comm.ledger
         let wasEnabled = ledger.isEnabled
         defer { ledger.isEnabled = wasEnabled }
@@ -127,4 +125,12 @@ struct CollectiveBenchmark {
                       + "rounds of %d), +%.3f µs = %+.2f%%", comm.size, medianOff * 1e6, medianOn * 1e6, iterations,
                       (medianOn - medianOff) * 1e6, (medianOn / medianOff - 1) * 100)
     }
+}
+
+/// A page-aligned buffer of `count` floats set to `value`.
+func pageAlignedFloats(_ count: Int, value: Float) -> UnsafeMutableBufferPointer<Float> {
+    let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 4096)
+    let buffer = UnsafeMutableBufferPointer(start: raw.bindMemory(to: Float.self, capacity: count), count: count)
+    buffer.initialize(repeating: value)
+    return buffer
 }
