@@ -6,6 +6,7 @@ let package = Package(
     products: [
         // MARK: - Public API
         .library(name: "MPIShim", targets: ["MPIShim"]),
+        .library(name: "Sharding", targets: ["Sharding"]),
         .executable(name: "dion", targets: ["DionCLI"]),
     ],
     dependencies: [
@@ -29,6 +30,11 @@ let package = Package(
             dependencies: ["CMPI", "CMPIShim"]
         ),
 
+        .target(
+            name: "Sharding",
+            dependencies: ["MPIShim"]
+        ),
+
         // MARK: - Executables
         .executableTarget(
             name: "DionCLI",
@@ -39,7 +45,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "_MPITestRunner",
-            dependencies: ["MPIShim"]
+            dependencies: ["MPIShim", "Sharding"]
         ),
 
         // MARK: - Test support and unit test bundles
@@ -50,6 +56,10 @@ let package = Package(
         .testTarget(
             name: "MPIShimTests",
             dependencies: ["MPIShim", "_TestSupport", "_MPITestRunner"]
+        ),
+        .testTarget(
+            name: "ShardingTests",
+            dependencies: ["Sharding", "MPIShim", "_TestSupport", "_MPITestRunner"]
         ),
     ],
     swiftLanguageModes: [.v6]

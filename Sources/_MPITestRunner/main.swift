@@ -4,6 +4,8 @@
 //
 //   _MPITestRunner collectives        every collective, type, uneven count, split, overlap, ledger
 //   _MPITestRunner throw-on-rank R    rank R throws while the others wait in a barrier
+//   _MPITestRunner sharding MESH      layouts, scatter/gather/redistribute on mesh MESH (dp=…,fsdp=…,tp=…)
+//   _MPITestRunner mesh M0 [M1 …]     rank r builds mesh M(r mod count); prints ACCEPTED/REJECTED
 import MPIShim
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -20,6 +22,12 @@ FailFast.run {
         try runErrorChecks(world, &checker)
         try world.barrier()
         print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
+    case "sharding":
+        var checker = Checker(rank: world.rank, size: world.size)
+        try runShardingChecks(world, mesh: arguments.count > 1 ? arguments[1] : "dp=\(world.size)", &checker)
+        print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
+    case "mesh":
+        try runMeshRejection(world, meshes: Array(arguments.dropFirst()))
     case "throw-on-rank":
         let failing = arguments.count > 1 ? Int(arguments[1]) ?? 0 : 0
         if world.rank == failing {
@@ -28,7 +36,7 @@ FailFast.run {
         try world.barrier()
         print("unexpected: rank \(world.rank) left the barrier")
     default:
-        throw UsageError(message: "usage: _MPITestRunner collectives | throw-on-rank R")
+        throw UsageError(message: "usage: _MPITestRunner collectives | throw-on-rank R | sharding MESH | mesh M…")
     }
 }
 

@@ -1,0 +1,30 @@
+import Testing
+import _TestSupport
+
+/// Device meshes and layouts under a real `mpirun` with 1, 2 and 4 processes.
+@Suite("Sharding (mpirun)", .serialized)
+struct ShardingMultiRankTests {
+    static let runner = MPIJob.builtProduct("_MPITestRunner")
+
+    @Test("scatter, gather and redistribute every layout on every mesh",
+          arguments: [(1, "dp=1"), (2, "dp=2"), (2, "fsdp=2"), (2, "tp=2"), (4, "dp=4"), (4, "fsdp=4"), (4, "tp=4"),
+                      (4, "dp=2,fsdp=2"), (4, "fsdp=2,tp=2"), (4, "dp=2,tp=2")])
+    func layouts(ranks: Int, mesh: String) throws {
+        let path = try #require(Self.runner)
+        let result = try MPIJob(executable: path, arguments: ["sharding", mesh], ranks: ranks, timeout: 180).run()
+        #expect(result.status == 0 && !result.timedOut, "\(result)")
+        for rank in 0..<ranks { #expect(result.standardOutput.contains("PASS rank \(rank)/\(ranks)"), "\(result)") }
+    }
+
+    @Test("a mesh that does not match the processes is rejected on every rank",
+          arguments: [(2, ["fsdp=4"]), (4, ["dp=3"]), (4, ["fsdp=4", "dp=4"]), (4, ["dp=2,tp=2", "tp=4"])])
+    func rejected(ranks: Int, meshes: [String]) throws {
+        let path = try #require(Self.runner)
+        let result = try MPIJob(executable: path, arguments: ["mesh"] + meshes, ranks: ranks, timeout: 60).run()
+        #expect(result.status == 0 && !result.timedOut, "\(result)")
+        for rank in 0..<ranks {
+            #expect(result.standardOutput.contains("REJECTED rank \(rank): mesh does not match the processes"),
+                    "\(result)")
+        }
+    }
+}
