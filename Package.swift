@@ -7,6 +7,7 @@ let package = Package(
         // MARK: - Public API
         .library(name: "MPIShim", targets: ["MPIShim"]),
         .library(name: "Sharding", targets: ["Sharding"]),
+        .library(name: "TrainingData", targets: ["TrainingData"]),
         .executable(name: "dion", targets: ["DionCLI"]),
     ],
     dependencies: [
@@ -35,6 +36,11 @@ let package = Package(
             dependencies: ["MPIShim"]
         ),
 
+        .target(
+            name: "TrainingData",
+            dependencies: []
+        ),
+
         // MARK: - Executables
         .executableTarget(
             name: "DionCLI",
@@ -56,6 +62,10 @@ let package = Package(
         .testTarget(
             name: "MPIShimTests",
             dependencies: ["MPIShim", "_TestSupport", "_MPITestRunner"]
+        ),
+        .testTarget(
+            name: "TrainingDataTests",
+            dependencies: ["TrainingData"]
         ),
         .testTarget(
             name: "ShardingTests",
