@@ -1,4 +1,5 @@
 import CMPI
+import Synchronization
 
 /// A group of processes that run collectives together: an owned `MPI_Comm` with
 /// `MPI_ERRORS_RETURN` set, a label for the ledger, and the ledger it records into.
@@ -19,8 +20,13 @@ public final class Communicator: Sendable, CustomStringConvertible {
     public let ledger: CommunicationLedger
     let labelID: UInt16
     let owned: Bool
+    /// Whether this is a guard's private duplicate (its collectives skip the guards).
+    let isGuardShadow: Bool
+    /// The duplicate the guards use for their own traffic, made on first use.
+    let shadowBox = Mutex<Communicator?>(nil)
 
-    init(adopting handle: CommHandle, label: String, ledger: CommunicationLedger, owned: Bool) throws(MPIError) {
+    init(adopting handle: CommHandle, label: String, ledger: CommunicationLedger, owned: Bool,
+         isGuardShadow: Bool = false) throws(MPIError) {
         try check(mpi_comm_set_errhandler_return(handle.raw), "MPI_Comm_set_errhandler")
         var rank: CInt = 0
         var size: CInt = 0
@@ -33,6 +39,7 @@ public final class Communicator: Sendable, CustomStringConvertible {
         self.ledger = ledger
         self.labelID = ledger.labelID(for: label)
         self.owned = owned
+        self.isGuardShadow = isGuardShadow
     }
 
     deinit {
@@ -101,8 +108,13 @@ public final class Communicator: Sendable, CustomStringConvertible {
 
     /// Runs `body` and, when the ledger is on, appends its record.
     @inline(__always)
-    func recorded<R>(_ operation: CollectiveOperation, _ datatype: MPIDatatype, count: Int,
-                     volume: () -> TransferVolume, _ body: () throws(MPIError) -> R) throws(MPIError) -> R {
+    func recorded<R>(_ operation: CollectiveOperation, _ datatype: MPIDatatype, count: Int, agreedCount: Int? = nil,
+                     root: Int = -1, volume: () -> TransferVolume,
+                     _ body: () throws(MPIError) -> R) throws(MPIError) -> R {
+        if CollectiveGuards.anyActive {
+            try enterGuards(operation, datatype, count: Int64(agreedCount ?? count), root: Int64(root))
+        }
+        defer { if CollectiveGuards.anyActive { leaveGuards() } }
         guard ledger.isEnabled else { return try body() }
         let start = MonotonicClock.ticks()
         let result = try body()

@@ -11,6 +11,8 @@ public struct MPIError: Error, Sendable, Hashable, CustomStringConvertible {
             case invalidArgument
             case notInitialized
             case alreadyFinalized
+            case collectiveMismatch
+            case collectiveTimeout
         }
         let storage: Storage
 
@@ -22,6 +24,10 @@ public struct MPIError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let notInitialized = Code(storage: .notInitialized)
         /// MPI was already finalized in this process; no MPI call can be made any more.
         public static let alreadyFinalized = Code(storage: .alreadyFinalized)
+        /// `--debug-collectives` found ranks issuing different collectives.
+        public static let collectiveMismatch = Code(storage: .collectiveMismatch)
+        /// The watchdog found a collective that did not complete in time.
+        public static let collectiveTimeout = Code(storage: .collectiveTimeout)
 
         public var description: String {
             switch storage {
@@ -29,6 +35,8 @@ public struct MPIError: Error, Sendable, Hashable, CustomStringConvertible {
             case .invalidArgument: "invalid argument"
             case .notInitialized: "MPI not initialized"
             case .alreadyFinalized: "MPI already finalized"
+            case .collectiveMismatch: "collective mismatch"
+            case .collectiveTimeout: "collective timeout"
             }
         }
     }

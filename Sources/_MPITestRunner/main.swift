@@ -6,6 +6,10 @@
 //   _MPITestRunner throw-on-rank R    rank R throws while the others wait in a barrier
 //   _MPITestRunner sharding MESH      layouts, scatter/gather/redistribute on mesh MESH (dp=…,fsdp=…,tp=…)
 //   _MPITestRunner mesh M0 [M1 …]     rank r builds mesh M(r mod count); prints ACCEPTED/REJECTED
+//   _MPITestRunner collectives-guarded   the collectives with --debug-collectives and the watchdog on
+//   _MPITestRunner mismatch R         --debug-collectives: rank R issues a different collective
+//   _MPITestRunner stall R SECONDS    watchdog (2 s): rank R sleeps SECONDS before a barrier
+import Foundation
 import MPIShim
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -13,7 +17,11 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 FailFast.run {
     let world = try MPIRuntime.world()
     switch arguments.first {
-    case "collectives":
+    case "collectives", "collectives-guarded":
+        if arguments.first == "collectives-guarded" {
+            MPIRuntime.debugCollectives = true
+            try MPIRuntime.startCollectiveWatchdog(timeout: 60, period: 0.2)
+        }
         var checker = Checker(rank: world.rank, size: world.size)
         try runCollectiveChecks(world, &checker)
         try runSplitChecks(world, &checker)
@@ -28,6 +36,22 @@ FailFast.run {
         print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
     case "mesh":
         try runMeshRejection(world, meshes: Array(arguments.dropFirst()))
+    case "mismatch":
+        let odd = arguments.count > 1 ? Int(arguments[1]) ?? 1 : 1
+        MPIRuntime.debugCollectives = true
+        if world.rank == odd {
+            _ = try world.allGather([Float](repeating: 1, count: 3))
+        } else {
+            _ = try world.allReduced([Float](repeating: 1, count: 1024))
+        }
+        print("unexpected: rank \(world.rank) passed a mismatched collective")
+    case "stall":
+        let stalled = arguments.count > 1 ? Int(arguments[1]) ?? 0 : 0
+        let seconds = arguments.count > 2 ? Double(arguments[2]) ?? 30 : 30
+        try MPIRuntime.startCollectiveWatchdog(timeout: 2, period: 0.25)
+        if world.rank == stalled { Thread.sleep(forTimeInterval: seconds) }
+        _ = try world.allReduced([Double(world.rank)])
+        print("unexpected: rank \(world.rank) finished the stalled collective")
     case "throw-on-rank":
         let failing = arguments.count > 1 ? Int(arguments[1]) ?? 0 : 0
         if world.rank == failing {

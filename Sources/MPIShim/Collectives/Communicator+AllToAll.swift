@@ -46,7 +46,7 @@ extension Communicator {
             throw .invalidArgument("sendCounts sum to \(send.total) for an input of \(input.count), receiveCounts to "
                                    + "\(receive.total) for an output of \(output.count)", in: function)
         }
-        try recorded(.allToAll, T.mpiDatatype, count: input.count,
+        try recorded(.allToAll, T.mpiDatatype, count: input.count, agreedCount: -1,
                      volume: { RingCost.allToAll(sendCounts: sendCounts, receiveCounts: receiveCounts, rank: rank) }) { () throws(MPIError) in
             try send.counts.withBuffer { (sc) throws(MPIError) in
                 try send.displacements.withBuffer { (sd) throws(MPIError) in

@@ -14,7 +14,7 @@ extension Communicator {
             throw .invalidArgument("root \(root) is not a rank of a communicator of \(size)", in: function)
         }
         let count = try cCount(buffer.count, "element count", function)
-        try recorded(.broadcast, T.mpiDatatype, count: buffer.count,
+        try recorded(.broadcast, T.mpiDatatype, count: buffer.count, root: root,
                      volume: { RingCost.broadcast(count: buffer.count, groupSize: size, rank: rank, root: root) }) { () throws(MPIError) in
             try check(mpi_bcast(address(buffer), count, T.mpiDatatype.handle, CInt(root), handle.raw), "MPI_Bcast")
         }

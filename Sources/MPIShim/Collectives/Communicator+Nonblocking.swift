@@ -8,6 +8,10 @@ extension Communicator {
         try ensureActive(function)
         try checkReduction(op, T.mpiDatatype, function)
         let count = try cCount(buffer.count, "element count", function)
+        if CollectiveGuards.debugChecks.load(ordering: .relaxed) && !isGuardShadow {
+            try verifyAgreement(CollectiveFingerprint(operation: .iAllReduce, datatype: T.mpiDatatype,
+                                                      count: Int64(buffer.count), root: -1))
+        }
         var request = Request<T>(communicator: self, operation: .iAllReduce, reduction: op, elementCount: buffer.count,
                                  volume: RingCost.allReduce(count: buffer.count, groupSize: size, rank: rank),
                                  sendBuffer: .owned(count: 0), receiveBuffer: .ownedCopy(of: buffer))
@@ -30,6 +34,10 @@ extension Communicator {
         }
         let block = input.count / size
         let cBlock = try cCount(block, "block size", function)
+        if CollectiveGuards.debugChecks.load(ordering: .relaxed) && !isGuardShadow {
+            try verifyAgreement(CollectiveFingerprint(operation: .iReduceScatter, datatype: T.mpiDatatype,
+                                                      count: Int64(input.count), root: -1))
+        }
         var request = Request<T>(communicator: self, operation: .iReduceScatter, reduction: op, elementCount: input.count,
                                  volume: RingCost.reduceScatter(blockCount: block, groupSize: size),
                                  sendBuffer: .ownedCopy(of: input), receiveBuffer: .owned(count: block))
@@ -47,6 +55,10 @@ extension Communicator {
         try ensureActive(function)
         let block = try cCount(input.count, "block size", function)
         _ = try cCount(input.count * size, "output size", function)
+        if CollectiveGuards.debugChecks.load(ordering: .relaxed) && !isGuardShadow {
+            try verifyAgreement(CollectiveFingerprint(operation: .iAllGather, datatype: T.mpiDatatype,
+                                                      count: Int64(input.count * size), root: -1))
+        }
         var request = Request<T>(communicator: self, operation: .iAllGather, reduction: nil, elementCount: input.count * size,
                                  volume: RingCost.allGather(blockCount: input.count, groupSize: size),
                                  sendBuffer: .ownedCopy(of: input), receiveBuffer: .owned(count: input.count * size))

@@ -70,7 +70,14 @@ public struct Request<T: MPIScalar>: ~Copyable {
     /// The corresponding MPI function is `MPI_Wait`.
     public consuming func wait() throws(MPIError) -> [T] {
         if !finished {
+            let guarded = CollectiveGuards.watching.load(ordering: .relaxed) && !communicator.isGuardShadow
+            if guarded {
+                let label = communicator.label, operation = self.operation
+                CollectiveGuards.current.withLock { $0 = (operation, label, MonotonicClock.nanoseconds()) }
+                CollectiveGuards.inCollective.store(true, ordering: .releasing)
+            }
             let rc = mpi_wait(&handle)
+            if guarded { communicator.leaveGuards() }
             if rc != MPI_SUCCESS {
                 failed = true
                 throw makeMPIError(rc, function: "MPI_Wait")

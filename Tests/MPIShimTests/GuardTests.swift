@@ -1,0 +1,37 @@
+import Testing
+import _TestSupport
+
+/// `--debug-collectives` and the collective watchdog under a real `mpirun`.
+@Suite("Collective guards (mpirun)", .serialized)
+struct GuardTests {
+    static let runner = MPIJob.builtProduct("_MPITestRunner")
+
+    @Test("every collective passes with both guards on", arguments: [1, 2, 4])
+    func noFalseAlarms(ranks: Int) throws {
+        let path = try #require(Self.runner)
+        let result = try MPIJob(executable: path, arguments: ["collectives-guarded"], ranks: ranks, timeout: 180).run()
+        #expect(result.status == 0 && !result.timedOut, "\(result)")
+        for rank in 0..<ranks { #expect(result.standardOutput.contains("PASS rank \(rank)/\(ranks)"), "\(result)") }
+    }
+
+    @Test("a rank issuing a different collective is reported and the job ends", arguments: [(2, 1), (4, 3)])
+    func mismatch(ranks: Int, odd: Int) throws {
+        let path = try #require(Self.runner)
+        let result = try MPIJob(executable: path, arguments: ["mismatch", "\(odd)"], ranks: ranks, timeout: 30).run()
+        #expect(!result.timedOut && result.status != 0, "\(result)")
+        #expect(result.standardError.contains("ranks of 'world' issue different collectives"), "\(result)")
+        #expect(result.standardError.contains("allGather(float32, \(3 * ranks) elements)"), "\(result)")
+        #expect(result.standardError.contains("allReduce(float32, 1024 elements)"), "\(result)")
+        #expect(!result.standardOutput.contains("unexpected"), "\(result)")
+    }
+
+    @Test("a stalled rank is named by the watchdog and the job ends", arguments: [(2, 1), (4, 2)])
+    func stall(ranks: Int, stalled: Int) throws {
+        let path = try #require(Self.runner)
+        let result = try MPIJob(executable: path, arguments: ["stall", "\(stalled)", "60"], ranks: ranks, timeout: 45).run()
+        #expect(!result.timedOut && result.status != 0, "\(result)")
+        #expect(result.seconds < 30, "\(result)")
+        #expect(result.standardError.contains("collective allReduce on 'world' did not complete within 2.0 s"), "\(result)")
+        #expect(result.standardError.contains("ranks that did not arrive: [\(stalled)]"), "\(result)")
+    }
+}
