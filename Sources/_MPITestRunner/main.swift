@@ -9,6 +9,7 @@
 //   _MPITestRunner collectives-guarded   the collectives with --debug-collectives and the watchdog on
 //   _MPITestRunner mismatch R         --debug-collectives: rank R issues a different collective
 //   _MPITestRunner stall R SECONDS    watchdog (2 s): rank R sleeps SECONDS before a barrier
+//   _MPITestRunner wait-for-kill      every rank prints its pid, then all-reduces in a loop for 60 s
 import Foundation
 import MPIShim
 
@@ -52,6 +53,14 @@ FailFast.run {
         if world.rank == stalled { Thread.sleep(forTimeInterval: seconds) }
         _ = try world.allReduced([Double(world.rank)])
         print("unexpected: rank \(world.rank) finished the stalled collective")
+    case "wait-for-kill":
+        print("PID rank \(world.rank) \(ProcessInfo.processInfo.processIdentifier)")
+        fflush(nil)
+        let start = MPIRuntime.wallTime()
+        while MPIRuntime.wallTime() - start < 60 {
+            _ = try world.allReduced([Float](repeating: 1, count: 1024))
+        }
+        print("unexpected: rank \(world.rank) was never killed")
     case "throw-on-rank":
         let failing = arguments.count > 1 ? Int(arguments[1]) ?? 0 : 0
         if world.rank == failing {

@@ -60,13 +60,14 @@ public struct MPIJob: Sendable {
         return env
     }
 
-    /// Launches the job and waits for it (or kills it at the timeout).
+    /// Launches the job and waits for it (or kills it at the timeout). `monitor`, if given, is
+    /// called with the standard output so far while the job runs (to act on a running job).
     ///
     /// Completion is detected by polling a status file that a wrapper shell writes, not by
     /// waiting for the child: once the test host has initialized MPI as a singleton, Open MPI's
     /// SIGCHLD handling can swallow the child's exit so that neither Foundation's termination
     /// handler nor `waitpid` ever reports it.
-    public func run() throws -> Result {
+    public func run(monitor: ((_ standardOutputSoFar: String) -> Void)? = nil) throws -> Result {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("mpijob-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -96,6 +97,7 @@ public struct MPIJob: Sendable {
                 kill(-pid, SIGKILL)
                 status = -1
             } else {
+                if let monitor { monitor((try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "") }
                 Thread.sleep(forTimeInterval: 0.02)
             }
         }

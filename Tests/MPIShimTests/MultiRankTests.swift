@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import _TestSupport
 
@@ -29,6 +30,26 @@ struct MultiRankTests {
         #expect(result.seconds < 15, "\(result)")
         #expect(result.standardError.contains("[rank \(failing)/\(ranks)] error: injected failure on rank \(failing)"),
                 "\(result)")
+        #expect(!result.standardOutput.contains("unexpected"), "\(result)")
+    }
+}
+
+/// A rank killed with SIGKILL in the middle of collectives ends the whole job, non-zero,
+/// within 30 seconds (Open MPI's launcher notices the lost process and tears the job down).
+@Suite("Killed rank (mpirun)", .serialized)
+struct KilledRankTests {
+    @Test("SIGKILL of one rank ends the job within 30 s", arguments: [(2, 1), (4, 2)])
+    func sigkill(ranks: Int, victim: Int) throws {
+        let path = try #require(MPIJob.builtProduct("_MPITestRunner"))
+        nonisolated(unsafe) var killed = false
+        let result = try MPIJob(executable: path, arguments: ["wait-for-kill"], ranks: ranks, timeout: 50).run { output in
+            guard !killed, let line = output.split(separator: "\n").first(where: { $0.hasPrefix("PID rank \(victim) ") }),
+                  let pid = Int32(line.split(separator: " ").last ?? "") else { return }
+            killed = kill(pid, SIGKILL) == 0
+        }
+        #expect(killed, "the victim's pid never appeared: \(result)")
+        #expect(!result.timedOut && result.status != 0, "\(result)")
+        #expect(result.seconds < 30, "\(result)")
         #expect(!result.standardOutput.contains("unexpected"), "\(result)")
     }
 }
