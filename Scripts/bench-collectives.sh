@@ -39,3 +39,9 @@ for np in $RANKS; do
     --ledger-overhead-iterations 20000 | tail -1 | tee "$OUT/ledger-overhead-np$np.txt"
 done
 python3 Scripts/collectives-table.py "$OUT"/*-np*-r*.json | tee "$OUT/table.md"
+# The wrapper's own cost without job-to-job noise: raw C API and MPIShim alternating in one process.
+for np in $RANKS; do
+  # shellcheck disable=SC2086
+  mpirun -np "$np" .build/release/dion bench collectives --in-process-baseline \
+    --json "$OUT/in-process-np$np.json" $EXTRA | tee "$OUT/in-process-np$np.txt"
+done

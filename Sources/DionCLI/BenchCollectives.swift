@@ -37,6 +37,9 @@ struct BenchCollectives: ParsableCommand {
     @Option(help: "Also measure the ledger's cost: alternate on/off rounds of this many all-reduces of 4 KiB (0 = skip).")
     var ledgerOverheadIterations: Int = 0
 
+    @Flag(help: "Instead of the sweep, time each size through MPIShim and straight through the C API, alternating in one process (median of 21 blocks each way).")
+    var inProcessBaseline = false
+
     @Option(help: "Write the records as a JSON array to this file (rank 0).")
     var json: String?
 
@@ -67,7 +70,11 @@ struct BenchCollectives: ParsableCommand {
             if world.rank == 0 {
                 print("dion bench collectives: \(world.size) ranks, MPI thread level "
                       + "\(MPIRuntime.providedThreadLevel?.description ?? "?"), ledger \(noLedger ? "off" : "on")")
-                print(BenchmarkRecord.header)
+                if !inProcessBaseline { print(BenchmarkRecord.header) }
+            }
+            if inProcessBaseline {
+                try bench.inProcessBaseline(try parsedOperations(), sizes: sizes, json: json)
+                return
             }
             var records: [BenchmarkRecord] = []
             for op in try parsedOperations() {
