@@ -41,7 +41,10 @@ done
 python3 Scripts/collectives-table.py "$OUT"/*-np*-r*.json | tee "$OUT/table.md"
 # The wrapper's own cost without job-to-job noise: raw C API and MPIShim alternating in one process.
 for np in $RANKS; do
-  # shellcheck disable=SC2086
-  mpirun -np "$np" .build/release/dion bench collectives --in-process-baseline \
-    --json "$OUT/in-process-np$np.json" $EXTRA | tee "$OUT/in-process-np$np.txt"
+  for round in $(seq 1 "$ROUNDS"); do
+    # shellcheck disable=SC2086
+    mpirun -np "$np" .build/release/dion bench collectives --in-process-baseline \
+      --json "$OUT/in-process-np$np-r$round.json" $EXTRA > "$OUT/in-process-np$np-r$round.txt"
+  done
 done
+python3 Scripts/in-process-table.py "$OUT"/in-process-np*-r*.json | tee "$OUT/in-process-table.md"
