@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "MPIShim", targets: ["MPIShim"]),
         .library(name: "Sharding", targets: ["Sharding"]),
         .library(name: "TrainingData", targets: ["TrainingData"]),
+        .library(name: "Checkpointing", targets: ["Checkpointing"]),
         .executable(name: "dion", targets: ["DionCLI"]),
     ],
     dependencies: [
@@ -41,6 +42,11 @@ let package = Package(
             dependencies: []
         ),
 
+        .target(
+            name: "Checkpointing",
+            dependencies: ["MPIShim"]
+        ),
+
         // MARK: - Executables
         .executableTarget(
             name: "DionCLI",
@@ -51,7 +57,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "_MPITestRunner",
-            dependencies: ["MPIShim", "Sharding"]
+            dependencies: ["MPIShim", "Sharding", "Checkpointing"]
         ),
 
         // MARK: - Test support and unit test bundles
@@ -66,6 +72,10 @@ let package = Package(
         .testTarget(
             name: "TrainingDataTests",
             dependencies: ["TrainingData"]
+        ),
+        .testTarget(
+            name: "CheckpointingTests",
+            dependencies: ["Checkpointing", "MPIShim", "_TestSupport", "_MPITestRunner"]
         ),
         .testTarget(
             name: "ShardingTests",

@@ -10,6 +10,8 @@
 //   _MPITestRunner mismatch R         --debug-collectives: rank R issues a different collective
 //   _MPITestRunner stall R SECONDS    watchdog (2 s): rank R sleeps SECONDS before a barrier
 //   _MPITestRunner wait-for-kill      every rank prints its pid, then all-reduces in a loop for 60 s
+//   _MPITestRunner checkpoint-save DIR STEP [die-after-file|huge]   save (or crash / overflow while saving)
+//   _MPITestRunner checkpoint-load DIR [CONFIG]                      load the latest; LOADED/REFUSED per rank
 import Foundation
 import MPIShim
 
@@ -61,6 +63,8 @@ FailFast.run {
             _ = try world.allReduced([Float](repeating: 1, count: 1024))
         }
         print("unexpected: rank \(world.rank) was never killed")
+    case "checkpoint-save", "checkpoint-load":
+        try runCheckpointScenario(world, arguments)
     case "throw-on-rank":
         let failing = arguments.count > 1 ? Int(arguments[1]) ?? 0 : 0
         if world.rank == failing {

@@ -1,0 +1,124 @@
+import Foundation
+import MPIShim
+
+/// A directory of sharded checkpoints: `step-00000100/` holds one `rank-00003.bin` per rank and
+/// a `manifest.json` written last. A checkpoint is written into `step-…partial/`: every rank
+/// writes its file (temporary name, fsync, rename), rank 0 writes the manifest the same way and
+/// renames the directory into place, then fsyncs the parent. A crash at any point leaves the
+/// previous checkpoints untouched and at most a `.partial` directory, which is never read and is
+/// removed by the next save. The last `keep` checkpoints are kept.
+public struct CheckpointStore: Sendable {
+    /// The checkpoint directory.
+    public let directory: String
+    /// How many complete checkpoints to keep.
+    public let keep: Int
+
+    /// - Throws: `CheckpointError.notWritable` when `keep < 1`.
+    public init(directory: String, keep: Int = 2) throws(CheckpointError) {
+        guard keep >= 1 else { throw CheckpointError(.notWritable, "--keep must be at least 1, got \(keep)") }
+        self.directory = directory
+        self.keep = keep
+    }
+
+    static func stepDirectory(_ step: Int) -> String { String(format: "step-%08d", step) }
+    static func rankFile(_ rank: Int) -> String { String(format: "rank-%05d.bin", rank) }
+
+    /// Complete checkpoints (with a manifest, not partial), oldest first.
+    public func complete() -> [(step: Int, path: String)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.compactMap { name -> (Int, String)? in
+            guard name.hasPrefix("step-"), !name.hasSuffix(".partial"), let step = Int(name.dropFirst(5)) else { return nil }
+            let path = (directory as NSString).appendingPathComponent(name)
+            let manifest = (path as NSString).appendingPathComponent(CheckpointManifest.fileName)
+            return FileManager.default.fileExists(atPath: manifest) ? (step, path) : nil
+        }.sorted { $0.0 < $1.0 }.map { (step: $0.0, path: $0.1) }
+    }
+
+    /// The newest complete checkpoint, if any.
+    public func latest() -> (step: Int, path: String)? { complete().last }
+
+    /// Writes this rank's tensors as checkpoint `step`. Collective over `communicator`: every
+    /// rank must call it; a failure on any rank (unwritable directory, full disk) makes every
+    /// rank throw the same error and leaves the previous checkpoints as they were.
+    ///
+    /// - Returns: The path of the new checkpoint.
+    @discardableResult
+    public func save(step: Int, tensors: [CheckpointTensor], configuration: String, mesh: String,
+                     communicator: Communicator) throws(CheckpointError) -> String {
+        let final = (directory as NSString).appendingPathComponent(Self.stepDirectory(step))
+        let partial = final + ".partial"
+        // 1. Rank 0 prepares the partial directory.
+        _ = try RankAgreement.run(over: communicator) { () throws(CheckpointError) in
+            guard communicator.rank == 0 else { return }
+            try prepare(partial)
+        }
+        // 2. Every rank writes its file. On failure the partial directory goes away at once.
+        let written: CheckpointManifest.FileEntry?
+        do {
+            written = try RankAgreement.run(over: communicator) { () throws(CheckpointError) -> CheckpointManifest.FileEntry in
+                let bytes = try RankFile.encode(tensors)
+                let entry = CheckpointManifest.FileEntry(name: Self.rankFile(communicator.rank), bytes: bytes.count,
+                                                         crc32c: CRC32C.checksum(bytes))
+                try DurableFile.write(bytes, to: (partial as NSString).appendingPathComponent(entry.name))
+                return entry
+            }
+        } catch {
+            if communicator.rank == 0 { try? FileManager.default.removeItem(atPath: partial) }
+            throw error
+        }
+        guard let mine = written else { throw CheckpointError(.writeFailed, "no file written for rank \(communicator.rank)") }
+        let entries: [Int64]
+        do throws(MPIError) {
+            entries = try communicator.allGather([Int64(mine.bytes), Int64(mine.crc32c)])
+        } catch {
+            throw CheckpointError(.communication, "\(error)")
+        }
+        // 3. Rank 0 writes the manifest last, renames the directory into place, prunes.
+        _ = try RankAgreement.run(over: communicator) { () throws(CheckpointError) in
+            guard communicator.rank == 0 else { return }
+            let files = (0..<communicator.size).map {
+                CheckpointManifest.FileEntry(name: Self.rankFile($0), bytes: Int(entries[2 * $0]),
+                                             crc32c: UInt32(truncatingIfNeeded: entries[2 * $0 + 1]))
+            }
+            let manifest = CheckpointManifest(formatVersion: CheckpointManifest.currentFormatVersion, step: step,
+                                              configuration: configuration, mesh: mesh, worldSize: communicator.size,
+                                              files: files, createdUnixSeconds: Date().timeIntervalSince1970)
+            try DurableFile.write(try manifest.encoded(),
+                                  to: (partial as NSString).appendingPathComponent(CheckpointManifest.fileName))
+            try DurableFile.syncDirectory(partial)
+            try? FileManager.default.removeItem(atPath: final)
+            guard rename(partial, final) == 0 else {
+                throw CheckpointError(.writeFailed, "renaming \(partial) to \(final) failed")
+            }
+            try DurableFile.syncDirectory(directory)
+            prune()
+        }
+        return final
+    }
+
+    private func prepare(_ partial: String) throws(CheckpointError) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw CheckpointError(.notWritable, "cannot create the checkpoint directory \(directory): "
+                                  + "\(error.localizedDescription)")
+        }
+        guard FileManager.default.isWritableFile(atPath: directory) else {
+            throw CheckpointError(.notWritable, "the checkpoint directory \(directory) is not writable")
+        }
+        // Partial directories of interrupted saves are never read; clear them.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".partial") {
+            try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
+        } catch {
+            throw CheckpointError(.notWritable, "cannot create \(partial): \(error.localizedDescription)")
+        }
+    }
+
+    private func prune() {
+        let all = complete()
+        for old in all.dropLast(keep) { try? FileManager.default.removeItem(atPath: old.path) }
+    }
+}
