@@ -52,6 +52,7 @@ let package = Package(
             name: "DionCLI",
             dependencies: [
                 "MPIShim",
+                "Checkpointing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -11,6 +11,7 @@ struct Dion: ParsableCommand {
         abstract: "Distributed training with the Dion optimizer over MPI.",
         subcommands: [
             Bench.self,
+            CheckpointCommand.self,
         ]
     )
 }
