@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "Sharding", targets: ["Sharding"]),
         .library(name: "TrainingData", targets: ["TrainingData"]),
         .library(name: "Checkpointing", targets: ["Checkpointing"]),
+        .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
+        .library(name: "Optimizers", targets: ["Optimizers"]),
         .executable(name: "dion", targets: ["DionCLI"]),
     ],
     dependencies: [
@@ -26,12 +28,31 @@ let package = Package(
             dependencies: ["CMPI"]
         ),
 
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLAPACKE",
+            pkgConfig: "lapacke",
+            providers: [.apt(["liblapacke-dev"])]
+        ),
+
         // MARK: - Libraries
         .target(
             name: "MPIShim",
             dependencies: ["CMPI", "CMPIShim"]
         ),
 
+        .target(
+            name: "LinearAlgebra",
+            dependencies: ["CBLAS", "CLAPACKE"]
+        ),
+        .target(
+            name: "Optimizers",
+            dependencies: ["LinearAlgebra"]
+        ),
         .target(
             name: "Sharding",
             dependencies: ["MPIShim"]
@@ -69,6 +90,15 @@ let package = Package(
         .testTarget(
             name: "MPIShimTests",
             dependencies: ["MPIShim", "_TestSupport", "_MPITestRunner"]
+        ),
+        .testTarget(
+            name: "LinearAlgebraTests",
+            dependencies: ["LinearAlgebra"]
+        ),
+        .testTarget(
+            name: "OptimizersTests",
+            dependencies: ["Optimizers", "LinearAlgebra"],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "TrainingDataTests",

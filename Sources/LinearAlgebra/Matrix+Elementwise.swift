@@ -1,0 +1,47 @@
+extension Matrix {
+    /// self ← α·self + β·other (same shape).
+    public mutating func scaleAndAdd(_ alpha: Float, _ beta: Float, _ other: Matrix) {
+        precondition(rows == other.rows && columns == other.columns, "shape mismatch in scaleAndAdd")
+        elements.withUnsafeMutableBufferPointer { a in
+            other.elements.withUnsafeBufferPointer { b in
+                for i in a.indices { a[i] = alpha * a[i] + beta * b[i] }
+            }
+        }
+    }
+
+    /// self ← α·self.
+    public mutating func scale(_ alpha: Float) {
+        elements.withUnsafeMutableBufferPointer { a in for i in a.indices { a[i] *= alpha } }
+    }
+
+    /// ‖self‖_F, accumulated in Double.
+    public var frobeniusNorm: Float {
+        var sum = 0.0
+        for x in elements { sum += Double(x) * Double(x) }
+        return Float(sum.squareRoot())
+    }
+
+    /// The Euclidean norm of every column, accumulated in Double.
+    public var columnNorms: [Float] {
+        columnSumsOfSquares.map { Float($0.squareRoot()) }
+    }
+
+    /// Σ_i a_ij² per column, in Double (the quantity distributed Dion all-reduces).
+    public var columnSumsOfSquares: [Double] {
+        var sums = [Double](repeating: 0, count: columns)
+        for i in 0..<rows {
+            for j in 0..<columns {
+                let x = Double(elements[i * columns + j])
+                sums[j] += x * x
+            }
+        }
+        return sums
+    }
+
+    /// Every non-finite element replaced as `torch.nan_to_num` does: NaN → 0, ±∞ → ±greatest finite.
+    public mutating func replaceNonFinite() {
+        for i in elements.indices where !elements[i].isFinite {
+            elements[i] = elements[i].isNaN ? 0 : (elements[i] > 0 ? .greatestFiniteMagnitude : -.greatestFiniteMagnitude)
+        }
+    }
+}

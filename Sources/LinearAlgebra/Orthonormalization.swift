@@ -1,0 +1,68 @@
+/// How Dion orthonormalizes P (§1.1 of the algorithm notes).
+public enum OrthonormalizationMethod: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Randomized Cholesky QR (the default): sketch, QR of the small sketch, two triangular
+    /// solves and a Cholesky of the r×r Gram matrix.
+    case rcqr
+    /// Householder QR.
+    case qr
+    /// Plain Cholesky QR on PᵀP.
+    case cqr
+}
+
+/// Orthonormalization of tall matrices P (p×r, p ≥ r).
+public enum Orthonormalization {
+    /// Sketch rows for rank r: k_s = 128·⌈1.25·r/128⌉ (`rcqr_oversample` = 1.25).
+    public static func sketchRows(rank r: Int) -> Int { 128 * Int((1.25 * Double(r) / 128).rounded(.up)) }
+
+    /// The result of an orthonormalization and whether it had to fall back.
+    public struct Result: Sendable {
+        public let q: Matrix
+        /// `true` when the requested method failed (Cholesky not positive definite, or a
+        /// non-finite result) and Householder QR was used instead.
+        public let usedFallback: Bool
+    }
+
+    /// Orthonormalizes P with `method`. `sketch` is the k_s×p matrix with N(0, 1/k_s) entries
+    /// that RCQR needs (ignored by the other methods).
+    ///
+    /// Deliberate difference from the reference (`dion.py`): when Cholesky fails there, NaNs
+    /// leak and are zeroed later; here the failure is detected and Householder QR is used.
+    /// `cqr` follows `dion_reference.py` in falling back to RCQR first.
+    public static func orthonormalize(_ p: Matrix, method: OrthonormalizationMethod,
+                                      sketch: () -> Matrix) throws(LinearAlgebraError) -> Result {
+        guard p.rows > p.columns else { return Result(q: try LAPACK.householderQ(p), usedFallback: false) }
+        switch method {
+        case .qr:
+            return Result(q: try LAPACK.householderQ(p), usedFallback: false)
+        case .rcqr:
+            if let q = try? randomizedCholeskyQR(p, sketch: sketch()), q.isFinite { return Result(q: q, usedFallback: false) }
+            return Result(q: try LAPACK.householderQ(p), usedFallback: true)
+        case .cqr:
+            if let q = try? choleskyQR(p), q.isFinite { return Result(q: q, usedFallback: false) }
+            if let q = try? randomizedCholeskyQR(p, sketch: sketch()), q.isFinite { return Result(q: q, usedFallback: true) }
+            return Result(q: try LAPACK.householderQ(p), usedFallback: true)
+        }
+    }
+
+    /// RCQR: R₁ = R of QR(S·P); P₁ = P·R₁⁻¹; R₂ = chol(P₁ᵀP₁); P₁·R₂⁻¹.
+    ///
+    /// - Throws: `LinearAlgebraError.notPositiveDefinite` when the Gram matrix is not.
+    public static func randomizedCholeskyQR(_ p: Matrix, sketch s: Matrix) throws(LinearAlgebraError) -> Matrix {
+        let sp = try BLAS.matmul(s, p)
+        let r1 = try LAPACK.qrR(sp)
+        var p1 = p
+        try BLAS.solveRightUpper(&p1, r1)
+        let gram = try BLAS.matmul(p1, transposeA: true, p1)
+        let r2 = try LAPACK.cholesky(gram)
+        try BLAS.solveRightUpper(&p1, r2)
+        return p1
+    }
+
+    /// Cholesky QR: R = chol(PᵀP); P·R⁻¹.
+    public static func choleskyQR(_ p: Matrix) throws(LinearAlgebraError) -> Matrix {
+        let r = try LAPACK.cholesky(try BLAS.matmul(p, transposeA: true, p))
+        var q = p
+        try BLAS.solveRightUpper(&q, r)
+        return q
+    }
+}

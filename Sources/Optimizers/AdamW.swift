@@ -1,0 +1,114 @@
+import Foundation
+import LinearAlgebra
+
+/// AdamW with bias correction (§1.2): m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; X ← (1−ηλ)X;
+/// X ← X − (η/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε).
+public struct AdamW: Optimizer {
+    public struct Configuration: Sendable, Hashable, Codable {
+        public let beta1: Float
+        public let beta2: Float
+        public let weightDecay: Float
+        public let epsilon: Float
+        public let nonFinitePolicy: NonFiniteGradientPolicy
+
+        public init(beta1: Float = 0.9, beta2: Float = 0.95, weightDecay: Float = 0.01, epsilon: Float = 1e-8,
+                    nonFinitePolicy: NonFiniteGradientPolicy = .skip) throws(OptimizerError) {
+            try Check.finite(Double(beta1), "β₁", atLeast: 0, below: 1)
+            try Check.finite(Double(beta2), "β₂", atLeast: 0, below: 1)
+            try Check.finite(Double(weightDecay), "weight decay", atLeast: 0)
+            try Check.finite(Double(epsilon), "epsilon", atLeast: .leastNonzeroMagnitude)
+            self.beta1 = beta1
+            self.beta2 = beta2
+            self.weightDecay = weightDecay
+            self.epsilon = epsilon
+            self.nonFinitePolicy = nonFinitePolicy
+        }
+    }
+
+    public struct State: Sendable, Codable, Equatable {
+        public var m: Matrix
+        public var v: Matrix
+        public var step: Int
+    }
+
+    public let configuration: Configuration
+
+    public init(_ configuration: Configuration) { self.configuration = configuration }
+
+    public func initialState(for parameter: Matrix) throws(OptimizerError) -> State {
+        State(m: Matrix(rows: parameter.rows, columns: parameter.columns),
+              v: Matrix(rows: parameter.rows, columns: parameter.columns), step: 0)
+    }
+
+    public func step(parameter x: inout Matrix, gradient g: Matrix, state: inout State,
+                     learningRate eta: Float) throws(OptimizerError) -> StepOutcome {
+        try Check.sameShape(g, x)
+        if let skipped = try Check.nonFinite(g, configuration.nonFinitePolicy) { return skipped }
+        let c = configuration
+        state.step += 1
+        let t = Float(state.step)
+        let correction1 = 1 - powf(c.beta1, t)
+        let correction2 = (1 - powf(c.beta2, t)).squareRoot()
+        let decay = 1 - eta * c.weightDecay
+        for i in x.elements.indices {
+            let gi = g.elements[i]
+            let m = c.beta1 * state.m.elements[i] + (1 - c.beta1) * gi
+            let v = c.beta2 * state.v.elements[i] + (1 - c.beta2) * gi * gi
+            state.m.elements[i] = m
+            state.v.elements[i] = v
+            x.elements[i] = decay * x.elements[i] - (eta / correction1) * m / (v.squareRoot() / correction2 + c.epsilon)
+        }
+        return .applied
+    }
+}
+
+/// Lion (§1.2): u = sign(β₁m + (1−β₁)g); m ← β₂m + (1−β₂)g; X ← (1−ηλ)X − η·u.
+public struct Lion: Optimizer {
+    public struct Configuration: Sendable, Hashable, Codable {
+        public let beta1: Float
+        public let beta2: Float
+        public let weightDecay: Float
+        public let nonFinitePolicy: NonFiniteGradientPolicy
+
+        public init(beta1: Float = 0.9, beta2: Float = 0.99, weightDecay: Float = 0.01,
+                    nonFinitePolicy: NonFiniteGradientPolicy = .skip) throws(OptimizerError) {
+            try Check.finite(Double(beta1), "β₁", atLeast: 0, below: 1)
+            try Check.finite(Double(beta2), "β₂", atLeast: 0, below: 1)
+            try Check.finite(Double(weightDecay), "weight decay", atLeast: 0)
+            self.beta1 = beta1
+            self.beta2 = beta2
+            self.weightDecay = weightDecay
+            self.nonFinitePolicy = nonFinitePolicy
+        }
+    }
+
+    public struct State: Sendable, Codable, Equatable {
+        public var m: Matrix
+        public var step: Int
+    }
+
+    public let configuration: Configuration
+
+    public init(_ configuration: Configuration) { self.configuration = configuration }
+
+    public func initialState(for parameter: Matrix) throws(OptimizerError) -> State {
+        State(m: Matrix(rows: parameter.rows, columns: parameter.columns), step: 0)
+    }
+
+    public func step(parameter x: inout Matrix, gradient g: Matrix, state: inout State,
+                     learningRate eta: Float) throws(OptimizerError) -> StepOutcome {
+        try Check.sameShape(g, x)
+        if let skipped = try Check.nonFinite(g, configuration.nonFinitePolicy) { return skipped }
+        let c = configuration
+        let decay = 1 - eta * c.weightDecay
+        for i in x.elements.indices {
+            let gi = g.elements[i]
+            let blend = c.beta1 * state.m.elements[i] + (1 - c.beta1) * gi
+            let u: Float = blend > 0 ? 1 : (blend < 0 ? -1 : 0)
+            state.m.elements[i] = c.beta2 * state.m.elements[i] + (1 - c.beta2) * gi
+            x.elements[i] = decay * x.elements[i] - eta * u
+        }
+        state.step += 1
+        return .applied
+    }
+}

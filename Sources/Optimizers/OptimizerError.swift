@@ -1,0 +1,100 @@
+import LinearAlgebra
+
+/// An error from an optimizer: a configuration or input it cannot work with.
+public struct OptimizerError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The kind of an `OptimizerError`.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        enum Storage: Sendable, Hashable {
+            case invalidHyperparameter, rankExceedsMatrix, shapeMismatch, unsupportedTensor, nonFiniteGradient, numerical
+        }
+        let storage: Storage
+
+        /// A learning rate, momentum, decay, ε, rank fraction or multiple outside its domain.
+        public static let invalidHyperparameter = Code(storage: .invalidHyperparameter)
+        /// A rank ≤ 0 or larger than min(m, n).
+        public static let rankExceedsMatrix = Code(storage: .rankExceedsMatrix)
+        /// A gradient (or supplied Q₀) whose shape does not match.
+        public static let shapeMismatch = Code(storage: .shapeMismatch)
+        /// A tensor the optimizer does not handle (e.g. more than 2 dimensions for Dion).
+        public static let unsupportedTensor = Code(storage: .unsupportedTensor)
+        /// A NaN or ±∞ in the gradient with the `error` policy.
+        public static let nonFiniteGradient = Code(storage: .nonFiniteGradient)
+        /// A linear-algebra failure that could not be recovered.
+        public static let numerical = Code(storage: .numerical)
+
+        public var description: String {
+            switch storage {
+            case .invalidHyperparameter: "invalid hyperparameter"
+            case .rankExceedsMatrix: "rank exceeds matrix"
+            case .shapeMismatch: "shape mismatch"
+            case .unsupportedTensor: "unsupported tensor"
+            case .nonFiniteGradient: "non-finite gradient"
+            case .numerical: "numerical failure"
+            }
+        }
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    init(_ error: LinearAlgebraError) { self.init(.numerical, "\(error)") }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// What to do with a gradient that holds NaN or ±∞.
+public enum NonFiniteGradientPolicy: String, Sendable, Hashable, Codable {
+    /// Leave the weights and the optimizer state untouched and report the skip (default).
+    case skip
+    /// Throw `OptimizerError.nonFiniteGradient`.
+    case error
+}
+
+/// What one optimizer step did.
+public enum StepOutcome: Sendable, Equatable {
+    case applied
+    /// The step was skipped; weights and state are unchanged.
+    case skipped(reason: String)
+}
+
+/// An optimizer in the optax style: a value-type configuration and an explicit state.
+public protocol Optimizer: Sendable {
+    associatedtype State: Sendable, Codable, Equatable
+    /// The state for a new parameter.
+    func initialState(for parameter: Matrix) throws(OptimizerError) -> State
+    /// One step: updates `parameter` and `state` from `gradient` at learning rate `learningRate`.
+    func step(parameter: inout Matrix, gradient: Matrix, state: inout State,
+              learningRate: Float) throws(OptimizerError) -> StepOutcome
+}
+
+/// Shared validation helpers.
+enum Check {
+    static func finite(_ value: Double, _ name: String, atLeast minimum: Double? = nil, below maximum: Double? = nil) throws(OptimizerError) {
+        guard value.isFinite else { throw OptimizerError(.invalidHyperparameter, "\(name) must be finite, got \(value)") }
+        if let minimum, value < minimum {
+            throw OptimizerError(.invalidHyperparameter, "\(name) must be ≥ \(minimum), got \(value)")
+        }
+        if let maximum, value >= maximum {
+            throw OptimizerError(.invalidHyperparameter, "\(name) must be < \(maximum), got \(value)")
+        }
+    }
+
+    static func sameShape(_ gradient: Matrix, _ parameter: Matrix) throws(OptimizerError) {
+        guard gradient.rows == parameter.rows, gradient.columns == parameter.columns else {
+            throw OptimizerError(.shapeMismatch, "gradient \(gradient.rows)×\(gradient.columns) does not match parameter "
+                                 + "\(parameter.rows)×\(parameter.columns)")
+        }
+    }
+
+    /// `nil` to proceed, or the outcome for a non-finite gradient under `policy`.
+    static func nonFinite(_ gradient: Matrix, _ policy: NonFiniteGradientPolicy) throws(OptimizerError) -> StepOutcome? {
+        guard !gradient.isFinite else { return nil }
+        if policy == .error { throw OptimizerError(.nonFiniteGradient, "the gradient contains NaN or ±∞") }
+        return .skipped(reason: "non-finite gradient")
+    }
+}
