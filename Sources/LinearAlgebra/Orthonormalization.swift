@@ -26,7 +26,8 @@ public enum Orthonormalization {
     /// that RCQR needs (ignored by the other methods).
     ///
     /// Deliberate difference from the reference (`dion.py`): when Cholesky fails there, NaNs
-    /// leak and are zeroed later; here the failure is detected and Householder QR is used.
+    /// leak and are zeroed later; here the failure — or a result that is not orthonormal to
+    /// 1e-3, as a nearly rank-deficient P produces in fp32 — is detected and Householder QR is used.
     /// `cqr` follows `dion_reference.py` in falling back to RCQR first.
     public static func orthonormalize(_ p: Matrix, method: OrthonormalizationMethod,
                                       sketch: () -> Matrix) throws(LinearAlgebraError) -> Result {
@@ -35,13 +36,24 @@ public enum Orthonormalization {
         case .qr:
             return Result(q: try LAPACK.householderQ(p), usedFallback: false)
         case .rcqr:
-            if let q = try? randomizedCholeskyQR(p, sketch: sketch()), q.isFinite { return Result(q: q, usedFallback: false) }
+            if let q = try? randomizedCholeskyQR(p, sketch: sketch()), isOrthonormal(q) { return Result(q: q, usedFallback: false) }
             return Result(q: try LAPACK.householderQ(p), usedFallback: true)
         case .cqr:
-            if let q = try? choleskyQR(p), q.isFinite { return Result(q: q, usedFallback: false) }
-            if let q = try? randomizedCholeskyQR(p, sketch: sketch()), q.isFinite { return Result(q: q, usedFallback: true) }
+            if let q = try? choleskyQR(p), isOrthonormal(q) { return Result(q: q, usedFallback: false) }
+            if let q = try? randomizedCholeskyQR(p, sketch: sketch()), isOrthonormal(q) { return Result(q: q, usedFallback: true) }
             return Result(q: try LAPACK.householderQ(p), usedFallback: true)
         }
+    }
+
+    /// Whether q is finite with max |qᵀq − I| < `tolerance`. A nearly rank-deficient P can pass
+    /// Cholesky and still come out far from orthonormal in fp32; this check (p·r² flops, small
+    /// next to Dion's 8·m·n·r) catches that case too, so the fallback covers it.
+    public static func isOrthonormal(_ q: Matrix, tolerance: Float = 1e-3) -> Bool {
+        guard q.isFinite, let gram = try? BLAS.matmul(q, transposeA: true, q) else { return false }
+        for i in 0..<gram.rows {
+            for j in 0..<gram.columns where abs(gram[i, j] - (i == j ? 1 : 0)) >= tolerance { return false }
+        }
+        return true
     }
 
     /// RCQR: R₁ = R of QR(S·P); P₁ = P·R₁⁻¹; R₂ = chol(P₁ᵀP₁); P₁·R₂⁻¹.

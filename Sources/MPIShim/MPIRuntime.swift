@@ -120,6 +120,13 @@ public enum MPIRuntime {
     ///
     /// The corresponding MPI function is `MPI_Finalize`.
     public static func finalize() throws(MPIError) {
+        // A running watchdog takes part in collective heartbeats: stop it on every rank at the
+        // same heartbeat, before MPI goes away under it.
+        if CollectiveGuards.watching.load(ordering: .relaxed) && !CollectiveGuards.stopRequested.load(ordering: .relaxed) {
+            CollectiveGuards.stopRequested.store(true, ordering: .releasing)
+            CollectiveGuards.watchdogStopped.wait()
+            CollectiveGuards.watching.store(false, ordering: .relaxed)
+        }
         try state.withLock { (s: inout State) throws(MPIError) in
             guard !s.finalized, mpi_initialized(), !mpi_finalized() else { return }
             s.world = nil

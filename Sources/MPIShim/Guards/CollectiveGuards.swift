@@ -1,4 +1,5 @@
 import CMPI
+import Dispatch
 import Synchronization
 
 /// Process-wide switches and state for the two collective guards. Both are off by default;
@@ -13,6 +14,12 @@ enum CollectiveGuards {
     static let completed = Atomic<Int>(0)
     static let current = Mutex<(operation: CollectiveOperation, label: String, startNanoseconds: UInt64)>(
         (.barrier, "", 0))
+
+    /// Set by `MPIRuntime.finalize()`: watchdogs stop at the first heartbeat where every rank has
+    /// asked to stop (a heartbeat is collective, so they must stop at the same one).
+    static let stopRequested = Atomic<Bool>(false)
+    /// Signalled by the watchdog thread when it has stopped.
+    static let watchdogStopped = DispatchSemaphore(value: 0)
 
     @inline(__always)
     static var anyActive: Bool {

@@ -32,23 +32,26 @@ final class CollectiveWatchdog: Sendable {
     }
 
     private func run() {
-        while MPIRuntime.isActive && !MPIRuntime.finalizedFlag.load(ordering: .relaxed) {
-            Thread.sleep(forTimeInterval: period)
+        defer { CollectiveGuards.watchdogStopped.signal() }
+        while true {
+            if !CollectiveGuards.stopRequested.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: period) }
             do {
-                try beat()
+                if try beat() { return }
             } catch {
                 FailFast.fail(error)
             }
         }
     }
 
-    private func beat() throws(MPIError) {
+    /// One heartbeat; `true` when every rank has asked to stop (then all stop after this one).
+    private func beat() throws(MPIError) -> Bool {
+        let stopping = CollectiveGuards.stopRequested.load(ordering: .acquiring)
         let now = MonotonicClock.nanoseconds()
         let inside = CollectiveGuards.inCollective.load(ordering: .acquiring)
         let current = CollectiveGuards.current.withLock { $0 }
         let waited = inside ? Double(now &- current.startNanoseconds) * 1e-9 : 0
         let mine: [Int64] = [inside ? 1 : 0, Int64(CollectiveGuards.completed.load(ordering: .relaxed)),
-                             Int64(current.operation.code), Int64(waited * 1000)]
+                             Int64(current.operation.code), Int64(waited * 1000), stopping ? 1 : 0]
         var request = try heartbeat.iAllGather(mine)
         let started = MonotonicClock.nanoseconds()
         while try !request.test() {
@@ -61,13 +64,15 @@ final class CollectiveWatchdog: Sendable {
             Thread.sleep(forTimeInterval: 0.001)
         }
         let all = try request.wait()
-        guard inside, waited > timeout, MPIRuntime.finalizedFlag.load(ordering: .relaxed) == false else { return }
+        let fields = 5
+        let ranks = 0..<heartbeat.size
+        if ranks.allSatisfy({ all[fields * $0 + 4] == 1 }) { return true }
+        guard inside, waited > timeout else { return false }
         // Re-check that the same collective is still pending (it may have completed meanwhile).
         guard CollectiveGuards.inCollective.load(ordering: .acquiring),
-              CollectiveGuards.current.withLock({ $0.startNanoseconds }) == current.startNanoseconds else { return }
-        let ranks = 0..<heartbeat.size
-        let absent = ranks.filter { all[4 * $0] == 0 }
-        let waiting = ranks.filter { all[4 * $0] != 0 }
+              CollectiveGuards.current.withLock({ $0.startNanoseconds }) == current.startNanoseconds else { return false }
+        let absent = ranks.filter { all[fields * $0] == 0 }
+        let waiting = ranks.filter { all[fields * $0] != 0 }
         throw MPIError(code: .collectiveTimeout,
                        message: "collective \(current.operation.rawValue) on '\(current.label)' did not complete within "
                            + "\(timeout) s (waited \(String(format: "%.1f", waited)) s); ranks that did not arrive: "
