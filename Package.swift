@@ -74,6 +74,8 @@ let package = Package(
             dependencies: [
                 "MPIShim",
                 "Checkpointing",
+                "LinearAlgebra",
+                "Optimizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -7,6 +7,7 @@ struct Bench: ParsableCommand {
         abstract: "Benchmarks of collectives and optimizer steps.",
         subcommands: [
             BenchCollectives.self,
+            BenchOptimizer.self,
         ]
     )
 }

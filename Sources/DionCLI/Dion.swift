@@ -12,6 +12,7 @@ struct Dion: ParsableCommand {
         subcommands: [
             Bench.self,
             CheckpointCommand.self,
+            ReplayCommand.self,
         ]
     )
 }

@@ -40,6 +40,20 @@ public enum BLAS {
         return c
     }
 
+    /// y ← α·x + y (same shape).
+    ///
+    /// The corresponding BLAS function is `cblas_saxpy`.
+    public static func axpy(_ alpha: Float, _ x: Matrix, _ y: inout Matrix) throws(LinearAlgebraError) {
+        guard x.rows == y.rows, x.columns == y.columns else {
+            throw LinearAlgebraError(.shapeMismatch, "axpy: x \(x.rows)×\(x.columns), y \(y.rows)×\(y.columns)")
+        }
+        x.elements.withUnsafeBufferPointer { px in
+            y.elements.withUnsafeMutableBufferPointer { py in
+                cblas_saxpy(Int32(px.count), alpha, px.baseAddress, 1, py.baseAddress, 1)
+            }
+        }
+    }
+
     /// B ← B·R⁻¹ for an upper-triangular, non-unit-diagonal R (a triangular solve from the right).
     ///
     /// The corresponding BLAS function is `cblas_strsm`.

@@ -38,14 +38,32 @@ public struct KeyedNormalGenerator: Sendable, Hashable {
     }
 
     /// The standard normal at `index` of `stream`.
+    ///
+    /// Philox block k = index / 4 (counter (k, stream), key seed) gives four uniforms; two
+    /// Box–Muller transforms turn them into four normals, of which lane index % 4 is returned.
     public func normal(stream: UInt64, index: UInt64) -> Float {
-        let r = Self.philox(counter: (UInt32(truncatingIfNeeded: index), UInt32(truncatingIfNeeded: index >> 32),
+        let four = normals(stream: stream, block: index / 4)
+        switch index % 4 {
+        case 0: return four.0
+        case 1: return four.1
+        case 2: return four.2
+        default: return four.3
+        }
+    }
+
+    /// The four normals of Philox block `block`.
+    @inline(__always)
+    func normals(stream: UInt64, block: UInt64) -> (Float, Float, Float, Float) {
+        let r = Self.philox(counter: (UInt32(truncatingIfNeeded: block), UInt32(truncatingIfNeeded: block >> 32),
                                       UInt32(truncatingIfNeeded: stream), UInt32(truncatingIfNeeded: stream >> 32)),
                             key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
-        // u1 in (0, 1] avoids log(0); u2 in [0, 1).
-        let u1 = (Double(r.0) + 1) / 4_294_967_296.0
-        let u2 = Double(r.1) / 4_294_967_296.0
-        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+        // Uniforms in (0, 1] for the logarithms, [0, 1) for the angles; 24 bits each (Float).
+        let scale: Float = 1.0 / 16_777_216.0
+        let u1 = (Float(r.0 >> 8) + 1) * scale, v1 = Float(r.1 >> 8) * scale
+        let u2 = (Float(r.2 >> 8) + 1) * scale, v2 = Float(r.3 >> 8) * scale
+        let radius1 = (-2 * logf(u1)).squareRoot(), radius2 = (-2 * logf(u2)).squareRoot()
+        let angle1 = 2 * Float.pi * v1, angle2 = 2 * Float.pi * v2
+        return (radius1 * cosf(angle1), radius1 * sinf(angle1), radius2 * cosf(angle2), radius2 * sinf(angle2))
     }
 
     /// The block `rows × columns` of the `globalRows × globalColumns` matrix of `stream` whose
@@ -53,9 +71,30 @@ public struct KeyedNormalGenerator: Sendable, Hashable {
     public func block(stream: UInt64, globalColumns: Int, rows: Range<Int>, columns: Range<Int>,
                       scale: Float = 1) -> Matrix {
         var m = Matrix(rows: rows.count, columns: columns.count)
-        for (bi, i) in rows.enumerated() {
-            for (bj, j) in columns.enumerated() {
-                m.elements[bi * columns.count + bj] = scale * normal(stream: stream, index: UInt64(i * globalColumns + j))
+        guard !columns.isEmpty else { return m }
+        m.elements.withUnsafeMutableBufferPointer { out in
+            var k = 0
+            for i in rows {
+                var index = UInt64(i * globalColumns + columns.lowerBound)
+                let end = UInt64(i * globalColumns + columns.upperBound)
+                while index < end {
+                    let block = index / 4
+                    let four = normals(stream: stream, block: block)
+                    var lane = Int(index % 4)
+                    while lane < 4 && index < end {
+                        let value: Float
+                        switch lane {
+                        case 0: value = four.0
+                        case 1: value = four.1
+                        case 2: value = four.2
+                        default: value = four.3
+                        }
+                        out[k] = scale * value
+                        k += 1
+                        lane += 1
+                        index += 1
+                    }
+                }
             }
         }
         return m

@@ -60,21 +60,20 @@ public struct Dion: Optimizer {
             let (m, n) = (x.rows, x.columns)
             let transposed = m < n
             let mu = configuration.momentum
-            state.momentum.scaleAndAdd(1, 1, g)
-            let b = state.momentum
+            try BLAS.axpy(1, g, &state.momentum)
             var p: Matrix
             var r: Matrix
-            if b.isZero {
+            if state.momentum.isZero {
                 p = Matrix(rows: Swift.max(m, n), columns: state.q.columns)
                 r = state.q
             } else {
-                let p0 = try BLAS.matmul(b, transposeA: transposed, state.q)
+                let p0 = try BLAS.matmul(state.momentum, transposeA: transposed, state.q)
                 let ks = Orthonormalization.sketchRows(rank: p0.columns)
                 let stream = KeyedNormalGenerator.stream(state.parameterID, Self.sketchRole, UInt64(state.step))
                 p = try Orthonormalization.orthonormalize(p0, method: configuration.orthonormalization) {
                     generator.matrix(stream: stream, rows: ks, columns: p0.rows, scale: 1 / Float(ks).squareRoot())
                 }.q
-                r = try BLAS.matmul(b, transposeA: !transposed, p)
+                r = try BLAS.matmul(state.momentum, transposeA: !transposed, p)
                 p.replaceNonFinite()
                 r.replaceNonFinite()
             }
@@ -90,12 +89,13 @@ public struct Dion: Optimizer {
             for i in 0..<q.rows { for j in 0..<q.columns { q[i, j] = r[i, j] / (norms[j] + configuration.epsilon) } }
             state.q = q
             // X ← (1 − ηλ)X − η·√(m/n)·P·Qᵀ (Q·Pᵀ when transposed).
+            // (The decay is the GEMM's β, saving a pass over X.)
             let scale = (Float(m) / Float(n)).squareRoot()
-            x.scale(1 - eta * configuration.weightDecay)
+            let decay = 1 - eta * configuration.weightDecay
             if transposed {
-                try BLAS.gemm(q, p, transposeB: true, alpha: -eta * scale, beta: 1, into: &x)
+                try BLAS.gemm(q, p, transposeB: true, alpha: -eta * scale, beta: decay, into: &x)
             } else {
-                try BLAS.gemm(p, q, transposeB: true, alpha: -eta * scale, beta: 1, into: &x)
+                try BLAS.gemm(p, q, transposeB: true, alpha: -eta * scale, beta: decay, into: &x)
             }
             state.step += 1
             return .applied
