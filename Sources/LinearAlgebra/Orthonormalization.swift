@@ -26,8 +26,9 @@ public enum Orthonormalization {
     /// that RCQR needs (ignored by the other methods).
     ///
     /// Deliberate difference from the reference (`dion.py`): when Cholesky fails there, NaNs
-    /// leak and are zeroed later; here the failure — or a result that is not orthonormal to
-    /// 1e-3, as a nearly rank-deficient P produces in fp32 — is detected and Householder QR is used.
+    /// leak and are zeroed later; here the failure — or a numerically singular triangular factor,
+    /// as a (nearly) rank-deficient P produces — is detected and Householder QR is used. Plain
+    /// Cholesky QR squares the condition number, so its result is also checked for orthonormality.
     /// `cqr` follows `dion_reference.py` in falling back to RCQR first.
     public static func orthonormalize(_ p: Matrix, method: OrthonormalizationMethod,
                                       sketch: () -> Matrix) throws(LinearAlgebraError) -> Result {
@@ -36,7 +37,7 @@ public enum Orthonormalization {
         case .qr:
             return Result(q: try LAPACK.householderQ(p), usedFallback: false)
         case .rcqr:
-            if let q = try? randomizedCholeskyQR(p, sketch: sketch()), isOrthonormal(q) { return Result(q: q, usedFallback: false) }
+            if let q = try? randomizedCholeskyQR(p, sketch: sketch()), q.isFinite { return Result(q: q, usedFallback: false) }
             return Result(q: try LAPACK.householderQ(p), usedFallback: true)
         case .cqr:
             if let q = try? choleskyQR(p), isOrthonormal(q) { return Result(q: q, usedFallback: false) }
@@ -58,16 +59,31 @@ public enum Orthonormalization {
 
     /// RCQR: R₁ = R of QR(S·P); P₁ = P·R₁⁻¹; R₂ = chol(P₁ᵀP₁); P₁·R₂⁻¹.
     ///
-    /// - Throws: `LinearAlgebraError.notPositiveDefinite` when the Gram matrix is not.
+    /// - Throws: `LinearAlgebraError.notPositiveDefinite` when the Gram matrix is not, or when a
+    ///   triangular factor is numerically singular (a diagonal entry below 1e-6 of the largest):
+    ///   then P is rank-deficient and the solves would amplify round-off into garbage.
     public static func randomizedCholeskyQR(_ p: Matrix, sketch s: Matrix) throws(LinearAlgebraError) -> Matrix {
         let sp = try BLAS.matmul(s, p)
         let r1 = try LAPACK.qrR(sp)
+        try requireWellConditioned(r1, "R₁ = R(QR(S·P))")
         var p1 = p
         try BLAS.solveRightUpper(&p1, r1)
         let gram = try BLAS.matmul(p1, transposeA: true, p1)
         let r2 = try LAPACK.cholesky(gram)
+        try requireWellConditioned(r2, "R₂ = chol(P₁ᵀP₁)")
         try BLAS.solveRightUpper(&p1, r2)
         return p1
+    }
+
+    /// Throws unless every diagonal entry of the triangular `r` is finite and at least 1e-6 of the
+    /// largest in magnitude (O(r) work).
+    static func requireWellConditioned(_ r: Matrix, _ name: String) throws(LinearAlgebraError) {
+        let diagonal = (0..<r.rows).map { abs(r[$0, $0]) }
+        let largest = diagonal.max() ?? 0
+        guard largest.isFinite, largest > 0, diagonal.allSatisfy({ $0.isFinite && $0 >= 1e-6 * largest }) else {
+            throw LinearAlgebraError(.notPositiveDefinite, "\(name) is numerically singular (diagonal from "
+                                     + "\(diagonal.min() ?? 0) to \(largest))")
+        }
     }
 
     /// Cholesky QR: R = chol(PᵀP); P·R⁻¹.
