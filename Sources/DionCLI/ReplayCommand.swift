@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import MPIShim
+import LinearAlgebra
 import Optimizers
 
 /// `dion replay`: runs an optimizer on recorded gradients and writes the state after each step,
@@ -17,6 +17,7 @@ struct ReplayCommand: ParsableCommand {
     var output: String
 
     func run() throws {
+        BLASThreads.configureForProcess()
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: input))

@@ -46,9 +46,22 @@ public enum Replay {
         }
     }
 
+    /// Steps `optimizer` through `gradients` from (`x`, `state`), recording after each step.
+    static func replay<O: Optimizer>(_ optimizer: O, _ x: Matrix, _ state: O.State, _ gradients: [Matrix], _ lr: Float,
+                                     _ record: (Matrix, O.State) -> StepRecord) throws(OptimizerError) -> [StepRecord] {
+        var x = x
+        var state = state
+        var records: [StepRecord] = []
+        for g in gradients {
+            _ = try optimizer.step(parameter: &x, gradient: g, state: &state, learningRate: lr)
+            records.append(record(x, state))
+        }
+        return records
+    }
+
     /// Runs the replay.
     public static func run(_ input: Input) throws(OptimizerError) -> [StepRecord] {
-        var x: Matrix
+        let x: Matrix
         var gradients: [Matrix] = []
         do throws(LinearAlgebraError) {
             x = try Matrix(input.X0)
@@ -73,11 +86,8 @@ public enum Replay {
                     throw OptimizerError(.shapeMismatch, "Q0: \(error.message)")
                 }
             }
-            var state = try dion.initialState(for: x, parameterID: 0, q0: q0)
-            for g in gradients {
-                _ = try dion.step(parameter: &x, gradient: g, state: &state, learningRate: lr)
-                records.append(StepRecord(X: x.nested, momentum: state.momentum.nested, Q: state.q.nested))
-            }
+            let state = try dion.initialState(for: x, parameterID: 0, q0: q0)
+            records = try replay(dion, x, state, gradients, lr) { StepRecord(X: $0.nested, momentum: $1.momentum.nested, Q: $1.q.nested) }
         case "muon":
             guard let coefficients = NewtonSchulz.Coefficients(rawValue: h.coefficients ?? "polar-express"),
                   let adjustment = Muon.LearningRateAdjustment(rawValue: h.adjust_lr ?? "spectral_norm") else {
@@ -87,29 +97,23 @@ public enum Replay {
             let muon = Muon(try Muon.Configuration(momentum: h.mu ?? 0.95, weightDecay: h.weight_decay ?? 0.01,
                                                    nesterov: h.nesterov ?? false, coefficients: coefficients,
                                                    adjustment: adjustment))
-            var state = try muon.initialState(for: x)
-            for g in gradients {
-                _ = try muon.step(parameter: &x, gradient: g, state: &state, learningRate: lr)
-                records.append(StepRecord(X: x.nested, momentum: state.momentum.nested, Q: nil))
+            records = try replay(muon, x, try muon.initialState(for: x), gradients, lr) {
+                StepRecord(X: $0.nested, momentum: $1.momentum.nested, Q: nil)
             }
         case "adamw":
             let betas = h.betas ?? [0.9, 0.95]
             guard betas.count == 2 else { throw OptimizerError(.invalidHyperparameter, "betas must have two values") }
             let adam = AdamW(try AdamW.Configuration(beta1: betas[0], beta2: betas[1], weightDecay: h.weight_decay ?? 0.01,
                                                      epsilon: h.epsilon ?? 1e-8))
-            var state = try adam.initialState(for: x)
-            for g in gradients {
-                _ = try adam.step(parameter: &x, gradient: g, state: &state, learningRate: lr)
-                records.append(StepRecord(X: x.nested, momentum: state.m.nested, Q: nil))
+            records = try replay(adam, x, try adam.initialState(for: x), gradients, lr) {
+                StepRecord(X: $0.nested, momentum: $1.m.nested, Q: nil)
             }
         case "lion":
             let betas = h.betas ?? [0.9, 0.99]
             guard betas.count == 2 else { throw OptimizerError(.invalidHyperparameter, "betas must have two values") }
             let lion = Lion(try Lion.Configuration(beta1: betas[0], beta2: betas[1], weightDecay: h.weight_decay ?? 0.01))
-            var state = try lion.initialState(for: x)
-            for g in gradients {
-                _ = try lion.step(parameter: &x, gradient: g, state: &state, learningRate: lr)
-                records.append(StepRecord(X: x.nested, momentum: state.m.nested, Q: nil))
+            records = try replay(lion, x, try lion.initialState(for: x), gradients, lr) {
+                StepRecord(X: $0.nested, momentum: $1.m.nested, Q: nil)
             }
         default:
             throw OptimizerError(.invalidHyperparameter, "unknown optimizer \(input.optimizer); use dion, muon, adamw or lion")
