@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Checkpointing", targets: ["Checkpointing"]),
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
+        .library(name: "DionDistributed", targets: ["DionDistributed"]),
         .executable(name: "dion", targets: ["DionCLI"]),
     ],
     dependencies: [
@@ -59,6 +60,10 @@ let package = Package(
         ),
 
         .target(
+            name: "DionDistributed",
+            dependencies: ["MPIShim", "Sharding", "LinearAlgebra", "Optimizers"]
+        ),
+        .target(
             name: "TrainingData",
             dependencies: []
         ),
@@ -81,7 +86,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "_MPITestRunner",
-            dependencies: ["MPIShim", "Sharding", "Checkpointing"]
+            dependencies: ["MPIShim", "Sharding", "Checkpointing", "DionDistributed", "Optimizers", "LinearAlgebra"]
         ),
 
         // MARK: - Test support and unit test bundles
@@ -109,6 +114,10 @@ let package = Package(
         .testTarget(
             name: "CheckpointingTests",
             dependencies: ["Checkpointing", "MPIShim", "_TestSupport", "_MPITestRunner"]
+        ),
+        .testTarget(
+            name: "DionDistributedTests",
+            dependencies: ["_TestSupport", "_MPITestRunner"]
         ),
         .testTarget(
             name: "ShardingTests",

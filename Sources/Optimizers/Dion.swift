@@ -21,6 +21,16 @@ public struct Dion: Optimizer {
         public var step: Int
         /// Identifies the parameter in the generator's streams.
         public let parameterID: UInt64
+        /// Whether the work matrix is Mᵀ (p = n rows get P, q = m rows get Q).
+        public let transposed: Bool
+
+        public init(momentum: Matrix, q: Matrix, step: Int, parameterID: UInt64, transposed: Bool) {
+            self.momentum = momentum
+            self.q = q
+            self.step = step
+            self.parameterID = parameterID
+            self.transposed = transposed
+        }
     }
 
     public let configuration: DionConfiguration
@@ -28,6 +38,18 @@ public struct Dion: Optimizer {
 
     static let q0Role: UInt64 = 1
     static let sketchRole: UInt64 = 2
+
+    /// The generator stream of Q₀ for a parameter: Q₀ is the (q × r) standard-normal matrix of
+    /// this stream, so a shard of Q₀ is `generator.block(…)` of the same stream.
+    public static func q0Stream(parameterID: UInt64) -> UInt64 { KeyedNormalGenerator.stream(parameterID, q0Role) }
+
+    /// The RCQR sketch (k_s × p, entries N(0, 1/k_s)) of a parameter at a step: the same on every
+    /// rank that asks.
+    public func sketch(parameterID: UInt64, step: Int, rank r: Int, rows p: Int) -> Matrix {
+        let ks = Orthonormalization.sketchRows(rank: r)
+        return generator.matrix(stream: KeyedNormalGenerator.stream(parameterID, Self.sketchRole, UInt64(step)),
+                                rows: ks, columns: p, scale: 1 / Float(ks).squareRoot())
+    }
 
     public init(_ configuration: DionConfiguration) {
         self.configuration = configuration
@@ -40,16 +62,24 @@ public struct Dion: Optimizer {
 
     /// The state for `parameter`: M = 0 and Q₀ standard normal from the keyed generator (or
     /// `q0`, which must be q×r in the work orientation).
-    public func initialState(for parameter: Matrix, parameterID: UInt64, q0: Matrix?) throws(OptimizerError) -> State {
+    ///
+    /// - Parameter transposed: The work orientation; `nil` applies the single-device rule
+    ///   (transpose when m < n). Sharded layouts override it (§2: FSDP on dim 0 transposes), and
+    ///   the distributed equivalence tests pass the same choice here.
+    public func initialState(for parameter: Matrix, parameterID: UInt64, q0: Matrix?,
+                             transposed: Bool? = nil) throws(OptimizerError) -> State {
         let (m, n) = (parameter.rows, parameter.columns)
         guard m > 0, n > 0 else { throw OptimizerError(.unsupportedTensor, "Dion needs a non-empty matrix, got \(m)×\(n)") }
         let r = try configuration.rank(rows: m, columns: n)
-        let q = Swift.min(m, n)
-        let initial = q0 ?? generator.matrix(stream: KeyedNormalGenerator.stream(parameterID, Self.q0Role), rows: q, columns: r)
+        let transposed = transposed ?? (m < n)
+        let q = transposed ? m : n
+        let initial = q0 ?? generator.matrix(stream: Self.q0Stream(parameterID: parameterID), rows: q, columns: r)
         guard initial.rows == q, initial.columns == r else {
-            throw OptimizerError(.shapeMismatch, "Q₀ must be \(q)×\(r) (min(m,n) × rank), got \(initial.rows)×\(initial.columns)")
+            throw OptimizerError(.shapeMismatch, "Q₀ must be \(q)×\(r) (q × rank in the work orientation), got "
+                                 + "\(initial.rows)×\(initial.columns)")
         }
-        return State(momentum: Matrix(rows: m, columns: n), q: initial, step: 0, parameterID: parameterID)
+        return State(momentum: Matrix(rows: m, columns: n), q: initial, step: 0, parameterID: parameterID,
+                     transposed: transposed)
     }
 
     public func step(parameter x: inout Matrix, gradient g: Matrix, state: inout State,
@@ -58,20 +88,18 @@ public struct Dion: Optimizer {
         if let skipped = try Check.nonFinite(g, configuration.nonFinitePolicy) { return skipped }
         do throws(LinearAlgebraError) {
             let (m, n) = (x.rows, x.columns)
-            let transposed = m < n
+            let transposed = state.transposed
             let mu = configuration.momentum
             try BLAS.axpy(1, g, &state.momentum)
             var p: Matrix
             var r: Matrix
             if state.momentum.isZero {
-                p = Matrix(rows: Swift.max(m, n), columns: state.q.columns)
+                p = Matrix(rows: transposed ? n : m, columns: state.q.columns)
                 r = state.q
             } else {
                 let p0 = try BLAS.matmul(state.momentum, transposeA: transposed, state.q)
-                let ks = Orthonormalization.sketchRows(rank: p0.columns)
-                let stream = KeyedNormalGenerator.stream(state.parameterID, Self.sketchRole, UInt64(state.step))
                 p = try Orthonormalization.orthonormalize(p0, method: configuration.orthonormalization) {
-                    generator.matrix(stream: stream, rows: ks, columns: p0.rows, scale: 1 / Float(ks).squareRoot())
+                    sketch(parameterID: state.parameterID, step: state.step, rank: p0.columns, rows: p0.rows)
                 }.q
                 r = try BLAS.matmul(state.momentum, transposeA: !transposed, p)
                 p.replaceNonFinite()

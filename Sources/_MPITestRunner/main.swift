@@ -10,6 +10,7 @@
 //   _MPITestRunner mismatch R         --debug-collectives: rank R issues a different collective
 //   _MPITestRunner stall R SECONDS    watchdog (2 s): rank R sleeps SECONDS before a barrier
 //   _MPITestRunner wait-for-kill      every rank prints its pid, then all-reduces in a loop for 60 s
+//   _MPITestRunner dion-equivalence MESH   distributed vs single-process Dion, 5 steps, many shapes
 //   _MPITestRunner checkpoint-save DIR STEP [die-after-file|huge]   save (or crash / overflow while saving)
 //   _MPITestRunner checkpoint-load DIR [CONFIG]                      load the latest; LOADED/REFUSED per rank
 import Foundation
@@ -63,6 +64,10 @@ FailFast.run {
             _ = try world.allReduced([Float](repeating: 1, count: 1024))
         }
         print("unexpected: rank \(world.rank) was never killed")
+    case "dion-equivalence":
+        var checker = Checker(rank: world.rank, size: world.size)
+        try runDionEquivalence(world, mesh: arguments.count > 1 ? arguments[1] : "dp=\(world.size)", &checker)
+        print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
     case "checkpoint-save", "checkpoint-load":
         try runCheckpointScenario(world, arguments)
     case "throw-on-rank":

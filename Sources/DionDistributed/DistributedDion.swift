@@ -1,0 +1,72 @@
+import LinearAlgebra
+import MPIShim
+import Optimizers
+import Sharding
+
+/// Dion over a `ShardedMatrix` (issue #4, first part): the replicated layout with the
+/// uncompressed data-parallel sync (path A: the gradient is all-reduce-averaged over `dp`, then
+/// every replica runs the single-device step) and the FSDP layout (path B: rows over `fsdp`,
+/// gradients averaged over `dp` first). Only rank-r factors cross the `fsdp` axis: the partial
+/// P₀ (p×r, plus one zero-guard element) and the 1×r column sums of squares of R.
+///
+/// Orientation follows §2: FSDP shards dim 0, so the work matrix is Mᵀ (p = n, q = m) and Q is
+/// row-sharded exactly like X. Q₀ and the RCQR sketch come from the keyed generator, so every
+/// rank's Q₀ rows are a slice of the single-device Q₀ and every rank draws the same sketch.
+///
+/// Not yet: FSDP × TP (path C), the compressed data-parallel sync (§2.4), batching of same-shape
+/// matrices. Those layouts are refused with a clear error.
+public struct DistributedDion: Sendable {
+    /// This rank's share of the optimizer state.
+    public struct State: Sendable, Equatable {
+        /// This rank's block of M (same block as the parameter's).
+        public var momentum: Matrix
+        /// This rank's rows of Q (all of Q for the replicated layout).
+        public var q: Matrix
+        public var step: Int
+        public let parameterID: UInt64
+        /// The work orientation (Mᵀ for FSDP on dim 0).
+        public let transposed: Bool
+        /// The global shape.
+        public let rows: Int
+        public let columns: Int
+    }
+
+    /// The single-device optimizer whose configuration and sketches this one uses.
+    public let dion: Dion
+
+    public init(_ configuration: DionConfiguration) {
+        dion = Dion(configuration)
+    }
+
+    /// The work orientation a layout implies (§2): FSDP on dim 0 transposes; the replicated
+    /// layout keeps the single-device rule (transpose when m < n).
+    public static func transposed(for layout: ShardLayout, rows m: Int, columns n: Int) -> Bool {
+        layout == .fsdp ? true : m < n
+    }
+
+    /// The state for a sharded parameter: M = 0 on this rank's block and this rank's rows of the
+    /// global Q₀.
+    public func initialState(for x: ShardedMatrix, parameterID: UInt64, mesh: DeviceMesh) throws(OptimizerError) -> State {
+        try Self.checkSupported(x.layout, mesh)
+        let (m, n) = (x.rows, x.columns)
+        guard m > 0, n > 0 else { throw OptimizerError(.unsupportedTensor, "Dion needs a non-empty matrix, got \(m)×\(n)") }
+        let r = try dion.configuration.rank(rows: m, columns: n)
+        let transposed = Self.transposed(for: x.layout, rows: m, columns: n)
+        let qRows = transposed ? m : n
+        // Q is row-sharded like X's rows under FSDP; whole otherwise.
+        let rows = x.layout == .fsdp ? x.rowRange : 0..<qRows
+        let q = KeyedNormalGenerator(seed: dion.configuration.seed)
+            .block(stream: Dion.q0Stream(parameterID: parameterID), globalColumns: r, rows: rows, columns: 0..<r)
+        return State(momentum: Matrix(rows: x.localRows, columns: x.localColumns), q: q, step: 0,
+                     parameterID: parameterID, transposed: transposed, rows: m, columns: n)
+    }
+
+    static func checkSupported(_ layout: ShardLayout, _ mesh: DeviceMesh) throws(OptimizerError) {
+        let s = mesh.shape
+        if layout == .replicated && s.fsdp == 1 && s.tp == 1 { return }
+        if layout == .fsdp && s.tp == 1 { return }
+        throw OptimizerError(.unsupportedTensor, "distributed Dion supports the replicated layout on dp=R meshes "
+                             + "(path A) and the fsdp layout on dp=R,fsdp=F meshes (path B) so far; \(layout) on \(s) "
+                             + "(path C, tensor parallel) is not implemented yet")
+    }
+}
