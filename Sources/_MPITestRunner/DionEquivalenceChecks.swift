@@ -38,11 +38,28 @@ func runDionEquivalence(_ world: Communicator, mesh text: String, _ checker: ino
                     // Only rank-r factors cross the fsdp axis: no collective there moves more than
                     // p·r + 1 elements (P₀ and the zero-guard flag), never a shard of M or X.
                     let r = state.q.columns
-                    for record in CommunicationLedger.shared.records.suffix(CommunicationLedger.shared.recordCount - before)
-                    where record.communicator == "fsdp" {
+                    let stepRecords = CommunicationLedger.shared.records.suffix(CommunicationLedger.shared.recordCount - before)
+                    for record in stepRecords where record.communicator == "fsdp" {
                         try checker.expect(record.elementCount <= max(m, n) * r + 1, true,
                                            "fsdp collective of \(record.elementCount) elements for r = \(r)")
                     }
+                    // The step's bytes equal the schedule in docs/communication.md, computed here
+                    // from the textbook ring formulas.
+                    let f = mesh.shape.fsdp, d = mesh.shape.replicate, fRank = mesh.index(on: .fsdp)
+                    func ring(_ count: Int, _ g: Int, _ rank: Int) -> Int {
+                        guard g > 1 else { return 0 }
+                        let blocks = (0..<g).map { count / g + ($0 < count % g ? 1 : 0) }
+                        return (count - blocks[rank]) + (count - blocks[(rank + 1) % g])
+                    }
+                    var expectedFSDP = 0, expectedDP = 0
+                    if layout == .fsdp {
+                        expectedFSDP = 4 * ring(n * r + 1, f, fRank) + 8 * ring(r, f, fRank)
+                    }
+                    expectedDP = 4 * ring(x.local.count, d, mesh.index(on: .replicate))
+                    try checker.expect(stepRecords.filter { $0.communicator == "fsdp" }.reduce(0) { $0 + $1.bytesSent },
+                                       expectedFSDP, "\(m)×\(n) \(layout) step bytes on fsdp")
+                    try checker.expect(stepRecords.filter { $0.communicator == "dp" }.reduce(0) { $0 + $1.bytesSent },
+                                       expectedDP, "\(m)×\(n) \(layout) step bytes on dp")
                     _ = try single.step(parameter: &reference, gradient: g, state: &referenceState, learningRate: 0.02)
                     let gathered = try x.gathered(on: mesh)
                     let update = zip(reference.elements, previous.elements).map { abs($0 - $1) }.max() ?? 0
