@@ -28,11 +28,11 @@ extension DistributedDion {
                 return .skipped(reason: "non-finite gradient")
             }
             var gradient = g.local
-            if mesh.shape.replicate > 1 { try mesh.communicator(.replicate).allReduce(&gradient, op: .average) }
-            if x.layout == .replicated {
-                return try replicatedStep(&x, gradient, &state, eta)
+            let compressed = usesCompressedSync(rows: x.rows, columns: x.columns, rank: state.q.columns, mesh: mesh)
+            if mesh.shape.replicate > 1 && !compressed {
+                try mesh.communicator(.replicate).allReduce(&gradient, op: .average)
             }
-            return try fsdpStep(&x, gradient, &state, eta, mesh)
+            return try shardedStep(&x, gradient, &state, eta, mesh, compressed: compressed)
         } catch let error as OptimizerError {
             throw error
         } catch {
@@ -40,72 +40,87 @@ extension DistributedDion {
         }
     }
 
-    /// Path A: the averaged gradient goes through the single-device step on every replica.
-    private func replicatedStep(_ x: inout ShardedMatrix, _ gradient: [Float], _ state: inout State,
-                                _ eta: Float) throws -> StepOutcome {
-        var whole = try Matrix(rows: x.rows, columns: x.columns, elements: x.local)
-        var single = Dion.State(momentum: state.momentum, q: state.q, step: state.step, parameterID: state.parameterID,
-                                transposed: state.transposed)
-        let outcome = try dion.step(parameter: &whole, gradient: try Matrix(rows: x.rows, columns: x.columns,
-                                                                             elements: gradient),
-                                    state: &single, learningRate: eta)
-        x.local = whole.elements
-        state.momentum = single.momentum
-        state.q = single.q
-        state.step = single.step
-        return outcome
-    }
-
-    /// Path B: rows of X, M and Q over `fsdp`; B = Mᵀ (p = n, q = m).
-    private func fsdpStep(_ x: inout ShardedMatrix, _ gradient: [Float], _ state: inout State, _ eta: Float,
-                          _ mesh: DeviceMesh) throws -> StepOutcome {
+    /// The step on this rank's rows (all rows for the replicated layout, whose fsdp axis is 1).
+    ///
+    /// With B = Mᵀ (FSDP): P₀ = Σ_shards M_locᵀ·Q_loc, R_loc = M_loc·P, M_loc −= (1−μ)·R_loc·Pᵀ,
+    /// X_loc −= η·s·Q_loc·Pᵀ. With B = M (replicated, m ≥ n): P₀ = M·Q, R = Mᵀ·P, M −= (1−μ)·P·Rᵀ,
+    /// X −= η·s·P·Qᵀ. With the compressed sync, P₀ and R are averaged over `dp` instead of the
+    /// gradient, so every replica applies the same P and R to its own buffer (§2.1).
+    private func shardedStep(_ x: inout ShardedMatrix, _ gradient: [Float], _ state: inout State, _ eta: Float,
+                             _ mesh: DeviceMesh, compressed: Bool) throws -> StepOutcome {
         let configuration = dion.configuration
-        let fsdp = mesh.communicator(.fsdp)
+        let fsdp = mesh.communicator(.fsdp), dp = mesh.communicator(.replicate)
         let (m, n) = (x.rows, x.columns)
-        let localRows = x.localRows
+        let (localRows, width) = (x.localRows, x.localColumns)
+        let transposed = state.transposed
         let r = state.q.columns
-        try BLAS.axpy(1, try Matrix(rows: localRows, columns: n, elements: gradient), &state.momentum)
-        // P₀ = B·Q = Σ over shards of M_locᵀ·Q_loc (n×r), plus one element: does any shard hold a non-zero M?
-        var partial = localRows > 0 ? try BLAS.matmul(state.momentum, transposeA: true, state.q).elements
-                                    : [Float](repeating: 0, count: n * r)
+        let p = transposed ? n : m
+        try BLAS.axpy(1, try Matrix(rows: localRows, columns: width, elements: gradient), &state.momentum)
+        let hasRows = localRows > 0
+        // Partial P₀ (summed over fsdp shards), plus one element: does any buffer hold a non-zero?
+        var partial = hasRows ? try BLAS.matmul(state.momentum, transposeA: transposed, state.q).elements
+                              : [Float](repeating: 0, count: p * r)
         partial.append(state.momentum.isZero ? 0 : 1)
-        try fsdp.allReduce(&partial, op: .sum)
+        if mesh.shape.fsdp > 1 { try fsdp.allReduce(&partial, op: .sum) }
+        if compressed { try dp.allReduce(&partial, op: .average) }
         let anyNonZero = partial.removeLast() > 0
-        var p: Matrix
-        var rLocal: Matrix
+        var pMatrix: Matrix
+        var rMatrix: Matrix
         if !anyNonZero {
-            p = Matrix(rows: n, columns: r)
-            rLocal = state.q
+            pMatrix = Matrix(rows: p, columns: r)
+            rMatrix = state.q
         } else {
-            let p0 = try Matrix(rows: n, columns: r, elements: partial)
-            p = try Orthonormalization.orthonormalize(p0, method: configuration.orthonormalization) {
-                dion.sketch(parameterID: state.parameterID, step: state.step, rank: r, rows: n)
+            let p0 = try Matrix(rows: p, columns: r, elements: partial)
+            pMatrix = try Orthonormalization.orthonormalize(p0, method: configuration.orthonormalization) {
+                dion.sketch(parameterID: state.parameterID, step: state.step, rank: r, rows: p)
             }.q
-            // R_loc = B_locᵀ·P = M_loc·P: row-sharded exactly like Q, no communication.
-            rLocal = localRows > 0 ? try BLAS.matmul(state.momentum, p) : Matrix(rows: 0, columns: r)
-            p.replaceNonFinite()
-            rLocal.replaceNonFinite()
+            // R = Bᵀ·P: with B = Mᵀ it is M_loc·P, row-sharded exactly like Q (no communication).
+            rMatrix = hasRows ? try BLAS.matmul(state.momentum, transposeA: !transposed, pMatrix)
+                              : Matrix(rows: 0, columns: r)
+            if compressed { try dp.allReduce(&rMatrix.elements, op: .average) }
+            pMatrix.replaceNonFinite()
+            rMatrix.replaceNonFinite()
         }
-        // Error feedback on the local rows: M_loc ← M_loc − (1−μ)·R_loc·Pᵀ.
-        if localRows > 0 {
-            try BLAS.gemm(rLocal, p, transposeB: true, alpha: -(1 - configuration.momentum), beta: 1, into: &state.momentum)
+        // Error feedback: B ← B − (1−μ)·P·Rᵀ on this rank's part of the buffer.
+        if hasRows {
+            if transposed {
+                try BLAS.gemm(rMatrix, pMatrix, transposeB: true, alpha: -(1 - configuration.momentum), beta: 1,
+                              into: &state.momentum)
+            } else {
+                try BLAS.gemm(pMatrix, rMatrix, transposeB: true, alpha: -(1 - configuration.momentum), beta: 1,
+                              into: &state.momentum)
+            }
         }
-        // Column norms of R need every shard: all-reduce the 1×r sums of squares (fp64).
-        var sums = rLocal.columnSumsOfSquares
-        try fsdp.allReduce(&sums, op: .sum)
+        // Column norms of R need every shard of it: all-reduce the 1×r sums of squares (fp64).
+        var sums = rMatrix.columnSumsOfSquares
+        if mesh.shape.fsdp > 1 && transposed { try fsdp.allReduce(&sums, op: .sum) }
         let divisors = sums.map { Float($0.squareRoot()) + configuration.epsilon }
-        var q = rLocal
+        var q = rMatrix
         for i in 0..<q.rows { for j in 0..<r { q[i, j] /= divisors[j] } }
         state.q = q
-        // X_loc ← (1 − ηλ)X_loc − η·√(m/n)·Q_loc·Pᵀ (the update P·Qᵀ of B, transposed back).
-        if localRows > 0 {
-            var local = try Matrix(rows: localRows, columns: n, elements: x.local)
+        // X ← (1 − ηλ)·X − η·√(m/n)·(P·Qᵀ oriented back) on this rank's rows.
+        if hasRows {
+            var local = try Matrix(rows: localRows, columns: width, elements: x.local)
             let scale = (Float(m) / Float(n)).squareRoot()
-            try BLAS.gemm(q, p, transposeB: true, alpha: -eta * scale, beta: 1 - eta * configuration.weightDecay,
-                          into: &local)
+            let decay = 1 - eta * configuration.weightDecay
+            if transposed {
+                try BLAS.gemm(q, pMatrix, transposeB: true, alpha: -eta * scale, beta: decay, into: &local)
+            } else {
+                try BLAS.gemm(pMatrix, q, transposeB: true, alpha: -eta * scale, beta: decay, into: &local)
+            }
             x.local = local.elements
         }
         state.step += 1
         return .applied
+    }
+
+    /// §2: the compressed sync applies when it is on, there is a replicate axis, ρ < 1 (r below
+    /// min(m, n)) and moving P and R, (m + n)·r, is cheaper than the gradient, m·n.
+    public func usesCompressedSync(rows m: Int, columns n: Int, rank r: Int, mesh: DeviceMesh) -> Bool {
+        switch dataParallelSync {
+        case .uncompressed: return false
+        case .compressed: return mesh.shape.replicate > 1
+        case .automatic: return mesh.shape.replicate > 1 && r < min(m, n) && (m + n) * r < m * n
+        }
     }
 }

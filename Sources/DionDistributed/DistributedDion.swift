@@ -3,18 +3,18 @@ import MPIShim
 import Optimizers
 import Sharding
 
-/// Dion over a `ShardedMatrix` (issue #4, first part): the replicated layout with the
-/// uncompressed data-parallel sync (path A: the gradient is all-reduce-averaged over `dp`, then
-/// every replica runs the single-device step) and the FSDP layout (path B: rows over `fsdp`,
-/// gradients averaged over `dp` first). Only rank-r factors cross the `fsdp` axis: the partial
-/// P₀ (p×r, plus one zero-guard element) and the 1×r column sums of squares of R.
+/// Dion over a `ShardedMatrix` (issue #4, first part): the replicated layout (path A) and the FSDP
+/// layout (path B: rows over `fsdp`), each with the uncompressed data-parallel sync (the gradient
+/// is all-reduce-averaged over `dp`) or the compressed one (§2.1: P₀ and R are averaged over `dp`
+/// instead). Only rank-r factors cross the `fsdp` axis: the partial P₀ (p×r, plus one zero-guard
+/// element) and the 1×r column sums of squares of R; with the compressed sync the same holds on `dp`.
 ///
 /// Orientation follows §2: FSDP shards dim 0, so the work matrix is Mᵀ (p = n, q = m) and Q is
 /// row-sharded exactly like X. Q₀ and the RCQR sketch come from the keyed generator, so every
 /// rank's Q₀ rows are a slice of the single-device Q₀ and every rank draws the same sketch.
 ///
-/// Not yet: FSDP × TP (path C), the compressed data-parallel sync (§2.4), batching of same-shape
-/// matrices. Those layouts are refused with a clear error.
+/// Not yet: FSDP × TP (path C) and batching of same-shape matrices. Tensor-parallel layouts are
+/// refused with a clear error.
 public struct DistributedDion: Sendable {
     /// This rank's share of the optimizer state.
     public struct State: Sendable, Equatable {
@@ -31,11 +31,25 @@ public struct DistributedDion: Sendable {
         public let columns: Int
     }
 
+    /// How gradients are synchronized over the replicate (`dp`) axis.
+    public enum DataParallelSync: String, Sendable, Hashable, Codable {
+        /// Compressed when it pays (§2: ρ < 1 and (m + n)·r < m·n), else uncompressed.
+        case automatic
+        /// All-reduce-average the gradient, then step (every replica holds the same buffer).
+        case uncompressed
+        /// Never all-reduce the gradient: average P₀ and R over `dp` instead; replicas keep their
+        /// own buffers, whose mean follows the single-device recursion (§2.1).
+        case compressed
+    }
+
     /// The single-device optimizer whose configuration and sketches this one uses.
     public let dion: Dion
+    /// The data-parallel synchronization.
+    public let dataParallelSync: DataParallelSync
 
-    public init(_ configuration: DionConfiguration) {
+    public init(_ configuration: DionConfiguration, dataParallelSync: DataParallelSync = .automatic) {
         dion = Dion(configuration)
+        self.dataParallelSync = dataParallelSync
     }
 
     /// The work orientation a layout implies (§2): FSDP on dim 0 transposes; the replicated

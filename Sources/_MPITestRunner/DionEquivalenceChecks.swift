@@ -55,7 +55,15 @@ func runDionEquivalence(_ world: Communicator, mesh text: String, _ checker: ino
                     if layout == .fsdp {
                         expectedFSDP = 4 * ring(n * r + 1, f, fRank) + 8 * ring(r, f, fRank)
                     }
-                    expectedDP = 4 * ring(x.local.count, d, mesh.index(on: .replicate))
+                    let dpRank = mesh.index(on: .replicate)
+                    if distributed.usesCompressedSync(rows: m, columns: n, rank: r, mesh: mesh) {
+                        // P₀ (+1 flag) and this rank's rows of R are averaged instead of the gradient.
+                        let transposed = DistributedDion.transposed(for: layout, rows: m, columns: n)
+                        let rRows = transposed ? x.localRows : n
+                        expectedDP = 4 * ring((transposed ? n : m) * r + 1, d, dpRank) + 4 * ring(rRows * r, d, dpRank)
+                    } else {
+                        expectedDP = 4 * ring(x.local.count, d, dpRank)
+                    }
                     try checker.expect(stepRecords.filter { $0.communicator == "fsdp" }.reduce(0) { $0 + $1.bytesSent },
                                        expectedFSDP, "\(m)×\(n) \(layout) step bytes on fsdp")
                     try checker.expect(stepRecords.filter { $0.communicator == "dp" }.reduce(0) { $0 + $1.bytesSent },
@@ -95,4 +103,64 @@ extension Checker {
         }
         throw CheckFailure(description: "\(what): expected an error, none was thrown")
     }
+}
+
+/// Data-parallel sync: replicas get different gradients; the uncompressed sync (average the
+/// gradient) and the compressed one (average P₀ and R, keep per-replica buffers) must both give
+/// the weights of single-process Dion on the averaged gradient, and the compressed one must not
+/// move the gradient over `dp`.
+func runDataParallelSyncChecks(_ world: Communicator, mesh text: String, _ checker: inout Checker) throws {
+    let mesh = try DeviceMesh(shape: try MeshShape(parsing: text), world: world)
+    let d = mesh.shape.replicate, replica = mesh.index(on: .replicate)
+    guard d > 1 else { return }
+    let generator = KeyedNormalGenerator(seed: 6)
+    let layouts: [ShardLayout] = mesh.shape.fsdp == 1 ? [.replicated, .fsdp] : [.fsdp]
+    for (shapeIndex, (m, n)) in [(130, 70), (70, 130), (48, 48)].enumerated() {
+        for layout in layouts {
+            for sync in [DistributedDion.DataParallelSync.uncompressed, .compressed] {
+                let configuration = try DionConfiguration(rank: .fraction(0.25))
+                let distributed = DistributedDion(configuration, dataParallelSync: sync)
+                let single = Dion(configuration)
+                let x0 = generator.matrix(stream: UInt64(300 + shapeIndex), rows: m, columns: n)
+                var x = try ShardedMatrix(scattering: x0.elements, rows: m, columns: n, layout: layout, mesh: mesh)
+                var state = try distributed.initialState(for: x, parameterID: 7, mesh: mesh)
+                var reference = x0
+                var referenceState = try single.initialState(for: x0, parameterID: 7, q0: nil,
+                                                             transposed: DistributedDion.transposed(for: layout, rows: m, columns: n))
+                for step in 0..<5 {
+                    let base = generator.matrix(stream: UInt64(400 + 10 * shapeIndex + step), rows: m, columns: n)
+                    let delta = generator.matrix(stream: UInt64(500 + 10 * shapeIndex + step), rows: m, columns: n)
+                    func replicaGradient(_ i: Int) -> Matrix {
+                        var g = base
+                        g.scaleAndAdd(1, Float(i) - Float(d - 1) / 2, delta)
+                        return g
+                    }
+                    var mean = Matrix(rows: m, columns: n)
+                    for i in 0..<d { mean.scaleAndAdd(1, 1, replicaGradient(i)) }
+                    mean.scale(1 / Float(d))
+                    let mine = try ShardedMatrix(scattering: replicaGradient(replica).elements, rows: m, columns: n,
+                                                 layout: layout, mesh: mesh)
+                    let previous = reference
+                    let before = CommunicationLedger.shared.recordCount
+                    _ = try distributed.step(parameter: &x, gradient: mine, state: &state, learningRate: 0.02, mesh: mesh)
+                    let records = CommunicationLedger.shared.records.suffix(CommunicationLedger.shared.recordCount - before)
+                    _ = try single.step(parameter: &reference, gradient: mean, state: &referenceState, learningRate: 0.02)
+                    let gathered = try x.gathered(on: mesh)
+                    let update = zip(reference.elements, previous.elements).map { abs($0 - $1) }.max() ?? 0
+                    let error = zip(gathered, reference.elements).map { abs($0 - $1) }.max() ?? 0
+                    let bound = 1e-4 * update + 4 * (reference.elements.map(abs).max() ?? 1).ulp
+                    try checker.expect(error <= bound, true, "\(m)×\(n) \(layout) \(sync) step \(step): error \(error) > \(bound)")
+                    let largestDP = records.filter { $0.communicator == "dp" }.map(\.elementCount).max() ?? 0
+                    if sync == .compressed {
+                        let r = state.q.columns
+                        try checker.expect(largestDP <= max(m, n) * r + 1, true,
+                                           "compressed sync moved \(largestDP) elements over dp (r = \(r))")
+                    } else {
+                        try checker.expect(largestDP, x.local.count, "uncompressed sync all-reduces the gradient block")
+                    }
+                }
+            }
+        }
+    }
+    try world.barrier()
 }

@@ -66,7 +66,9 @@ FailFast.run {
         print("unexpected: rank \(world.rank) was never killed")
     case "dion-equivalence":
         var checker = Checker(rank: world.rank, size: world.size)
-        try runDionEquivalence(world, mesh: arguments.count > 1 ? arguments[1] : "dp=\(world.size)", &checker)
+        let meshText = arguments.count > 1 ? arguments[1] : "dp=\(world.size)"
+        try runDionEquivalence(world, mesh: meshText, &checker)
+        try runDataParallelSyncChecks(world, mesh: meshText, &checker)
         print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
     case "checkpoint-save", "checkpoint-load":
         try runCheckpointScenario(world, arguments)
