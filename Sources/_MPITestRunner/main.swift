@@ -69,6 +69,7 @@ FailFast.run {
         let meshText = arguments.count > 1 ? arguments[1] : "dp=\(world.size)"
         try runDionEquivalence(world, mesh: meshText, &checker)
         try runDataParallelSyncChecks(world, mesh: meshText, &checker)
+        try runBaselineChecks(world, mesh: meshText, &checker)
         print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
     case "checkpoint-save", "checkpoint-load":
         try runCheckpointScenario(world, arguments)

@@ -1,7 +1,7 @@
 import Testing
 import _TestSupport
 
-/// Distributed Dion under a real `mpirun`: the equivalence oracle against single-process Dion on
+/// Distributed Dion, Muon, AdamW and Lion under a real `mpirun`: the equivalence oracle against their single-process versions on
 /// every supported mesh with 1, 2 and 4 ranks (replicated and FSDP layouts, uneven and empty
 /// shards), the "only rank-r factors cross fsdp" property, and a clear refusal of layouts that are
 /// not implemented yet.

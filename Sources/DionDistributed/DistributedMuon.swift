@@ -1,0 +1,144 @@
+import LinearAlgebra
+import MPIShim
+import Optimizers
+import Sharding
+
+/// Muon over a `ShardedMatrix`, the baseline Dion must beat (§3, distributed schemes):
+/// - replicated layout (dp = R): the gradient is averaged over `dp`, the owner replica
+///   (parameter id mod R) runs Newton–Schulz and broadcasts the orthogonalized update — the
+///   round-robin + all-gather scheme for one matrix;
+/// - FSDP layout: the owner shard (parameter id mod F) receives every shard of U with one
+///   all-to-all, runs Newton–Schulz on the whole matrix, and a second all-to-all returns each
+///   rank its rows of O — the all-to-all owner scheme (≈ 2(F−1)/F²·m·n per rank).
+/// The momentum stays sharded like the parameter.
+public struct DistributedMuon: Sendable {
+    public struct State: Sendable, Equatable {
+        /// This rank's block of the momentum.
+        public var momentum: Matrix
+        public var step: Int
+        public let parameterID: UInt64
+    }
+
+    public let muon: Muon
+
+    public init(_ configuration: Muon.Configuration) { muon = Muon(configuration) }
+
+    public func initialState(for x: ShardedMatrix, parameterID: UInt64, mesh: DeviceMesh) throws(OptimizerError) -> State {
+        try DistributedDion.checkSupported(x.layout, mesh)
+        return State(momentum: Matrix(rows: x.localRows, columns: x.localColumns), step: 0, parameterID: parameterID)
+    }
+
+    /// One step; collective over the mesh.
+    public func step(parameter x: inout ShardedMatrix, gradient g: ShardedMatrix, state: inout State,
+                     learningRate eta: Float, mesh: DeviceMesh) throws(OptimizerError) -> StepOutcome {
+        guard g.rows == x.rows, g.columns == x.columns, g.layout == x.layout, g.local.count == x.local.count else {
+            throw OptimizerError(.shapeMismatch, "gradient does not match the parameter's shape or layout")
+        }
+        let c = muon.configuration
+        do {
+            var bad: [Int32] = [g.local.allSatisfy { $0.isFinite } ? 0 : 1]
+            try mesh.world.allReduce(&bad, op: .max)
+            if bad[0] != 0 {
+                if c.nonFinitePolicy == .error { throw OptimizerError(.nonFiniteGradient, "a gradient shard contains NaN or ±∞") }
+                return .skipped(reason: "non-finite gradient")
+            }
+            var gradient = g.local
+            if mesh.shape.replicate > 1 { try mesh.communicator(.replicate).allReduce(&gradient, op: .average) }
+            let gLocal = try Matrix(rows: x.localRows, columns: x.localColumns, elements: gradient)
+            state.momentum.scaleAndAdd(c.momentum, 1, gLocal)
+            var u = state.momentum
+            if c.nesterov {
+                u = gLocal
+                u.scaleAndAdd(1, c.momentum, state.momentum)
+            }
+            let o: [Float]
+            if x.layout == .replicated {
+                o = try orthogonalizeReplicated(u, mesh: mesh, owner: Int(state.parameterID % UInt64(mesh.shape.replicate)))
+            } else {
+                o = try orthogonalizeSharded(u, x: x, mesh: mesh, owner: Int(state.parameterID % UInt64(mesh.shape.fsdp)))
+            }
+            var local = try Matrix(rows: x.localRows, columns: x.localColumns, elements: x.local)
+            local.scaleAndAdd(1 - eta * c.weightDecay, -eta * muon.scale(rows: x.rows, columns: x.columns),
+                              try Matrix(rows: x.localRows, columns: x.localColumns, elements: o))
+            x.local = local.elements
+            state.step += 1
+            return .applied
+        } catch let error as OptimizerError {
+            throw error
+        } catch {
+            throw OptimizerError(.numerical, "\(error)")
+        }
+    }
+
+    /// The owner replica orthogonalizes and broadcasts.
+    private func orthogonalizeReplicated(_ u: Matrix, mesh: DeviceMesh, owner: Int) throws -> [Float] {
+        let dp = mesh.communicator(.replicate)
+        var o = dp.rank == owner ? try NewtonSchulz.orthogonalize(u, coefficients: muon.configuration.coefficients,
+                                                                  epsilon: muon.configuration.epsilon).elements
+                                 : [Float](repeating: 0, count: u.elements.count)
+        if dp.size > 1 { try dp.broadcast(&o, root: owner) }
+        return o
+    }
+
+    /// All-to-all to the owner shard, Newton–Schulz there, all-to-all back.
+    private func orthogonalizeSharded(_ u: Matrix, x: ShardedMatrix, mesh: DeviceMesh, owner: Int) throws -> [Float] {
+        let fsdp = mesh.communicator(.fsdp)
+        let f = fsdp.size
+        let rowCounts = ChunkSplit.sizes(length: x.rows, parts: f)
+        let n = x.columns
+        var sendCounts = [Int](repeating: 0, count: f)
+        sendCounts[owner] = u.elements.count
+        var receiveCounts = [Int](repeating: 0, count: f)
+        if fsdp.rank == owner { receiveCounts = rowCounts.map { $0 * n } }
+        let gathered = try fsdp.allToAll(u.elements, sendCounts: sendCounts, receiveCounts: receiveCounts)
+        var back = [Float]()
+        var backCounts = [Int](repeating: 0, count: f)
+        if fsdp.rank == owner {
+            let whole = try Matrix(rows: x.rows, columns: n, elements: gathered)
+            back = try NewtonSchulz.orthogonalize(whole, coefficients: muon.configuration.coefficients,
+                                                  epsilon: muon.configuration.epsilon).elements
+            backCounts = rowCounts.map { $0 * n }
+        }
+        var returnCounts = [Int](repeating: 0, count: f)
+        returnCounts[owner] = u.elements.count
+        return try fsdp.allToAll(back, sendCounts: backCounts, receiveCounts: returnCounts)
+    }
+}
+
+/// AdamW or Lion over a `ShardedMatrix`: elementwise, so each rank steps its own block with the
+/// single-device optimizer and the optimizer sends nothing (ZeRO); the gradient is averaged over
+/// `dp` and every rank agrees on skipping a non-finite step.
+public struct DistributedElementwise<O: Optimizer>: Sendable {
+    public let optimizer: O
+
+    /// - Parameter optimizer: `AdamW` or `Lion` (an elementwise update; Dion and Muon are not).
+    public init(_ optimizer: O) { self.optimizer = optimizer }
+
+    public func initialState(for x: ShardedMatrix) throws(OptimizerError) -> O.State {
+        try optimizer.initialState(for: Matrix(rows: x.localRows, columns: x.localColumns))
+    }
+
+    public func step(parameter x: inout ShardedMatrix, gradient g: ShardedMatrix, state: inout O.State,
+                     learningRate eta: Float, mesh: DeviceMesh) throws(OptimizerError) -> StepOutcome {
+        guard g.rows == x.rows, g.columns == x.columns, g.layout == x.layout, g.local.count == x.local.count else {
+            throw OptimizerError(.shapeMismatch, "gradient does not match the parameter's shape or layout")
+        }
+        do {
+            var bad: [Int32] = [g.local.allSatisfy { $0.isFinite } ? 0 : 1]
+            try mesh.world.allReduce(&bad, op: .max)
+            if bad[0] != 0 { return .skipped(reason: "non-finite gradient") }
+            var gradient = g.local
+            if mesh.shape.replicate > 1 { try mesh.communicator(.replicate).allReduce(&gradient, op: .average) }
+            var local = try Matrix(rows: x.localRows, columns: x.localColumns, elements: x.local)
+            let outcome = try optimizer.step(parameter: &local, gradient: try Matrix(rows: x.localRows, columns: x.localColumns,
+                                                                                     elements: gradient),
+                                             state: &state, learningRate: eta)
+            x.local = local.elements
+            return outcome
+        } catch let error as OptimizerError {
+            throw error
+        } catch {
+            throw OptimizerError(.numerical, "\(error)")
+        }
+    }
+}
