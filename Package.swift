@@ -81,6 +81,8 @@ let package = Package(
                 "Checkpointing",
                 "LinearAlgebra",
                 "Optimizers",
+                "Sharding",
+                "DionDistributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -15,4 +15,8 @@ swift test --skip-build
 echo "== release build and a 4-rank smoke run of the main job"
 swift build -c release --product dion
 timeout 300 mpirun -np 4 .build/release/dion bench collectives --max-bytes 65536 --seconds-per-point 0.01 --repeats 1
+echo "== distributed optimizer steps: measured bytes must equal the formulas"
+for mesh in dp=4 fsdp=4 dp=2,fsdp=2; do
+  timeout 300 mpirun -np 4 .build/release/dion bench comm --mesh "$mesh" --shapes 130x70,70x130,3x5 --steps 1 --check
+done
 echo "== all tests passed"

@@ -8,6 +8,7 @@ struct Bench: ParsableCommand {
         subcommands: [
             BenchCollectives.self,
             BenchOptimizer.self,
+            BenchComm.self,
         ]
     )
 }

@@ -1,0 +1,80 @@
+import ArgumentParser
+import DionDistributed
+import Foundation
+import LinearAlgebra
+import MPIShim
+import Optimizers
+import Sharding
+
+/// `dion bench comm`: real distributed optimizer steps on a mesh; bytes per rank per step from
+/// the ledger beside the formula's prediction, collectives per step, step and communication time.
+struct BenchComm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "comm",
+        abstract: "Distributed optimizer steps on a mesh: measured vs predicted bytes per rank, collectives, time (run under mpirun).")
+
+    @Option(help: "Mesh dp=R,fsdp=F,tp=T (product = processes); default dp=<processes>.")
+    var mesh: String?
+
+    @Option(help: "Comma-separated MxN shapes.")
+    var shapes: String = "1024x1024,2048x512,512x2048"
+
+    @Option(help: "Comma-separated optimizers: dion:ρ (ρ a decimal or 1/k), muon, adamw.")
+    var optimizers: String = "dion:0.25,dion:0.0625,muon,adamw"
+
+    @Option(help: "fsdp or replicated; default fsdp when the mesh has fsdp > 1, else replicated.")
+    var layout: String?
+
+    @Option(help: "Dion's data-parallel sync: automatic, compressed or uncompressed.")
+    var sync: String = "automatic"
+
+    @Option(help: "Timed steps per case (after one warm-up step).")
+    var steps: Int = 3
+
+    @Option(help: "Write one JSON record per (optimizer, shape) to this file (rank 0).")
+    var json: String?
+
+    @Flag(help: "Fail unless every case's measured bytes equal the prediction.")
+    var check = false
+
+    func run() throws {
+        FailFast.run {
+            BLASThreads.configureForProcess()
+            let world = try MPIRuntime.world()
+            let shape = try MeshShape(parsing: mesh ?? "dp=\(world.size)")
+            let deviceMesh = try DeviceMesh(shape: shape, world: world)
+            let chosenLayout: ShardLayout
+            switch layout ?? (shape.fsdp > 1 ? "fsdp" : "replicated") {
+            case "fsdp": chosenLayout = .fsdp
+            case "replicated": chosenLayout = .replicated
+            default: throw ValidationError("--layout must be fsdp or replicated")
+            }
+            guard let dataParallelSync = DistributedDion.DataParallelSync(rawValue: sync) else {
+                throw ValidationError("--sync must be automatic, compressed or uncompressed")
+            }
+            guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+            let cases = try CommBenchCase.parse(optimizers: optimizers, shapes: shapes)
+            let runner = CommBenchRunner(mesh: deviceMesh, layout: chosenLayout, sync: dataParallelSync, steps: steps)
+            if world.rank == 0 {
+                print("dion bench comm: mesh \(shape), layout \(chosenLayout), \(steps) steps per case")
+                print(CommBenchResult.header)
+            }
+            var records: [String] = []
+            for benchCase in cases {
+                let result = try runner.run(benchCase)
+                if check && result.bytesSent != result.predictedSent {
+                    throw ValidationError("\(benchCase.name) \(benchCase.rows)x\(benchCase.columns): measured "
+                                          + "\(result.bytesSent) bytes per rank per step, predicted \(result.predictedSent)")
+                }
+                if world.rank == 0 {
+                    print(result.row)
+                    records.append(result.json(mesh: shape))
+                }
+            }
+            if world.rank == 0, let json {
+                try Data(("[\n" + records.joined(separator: ",\n") + "\n]\n").utf8).write(to: URL(fileURLWithPath: json))
+                print("wrote \(json)")
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import ArgumentParser
+import DionDistributed
+import Foundation
+import LinearAlgebra
+import MPIShim
+import Optimizers
+import Sharding
+
+/// One (optimizer, shape) case of `dion bench comm`.
+struct CommBenchCase {
+    enum Kind { case dion(Double), muon, adamw }
+    let kind: Kind
+    let name: String
+    let rows: Int
+    let columns: Int
+
+    static func parse(optimizers: String, shapes: String) throws -> [CommBenchCase] {
+        let parsedShapes = try shapes.split(separator: ",").map { text -> (Int, Int) in
+            let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else { throw ValidationError("bad shape '\(text)'; use MxN") }
+            return (parts[0], parts[1])
+        }
+        let kinds = try optimizers.split(separator: ",").map { text -> (Kind, String) in
+            if text == "muon" { return (.muon, "muon") }
+            if text == "adamw" { return (.adamw, "adamw") }
+            if text.hasPrefix("dion:") {
+                let value = text.dropFirst(5)
+                let parts = value.split(separator: "/")
+                let rho: Double? = parts.count == 2 ? Double(parts[0]).flatMap { a in Double(parts[1]).map { a / $0 } }
+                                                     : Double(value)
+                guard let rho, rho > 0, rho <= 1 else { throw ValidationError("bad rank fraction in '\(text)'") }
+                return (.dion(rho), String(text))
+            }
+            throw ValidationError("unknown optimizer '\(text)'; use dion:ρ, muon or adamw")
+        }
+        return kinds.flatMap { kind in parsedShapes.map { CommBenchCase(kind: kind.0, name: kind.1, rows: $0.0, columns: $0.1) } }
+    }
+}
+
+/// The measurements of one case; bytes are per step, the maximum over ranks.
+struct CommBenchResult {
+    let benchCase: CommBenchCase
+    let rank: Int
+    let bytesSent: Int
+    let bytesReceived: Int
+    let predictedSent: Int
+    let collectives: Int
+    let stepSeconds: Double
+    let commSeconds: Double
+
+    static let header = "optimizer        shape       rank  sent/rank/step  predicted  recv/rank/step  colls  step ms  comm ms"
+
+    var row: String {
+        String(format: "%-15@ %-11@ %5d %15d %10d %15d %6d %8.2f %8.2f", benchCase.name as NSString,
+               "\(benchCase.rows)x\(benchCase.columns)" as NSString, rank, bytesSent, predictedSent, bytesReceived,
+               collectives, stepSeconds * 1e3, commSeconds * 1e3)
+    }
+
+    func json(mesh: MeshShape) -> String {
+        let rho: Double
+        switch benchCase.kind {
+        case .dion(let value): rho = value
+        default: rho = 1
+        }
+        return String(format: "{\"optimizer\":\"%@\",\"rank_fraction\":%g,\"rank\":%d,\"mesh\":{\"dp\":%d,\"fsdp\":%d,\"tp\":%d},"
+                      + "\"shape\":\"%dx%d\",\"bytes_sent_per_rank\":%d,\"bytes_received_per_rank\":%d,"
+                      + "\"predicted_bytes_sent_per_rank\":%d,\"collectives\":%d,\"step_seconds\":%.6g,\"comm_seconds\":%.6g}",
+                      (benchCase.name.split(separator: ":").first.map(String.init) ?? benchCase.name) as NSString, rho, rank, mesh.replicate,
+                      mesh.fsdp, mesh.tp, benchCase.rows, benchCase.columns, bytesSent, bytesReceived, predictedSent,
+                      collectives, stepSeconds, commSeconds)
+    }
+}
+
+/// Runs the cases on the mesh with real collectives.
+struct CommBenchRunner {
+    let mesh: DeviceMesh
+    let layout: ShardLayout
+    let sync: DistributedDion.DataParallelSync
+    let steps: Int
+
+    func run(_ c: CommBenchCase) throws -> CommBenchResult {
+        let generator = KeyedNormalGenerator(seed: 11)
+        let (m, n) = (c.rows, c.columns)
+        let replica = UInt64(mesh.index(on: .replicate))
+        let x0 = generator.block(stream: 1, globalColumns: n, rows: 0..<m, columns: 0..<n, scale: 0.02)
+        var x = try ShardedMatrix(scattering: x0.elements, rows: m, columns: n, layout: layout, mesh: mesh)
+        func gradient(_ step: Int) throws -> ShardedMatrix {
+            let g = generator.matrix(stream: 1000 + 100 * replica + UInt64(step), rows: m, columns: n)
+            return try ShardedMatrix(scattering: g.elements, rows: m, columns: n, layout: layout, mesh: mesh)
+        }
+        var stepFunction: (ShardedMatrix) throws -> Void
+        var plan: [PlannedCollective]
+        var rank = 0
+        switch c.kind {
+        case .dion(let rho):
+            let dion = DistributedDion(try DionConfiguration(rank: .fraction(rho)), dataParallelSync: sync)
+            var state = try dion.initialState(for: x, parameterID: 3, mesh: mesh)
+            rank = state.q.columns
+            plan = dion.plannedCollectives(for: x, rank: rank, mesh: mesh)
+            stepFunction = { g in _ = try dion.step(parameter: &x, gradient: g, state: &state, learningRate: 0.01, mesh: mesh) }
+        case .muon:
+            let muon = DistributedMuon(try Muon.Configuration())
+            var state = try muon.initialState(for: x, parameterID: 3, mesh: mesh)
+            plan = muon.plannedCollectives(for: x, parameterID: 3, mesh: mesh)
+            stepFunction = { g in _ = try muon.step(parameter: &x, gradient: g, state: &state, learningRate: 0.01, mesh: mesh) }
+        case .adamw:
+            let adam = DistributedElementwise(AdamW(try AdamW.Configuration()))
+            var state = try adam.initialState(for: x)
+            plan = adam.plannedCollectives(for: x, mesh: mesh)
+            stepFunction = { g in _ = try adam.step(parameter: &x, gradient: g, state: &state, learningRate: 0.01, mesh: mesh) }
+        }
+        try stepFunction(try gradient(0))
+        let ledger = CommunicationLedger.shared
+        let before = ledger.grandTotal()
+        let quiet = CommunicationLedger()
+        quiet.isEnabled = false
+        let control = try mesh.world.duplicate(label: "bench-control", ledger: quiet)
+        try control.barrier()
+        let start = MPIRuntime.wallTime()
+        for step in 1...steps { try stepFunction(try gradient(step)) }
+        let elapsed = MPIRuntime.wallTime() - start
+        let after = ledger.grandTotal()
+        let mine: [Double] = [Double(after.bytesSent - before.bytesSent) / Double(steps),
+                              Double(after.bytesReceived - before.bytesReceived) / Double(steps),
+                              Double(after.calls - before.calls) / Double(steps),
+                              elapsed / Double(steps), (after.seconds - before.seconds) / Double(steps),
+                              Double(plan.reduce(0) { $0 + $1.bytesSent(mesh: mesh) })]
+        let worst = try control.allReduced(mine, op: .max)
+        return CommBenchResult(benchCase: c, rank: rank, bytesSent: Int(worst[0]), bytesReceived: Int(worst[1]),
+                               predictedSent: Int(worst[5]), collectives: Int(worst[2]), stepSeconds: worst[3],
+                               commSeconds: worst[4])
+    }
+}

@@ -1,0 +1,105 @@
+import MPIShim
+import Optimizers
+import Sharding
+
+/// One collective an optimizer step issues, as the cost formulas see it.
+public struct PlannedCollective: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        /// A ring all-reduce of `count` elements.
+        case allReduce
+        /// A collective whose per-rank volume (elements) depends on roles (root, owner) and is
+        /// computed when planned: a broadcast or an all-to-all.
+        case precomputed(sent: Int, received: Int)
+    }
+    public let kind: Kind
+    /// The mesh axis (or `nil` for the whole world).
+    public let axis: MeshAxis?
+    /// Elements in the message (for all-to-all, see `kind`).
+    public let count: Int
+    /// Bytes per element.
+    public let elementSize: Int
+
+    /// Bytes this rank sends under the ring model (`RingCost`).
+    public func bytesSent(mesh: DeviceMesh) -> Int {
+        let (g, rank) = axis.map { (mesh.shape.size(of: $0), mesh.index(on: $0)) } ?? (mesh.world.size, mesh.world.rank)
+        switch kind {
+        case .allReduce: return RingCost.allReduce(count: count, groupSize: g, rank: rank).sent * elementSize
+        case .precomputed(let sent, _): return sent * elementSize
+        }
+    }
+}
+
+extension DistributedDion {
+    /// The collectives one step issues on this rank (the schedule of docs/communication.md).
+    public func plannedCollectives(for x: ShardedMatrix, rank r: Int, mesh: DeviceMesh) -> [PlannedCollective] {
+        let (m, n) = (x.rows, x.columns)
+        let transposed = Self.transposed(for: x.layout, rows: m, columns: n)
+        let p = transposed ? n : m
+        var plan = [PlannedCollective(kind: .allReduce, axis: nil, count: 1, elementSize: 4)]
+        let compressed = usesCompressedSync(rows: m, columns: n, rank: r, mesh: mesh)
+        if mesh.shape.replicate > 1 && !compressed {
+            plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: x.local.count, elementSize: 4))
+        }
+        if mesh.shape.fsdp > 1 { plan.append(PlannedCollective(kind: .allReduce, axis: .fsdp, count: p * r + 1, elementSize: 4)) }
+        if compressed {
+            plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: p * r + 1, elementSize: 4))
+            plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: (transposed ? x.localRows : n) * r,
+                                          elementSize: 4))
+        }
+        if mesh.shape.fsdp > 1 && transposed {
+            plan.append(PlannedCollective(kind: .allReduce, axis: .fsdp, count: r, elementSize: 8))
+        }
+        return plan
+    }
+
+    /// Makes per-replica buffers consistent before a checkpoint: with the compressed sync every
+    /// replica keeps its own buffer M (their mean follows the single-device recursion); this
+    /// all-reduce-averages M over `dp`, which preserves the mean, so after it every replica holds
+    /// the same state and a checkpoint needs one copy. Collective over `dp`; a no-op otherwise.
+    public func synchronizeForCheckpoint(_ state: inout State, mesh: DeviceMesh) throws(OptimizerError) {
+        guard mesh.shape.replicate > 1 else { return }
+        do throws(MPIError) {
+            try mesh.communicator(.replicate).allReduce(&state.momentum.elements, op: .average)
+        } catch {
+            throw OptimizerError(.numerical, "\(error)")
+        }
+    }
+}
+
+extension DistributedMuon {
+    /// The collectives one step issues on this rank.
+    public func plannedCollectives(for x: ShardedMatrix, parameterID: UInt64, mesh: DeviceMesh) -> [PlannedCollective] {
+        var plan = [PlannedCollective(kind: .allReduce, axis: nil, count: 1, elementSize: 4)]
+        if mesh.shape.replicate > 1 {
+            plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: x.local.count, elementSize: 4))
+        }
+        if x.layout == .replicated, mesh.shape.replicate > 1 {
+            let owner = Int(parameterID % UInt64(mesh.shape.replicate))
+            let v = RingCost.broadcast(count: x.local.count, groupSize: mesh.shape.replicate,
+                                       rank: mesh.index(on: .replicate), root: owner)
+            plan.append(PlannedCollective(kind: .precomputed(sent: v.sent, received: v.received), axis: .replicate,
+                                          count: x.local.count, elementSize: 4))
+        } else if x.layout == .fsdp, mesh.shape.fsdp > 1 {
+            let owner = Int(parameterID % UInt64(mesh.shape.fsdp))
+            let isOwner = mesh.index(on: .fsdp) == owner
+            let others = x.rows * x.columns - x.local.count
+            // To the owner, then back: the owner keeps its own block local both ways.
+            plan.append(PlannedCollective(kind: .precomputed(sent: isOwner ? 0 : x.local.count, received: isOwner ? others : 0),
+                                          axis: .fsdp, count: x.local.count, elementSize: 4))
+            plan.append(PlannedCollective(kind: .precomputed(sent: isOwner ? others : 0, received: isOwner ? 0 : x.local.count),
+                                          axis: .fsdp, count: isOwner ? x.rows * x.columns : 0, elementSize: 4))
+        }
+        return plan
+    }
+}
+
+extension DistributedElementwise {
+    /// The collectives one step issues on this rank (none in the optimizer itself).
+    public func plannedCollectives(for x: ShardedMatrix, mesh: DeviceMesh) -> [PlannedCollective] {
+        var plan = [PlannedCollective(kind: .allReduce, axis: nil, count: 1, elementSize: 4)]
+        if mesh.shape.replicate > 1 {
+            plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: x.local.count, elementSize: 4))
+        }
+        return plan
+    }
+}
