@@ -119,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DionDistributedTests",
-            dependencies: ["_TestSupport", "_MPITestRunner"]
+            dependencies: ["_TestSupport", "_MPITestRunner", "DionCLI"]
         ),
         .testTarget(
             name: "ShardingTests",

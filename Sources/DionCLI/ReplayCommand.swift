@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import LinearAlgebra
+import MPIShim
 import Optimizers
+import Sharding
 
 /// `dion replay`: runs an optimizer on recorded gradients and writes the state after each step,
 /// so anyone can cross-check this implementation against another one (format in the README).
@@ -16,6 +18,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Output JSON: {\"steps\": [{\"X\", \"momentum\", \"Q\"}, …]}.")
     var output: String
 
+    @Option(help: "Run on this mesh (dp=R,fsdp=F) under mpirun: shard, step with the distributed optimizer, gather.")
+    var mesh: String?
+
     func run() throws {
         BLASThreads.configureForProcess()
         let data: Data
@@ -24,7 +29,20 @@ struct ReplayCommand: ParsableCommand {
         } catch {
             throw ValidationError("cannot read --input \(input): \(error.localizedDescription)")
         }
-        let steps = try Replay.run(try Replay.decode(data))
+        let input = try Replay.decode(data)
+        if let mesh {
+            FailFast.run {
+                let world = try MPIRuntime.world()
+                let deviceMesh = try DeviceMesh(shape: try MeshShape(parsing: mesh), world: world)
+                let steps = try ReplayOnMesh.run(input, mesh: deviceMesh)
+                if world.rank == 0 { try write(steps) }
+            }
+        } else {
+            try write(try Replay.run(input))
+        }
+    }
+
+    private func write(_ steps: [Replay.StepRecord]) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let text = try encoder.encode(["steps": steps])

@@ -59,8 +59,10 @@ public struct DistributedDion: Sendable {
     }
 
     /// The state for a sharded parameter: M = 0 on this rank's block and this rank's rows of the
-    /// global Q₀.
-    public func initialState(for x: ShardedMatrix, parameterID: UInt64, mesh: DeviceMesh) throws(OptimizerError) -> State {
+    /// global Q₀ — the keyed generator's, or `q0` (the whole q × r matrix in this layout's work
+    /// orientation: q = m under FSDP) when given.
+    public func initialState(for x: ShardedMatrix, parameterID: UInt64, mesh: DeviceMesh,
+                             q0: Matrix? = nil) throws(OptimizerError) -> State {
         try Self.checkSupported(x.layout, mesh)
         let (m, n) = (x.rows, x.columns)
         guard m > 0, n > 0 else { throw OptimizerError(.unsupportedTensor, "Dion needs a non-empty matrix, got \(m)×\(n)") }
@@ -69,8 +71,17 @@ public struct DistributedDion: Sendable {
         let qRows = transposed ? m : n
         // Q is row-sharded like X's rows under FSDP; whole otherwise.
         let rows = x.layout == .fsdp ? x.rowRange : 0..<qRows
-        let q = KeyedNormalGenerator(seed: dion.configuration.seed)
-            .block(stream: Dion.q0Stream(parameterID: parameterID), globalColumns: r, rows: rows, columns: 0..<r)
+        let q: Matrix
+        if let q0 {
+            guard q0.rows == qRows, q0.columns == r else {
+                throw OptimizerError(.shapeMismatch, "Q₀ must be \(qRows)×\(r) in the work orientation of \(x.layout) "
+                                     + "(q = \(transposed ? "m" : "n")), got \(q0.rows)×\(q0.columns)")
+            }
+            q = q0.rows(rows)
+        } else {
+            q = KeyedNormalGenerator(seed: dion.configuration.seed)
+                .block(stream: Dion.q0Stream(parameterID: parameterID), globalColumns: r, rows: rows, columns: 0..<r)
+        }
         return State(momentum: Matrix(rows: x.localRows, columns: x.localColumns), q: q, step: 0,
                      parameterID: parameterID, transposed: transposed, rows: m, columns: n)
     }

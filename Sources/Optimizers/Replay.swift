@@ -11,6 +11,12 @@ public enum Replay {
         public var X: [[Float]]
         public var momentum: [[Float]]?
         public var Q: [[Float]]?
+
+        public init(X: [[Float]], momentum: [[Float]]?, Q: [[Float]]?) {
+            self.X = X
+            self.momentum = momentum
+            self.Q = Q
+        }
     }
 
     /// The input of a replay.

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import _TestSupport
 
@@ -24,5 +25,35 @@ struct DistributedDionTests {
         let result = try MPIJob(executable: path, arguments: ["dion-equivalence", "tp=2"], ranks: 2, timeout: 60).run()
         #expect(!result.timedOut && result.status != 0, "\(result)")
         #expect(result.standardError.contains("path C, tensor parallel) is not implemented yet"), "\(result)")
+    }
+}
+
+/// `dion replay --mesh` under mpirun reproduces the numpy reference's weights.
+@Suite("Replay on a mesh (mpirun)", .serialized)
+struct ReplayOnMeshTests {
+    struct Steps: Decodable { let steps: [Step] }
+    struct Step: Decodable { let X: [[Float]] }
+
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../OptimizersTests/Fixtures").standardizedFileURL
+
+    @Test("replayed weights match the reference",
+          arguments: [(4, "fsdp=4", "dion-wide"), (2, "dp=2", "dion-tall-half"), (4, "dp=2,fsdp=2", "muon-tall-pe"),
+                      (2, "fsdp=2", "dion-wide"), (4, "dp=2,fsdp=2", "dion-wide")])
+    func matches(ranks: Int, mesh: String, fixture: String) throws {
+        let dion = try #require(MPIJob.builtProduct("dion"), "the dion executable was not built next to the tests")
+        let input = Self.fixtures.appendingPathComponent("\(fixture).json")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("replay-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try MPIJob(executable: dion, arguments: ["replay", "--mesh", mesh, "--input", input.path,
+                                                              "--output", output.path], ranks: ranks, timeout: 120).run()
+        #expect(result.status == 0, "\(result)")
+        let got = try JSONDecoder().decode(Steps.self, from: Data(contentsOf: output))
+        let want = try JSONDecoder().decode(Steps.self, from: Data(contentsOf: input))
+        #expect(got.steps.count == want.steps.count)
+        for (a, b) in zip(got.steps, want.steps) {
+            let error = zip(a.X.joined(), b.X.joined()).map { abs($0 - $1) }.max() ?? 1
+            #expect(error < 1e-6, "\(fixture) on \(mesh): X differs by \(error)")
+        }
     }
 }
