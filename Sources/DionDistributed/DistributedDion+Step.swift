@@ -12,31 +12,14 @@ extension DistributedDion {
     /// all-reduce-summed and the column sums of squares (r, fp64) all-reduce-summed over `fsdp`.
     public func step(parameter x: inout ShardedMatrix, gradient g: ShardedMatrix, state: inout State,
                      learningRate eta: Float, mesh: DeviceMesh) throws(OptimizerError) -> StepOutcome {
-        guard g.rows == x.rows, g.columns == x.columns, g.layout == x.layout, g.local.count == x.local.count else {
-            throw OptimizerError(.shapeMismatch, "gradient \(g.rows)×\(g.columns) \(g.layout) does not match parameter "
-                                 + "\(x.rows)×\(x.columns) \(x.layout)")
-        }
-        let configuration = dion.configuration
-        do {
-            // Every rank must take the same branch: agree on finiteness first.
-            var bad: [Int32] = [g.local.allSatisfy { $0.isFinite } ? 0 : 1]
-            try mesh.world.allReduce(&bad, op: .max)
-            if bad[0] != 0 {
-                if configuration.nonFinitePolicy == .error {
-                    throw OptimizerError(.nonFiniteGradient, "a gradient shard contains NaN or ±∞")
-                }
-                return .skipped(reason: "non-finite gradient")
+        try ShardedStepSupport.run { () throws -> StepOutcome in
+            if let skipped = try ShardedStepSupport.agreeOnFiniteness(g, like: x, policy: dion.configuration.nonFinitePolicy,
+                                                                      mesh: mesh) {
+                return skipped
             }
-            var gradient = g.local
             let compressed = usesCompressedSync(rows: x.rows, columns: x.columns, rank: state.q.columns, mesh: mesh)
-            if mesh.shape.replicate > 1 && !compressed {
-                try mesh.communicator(.replicate).allReduce(&gradient, op: .average)
-            }
+            let gradient = compressed ? g.local : try ShardedStepSupport.averagedOverReplicas(g, mesh: mesh)
             return try shardedStep(&x, gradient, &state, eta, mesh, compressed: compressed)
-        } catch let error as OptimizerError {
-            throw error
-        } catch {
-            throw OptimizerError(.numerical, "\(error)")
         }
     }
 
@@ -94,9 +77,8 @@ extension DistributedDion {
         // Column norms of R need every shard of it: all-reduce the 1×r sums of squares (fp64).
         var sums = rMatrix.columnSumsOfSquares
         if mesh.shape.fsdp > 1 && transposed { try fsdp.allReduce(&sums, op: .sum) }
-        let divisors = sums.map { Float($0.squareRoot()) + configuration.epsilon }
         var q = rMatrix
-        for i in 0..<q.rows { for j in 0..<r { q[i, j] /= divisors[j] } }
+        q.divideColumns(by: sums.map { Float($0.squareRoot()) + configuration.epsilon })
         state.q = q
         // X ← (1 − ηλ)·X − η·√(m/n)·(P·Qᵀ oriented back) on this rank's rows.
         if hasRows {

@@ -31,19 +31,12 @@ public struct DistributedMuon: Sendable {
     /// One step; collective over the mesh.
     public func step(parameter x: inout ShardedMatrix, gradient g: ShardedMatrix, state: inout State,
                      learningRate eta: Float, mesh: DeviceMesh) throws(OptimizerError) -> StepOutcome {
-        guard g.rows == x.rows, g.columns == x.columns, g.layout == x.layout, g.local.count == x.local.count else {
-            throw OptimizerError(.shapeMismatch, "gradient does not match the parameter's shape or layout")
-        }
         let c = muon.configuration
-        do {
-            var bad: [Int32] = [g.local.allSatisfy { $0.isFinite } ? 0 : 1]
-            try mesh.world.allReduce(&bad, op: .max)
-            if bad[0] != 0 {
-                if c.nonFinitePolicy == .error { throw OptimizerError(.nonFiniteGradient, "a gradient shard contains NaN or ±∞") }
-                return .skipped(reason: "non-finite gradient")
+        return try ShardedStepSupport.run { () throws -> StepOutcome in
+            if let skipped = try ShardedStepSupport.agreeOnFiniteness(g, like: x, policy: c.nonFinitePolicy, mesh: mesh) {
+                return skipped
             }
-            var gradient = g.local
-            if mesh.shape.replicate > 1 { try mesh.communicator(.replicate).allReduce(&gradient, op: .average) }
+            let gradient = try ShardedStepSupport.averagedOverReplicas(g, mesh: mesh)
             let gLocal = try Matrix(rows: x.localRows, columns: x.localColumns, elements: gradient)
             state.momentum.scaleAndAdd(c.momentum, 1, gLocal)
             var u = state.momentum
@@ -63,10 +56,6 @@ public struct DistributedMuon: Sendable {
             x.local = local.elements
             state.step += 1
             return .applied
-        } catch let error as OptimizerError {
-            throw error
-        } catch {
-            throw OptimizerError(.numerical, "\(error)")
         }
     }
 
@@ -120,25 +109,17 @@ public struct DistributedElementwise<O: Optimizer>: Sendable {
 
     public func step(parameter x: inout ShardedMatrix, gradient g: ShardedMatrix, state: inout O.State,
                      learningRate eta: Float, mesh: DeviceMesh) throws(OptimizerError) -> StepOutcome {
-        guard g.rows == x.rows, g.columns == x.columns, g.layout == x.layout, g.local.count == x.local.count else {
-            throw OptimizerError(.shapeMismatch, "gradient does not match the parameter's shape or layout")
-        }
-        do {
-            var bad: [Int32] = [g.local.allSatisfy { $0.isFinite } ? 0 : 1]
-            try mesh.world.allReduce(&bad, op: .max)
-            if bad[0] != 0 { return .skipped(reason: "non-finite gradient") }
-            var gradient = g.local
-            if mesh.shape.replicate > 1 { try mesh.communicator(.replicate).allReduce(&gradient, op: .average) }
+        try ShardedStepSupport.run { () throws -> StepOutcome in
+            if let skipped = try ShardedStepSupport.agreeOnFiniteness(g, like: x, policy: .skip, mesh: mesh) {
+                return skipped
+            }
+            let gradient = try ShardedStepSupport.averagedOverReplicas(g, mesh: mesh)
             var local = try Matrix(rows: x.localRows, columns: x.localColumns, elements: x.local)
             let outcome = try optimizer.step(parameter: &local, gradient: try Matrix(rows: x.localRows, columns: x.localColumns,
                                                                                      elements: gradient),
                                              state: &state, learningRate: eta)
             x.local = local.elements
             return outcome
-        } catch let error as OptimizerError {
-            throw error
-        } catch {
-            throw OptimizerError(.numerical, "\(error)")
         }
     }
 }

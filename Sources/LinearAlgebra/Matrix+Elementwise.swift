@@ -38,6 +38,15 @@ extension Matrix {
         return sums
     }
 
+    /// Divides column j by `divisors[j]` (Dion's column normalization of R into Q).
+    public mutating func divideColumns(by divisors: [Float]) {
+        precondition(divisors.count == columns, "one divisor per column")
+        let width = columns
+        elements.withUnsafeMutableBufferPointer { e in
+            for i in 0..<rows { for j in 0..<width { e[i * width + j] /= divisors[j] } }
+        }
+    }
+
     /// Every non-finite element replaced as `torch.nan_to_num` does: NaN → 0, ±∞ → ±greatest finite.
     public mutating func replaceNonFinite() {
         for i in elements.indices where !elements[i].isFinite {

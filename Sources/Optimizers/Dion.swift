@@ -112,12 +112,8 @@ public struct Dion: Optimizer {
                 try BLAS.gemm(p, r, transposeB: true, alpha: -(1 - mu), beta: 1, into: &state.momentum)
             }
             // Q ← column-normalized R (ε added to the norm).
-            let divisors = r.columnNorms.map { $0 + configuration.epsilon }
             var q = r
-            let width = q.columns
-            q.elements.withUnsafeMutableBufferPointer { e in
-                for i in 0..<q.rows { for j in 0..<width { e[i * width + j] /= divisors[j] } }
-            }
+            q.divideColumns(by: r.columnNorms.map { $0 + configuration.epsilon })
             state.q = q
             // X ← (1 − ηλ)X − η·√(m/n)·P·Qᵀ (Q·Pᵀ when transposed).
             // (The decay is the GEMM's β, saving a pass over X.)
