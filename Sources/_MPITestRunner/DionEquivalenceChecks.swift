@@ -82,6 +82,19 @@ func runDionEquivalence(_ world: Communicator, mesh text: String, _ checker: ino
         }
     }
     if world.rank == 0 { print("worst error / bound = \(worst)") }
+    // A NaN in one rank's gradient shard: every rank skips, weights and state untouched.
+    let nanLayout = layouts[0]
+    let dion = DistributedDion(try DionConfiguration(rank: .fraction(0.25)))
+    let x0 = generator.matrix(stream: 900, rows: 40, columns: 24)
+    var x = try ShardedMatrix(scattering: x0.elements, rows: 40, columns: 24, layout: nanLayout, mesh: mesh)
+    var state = try dion.initialState(for: x, parameterID: 1, mesh: mesh)
+    var g = try ShardedMatrix(scattering: generator.matrix(stream: 901, rows: 40, columns: 24).elements, rows: 40,
+                              columns: 24, layout: nanLayout, mesh: mesh)
+    if world.rank == world.size - 1, !g.local.isEmpty { g.local[0] = .nan }
+    let (xBefore, stateBefore) = (x, state)
+    let outcome = try dion.step(parameter: &x, gradient: g, state: &state, learningRate: 0.02, mesh: mesh)
+    try checker.expect(outcome, .skipped(reason: "non-finite gradient"), "NaN on the last rank skips the step everywhere")
+    try checker.expect(x == xBefore && state == stateBefore, true, "a skipped step leaves weights and state untouched")
     // A layout that is not implemented yet is refused on every rank, before any collective.
     if mesh.shape.tp > 1 || mesh.shape.fsdp > 1 {
         let x = try ShardedMatrix(scattering: [Float](repeating: 1, count: 8 * 4), rows: 8, columns: 4,
