@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "DionDistributed", targets: ["DionDistributed"]),
+        .library(name: "ClusterModel", targets: ["ClusterModel"]),
         .executable(name: "dion", targets: ["DionCLI"]),
     ],
     dependencies: [
@@ -64,6 +65,10 @@ let package = Package(
             dependencies: ["MPIShim", "Sharding", "LinearAlgebra", "Optimizers"]
         ),
         .target(
+            name: "ClusterModel",
+            dependencies: ["Sharding"]
+        ),
+        .target(
             name: "TrainingData",
             dependencies: []
         ),
@@ -83,6 +88,7 @@ let package = Package(
                 "Optimizers",
                 "Sharding",
                 "DionDistributed",
+                "ClusterModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -120,6 +126,10 @@ let package = Package(
         .testTarget(
             name: "DionDistributedTests",
             dependencies: ["_TestSupport", "_MPITestRunner", "DionCLI"]
+        ),
+        .testTarget(
+            name: "ClusterModelTests",
+            dependencies: ["ClusterModel", "Sharding"]
         ),
         .testTarget(
             name: "ShardingTests",

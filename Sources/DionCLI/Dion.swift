@@ -13,6 +13,7 @@ struct Dion: ParsableCommand {
             Bench.self,
             CheckpointCommand.self,
             ReplayCommand.self,
+            SimulateCommand.self,
         ]
     )
 }

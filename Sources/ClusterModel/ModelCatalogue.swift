@@ -1,0 +1,88 @@
+import Foundation
+
+/// A model as a list of weight matrices (m × n = out × in, with a count) plus vectors.
+public struct ModelDescription: Sendable, Hashable, Codable {
+    public struct MatrixGroup: Sendable, Hashable, Codable {
+        public let name: String
+        public let rows: Int
+        public let columns: Int
+        public let count: Int
+        /// Embeddings and output heads go to the scalar optimizer (AdamW), never Dion or Muon.
+        public let scalarOptimizer: Bool
+
+        public init(name: String, rows: Int, columns: Int, count: Int, scalarOptimizer: Bool = false) {
+            self.name = name
+            self.rows = rows
+            self.columns = columns
+            self.count = count
+            self.scalarOptimizer = scalarOptimizer
+        }
+    }
+
+    public let name: String
+    public let matrices: [MatrixGroup]
+    /// Parameters in vectors (norm gains, biases).
+    public let vectorParameters: Int
+
+    public var parameters: Int { matrices.reduce(vectorParameters) { $0 + $1.rows * $1.columns * $1.count } }
+
+    /// A decoder-only transformer with grouped-query attention, a gated MLP and untied embeddings.
+    static func transformer(name: String, layers: Int, model d: Int, kvDimension: Int, ffn: Int, vocabulary: Int,
+                            gated: Bool) -> ModelDescription {
+        var groups = [
+            MatrixGroup(name: "attn.q", rows: d, columns: d, count: layers),
+            MatrixGroup(name: "attn.k", rows: kvDimension, columns: d, count: layers),
+            MatrixGroup(name: "attn.v", rows: kvDimension, columns: d, count: layers),
+            MatrixGroup(name: "attn.o", rows: d, columns: d, count: layers),
+            MatrixGroup(name: "mlp.up", rows: ffn, columns: d, count: layers),
+            MatrixGroup(name: "mlp.down", rows: d, columns: ffn, count: layers),
+        ]
+        if gated { groups.append(MatrixGroup(name: "mlp.gate", rows: ffn, columns: d, count: layers)) }
+        groups.append(MatrixGroup(name: "embed", rows: vocabulary, columns: d, count: 1, scalarOptimizer: true))
+        groups.append(MatrixGroup(name: "head", rows: vocabulary, columns: d, count: 1, scalarOptimizer: true))
+        return ModelDescription(name: name, matrices: groups, vectorParameters: (2 * layers + 1) * d)
+    }
+
+    /// The built-in models: the Dion reference repository's GPT-160M (12 layers, d 768, 12 heads,
+    /// MLP 4d, vocabulary 50304, untied) and Llama 3 8B, 70B, 405B (Meta's published dimensions:
+    /// d 4096/8192/16384, 32/80/126 layers, 8 KV heads of 128, SwiGLU 14336/28672/53248, vocabulary 128256).
+    public static let catalogue: [ModelDescription] = [
+        transformer(name: "gpt-160m", layers: 12, model: 768, kvDimension: 768, ffn: 3072, vocabulary: 50304, gated: false),
+        transformer(name: "llama3-8b", layers: 32, model: 4096, kvDimension: 1024, ffn: 14336, vocabulary: 128_256, gated: true),
+        transformer(name: "llama3-70b", layers: 80, model: 8192, kvDimension: 1024, ffn: 28672, vocabulary: 128_256, gated: true),
+        transformer(name: "llama3-405b", layers: 126, model: 16384, kvDimension: 1024, ffn: 53248, vocabulary: 128_256, gated: true),
+    ]
+
+    /// The catalogue model called `name`.
+    public static func named(_ name: String) throws(ClusterModelError) -> ModelDescription {
+        guard let model = catalogue.first(where: { $0.name == name }) else {
+            throw ClusterModelError("unknown model '\(name)'; use one of \(catalogue.map(\.name).joined(separator: ", ")) "
+                                    + "or --model-json")
+        }
+        return model
+    }
+
+    /// `MxN,MxN,…` as one matrix of each shape (like `dion bench comm --shapes`).
+    public static func shapes(_ text: String) throws(ClusterModelError) -> ModelDescription {
+        var groups: [MatrixGroup] = []
+        for part in text.split(separator: ",") {
+            let dims = part.lowercased().split(separator: "x").compactMap { Int($0) }
+            guard dims.count == 2, dims.allSatisfy({ $0 > 0 }) else {
+                throw ClusterModelError("bad shape '\(part)'; use MxN, e.g. 4096x1024")
+            }
+            groups.append(MatrixGroup(name: String(part), rows: dims[0], columns: dims[1], count: 1))
+        }
+        guard !groups.isEmpty else { throw ClusterModelError("--shapes is empty") }
+        return ModelDescription(name: "shapes", matrices: groups, vectorParameters: 0)
+    }
+
+    /// A model from JSON: `{"name": …, "matrices": [{"name", "rows", "columns", "count", "scalarOptimizer"}],
+    /// "vectorParameters": N}`.
+    public static func fromJSON(_ data: Data) throws(ClusterModelError) -> ModelDescription {
+        do {
+            return try JSONDecoder().decode(ModelDescription.self, from: data)
+        } catch {
+            throw ClusterModelError("unreadable --model-json: \(error)")
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Testing
+import Sharding
+@testable import ClusterModel
+
+@Suite("Cluster model")
+struct ClusterModelTests {
+    @Test("catalogue parameter counts match the published sizes within 1%",
+          arguments: [("llama3-8b", 8.03e9), ("llama3-70b", 70.6e9), ("llama3-405b", 405.9e9)])
+    func parameterCounts(name: String, published: Double) throws {
+        let model = try ModelDescription.named(name)
+        #expect(abs(Double(model.parameters) / published - 1) < 0.01, "\(name): \(model.parameters)")
+    }
+
+    @Test("GPT-160M: 12 blocks of 4d² + 8d², an untied 50304×768 embedding and head, 25 norm gains (≈ 162M)")
+    func gpt160m() throws {
+        let model = try ModelDescription.named("gpt-160m")
+        #expect(model.parameters == 12 * (4 * 768 * 768 + 2 * 3072 * 768) + 2 * 50304 * 768 + 25 * 768)
+    }
+
+    @Test("α–β times of each collective against hand-computed values")
+    func collectiveTimes() {
+        // All-reduce of 8 MB over 4 ranks at 1 GB/s, 10 µs: min(3, 2) = 2 log steps → 2·2·10 µs + 2·3/4·8 MB / 1 GB/s.
+        let ar = CollectiveTime.seconds(.allReduce, bytes: 8e6, ranks: 4, bandwidth: 1e9, latency: 10e-6)
+        #expect(abs(ar - (40e-6 + 0.012)) < 1e-12)
+        // Reduce-scatter of 8 MB over 8 ranks: 3 steps·α + 7/8·8 MB/β.
+        let rs = CollectiveTime.seconds(.reduceScatter, bytes: 8e6, ranks: 8, bandwidth: 1e9, latency: 10e-6)
+        #expect(abs(rs - (30e-6 + 0.007)) < 1e-12)
+        // All-to-all over 8 ranks: 7 pairwise steps.
+        let a2a = CollectiveTime.seconds(.allToAll, bytes: 8e6, ranks: 8, bandwidth: 1e9, latency: 10e-6)
+        #expect(abs(a2a - (70e-6 + 0.007)) < 1e-12)
+        #expect(CollectiveTime.seconds(.allReduce, bytes: 8e6, ranks: 1, bandwidth: 1e9, latency: 1) == 0)
+    }
+
+    @Test("an axis that fits in a node runs on the intra-node link")
+    func placement() throws {
+        let h100 = try NetworkPreset.named("h100-nvlink-ib400")
+        let mesh = try MeshShape(replicate: 2, fsdp: 4, tp: 2)
+        #expect(OptimizerCost.link(.tp, mesh: mesh, network: h100).bandwidth == 450e9)
+        #expect(OptimizerCost.link(.fsdp, mesh: mesh, network: h100).bandwidth == 450e9)   // 4·2 = 8 per node
+        #expect(OptimizerCost.link(.replicate, mesh: mesh, network: h100).bandwidth == 50e9)
+    }
+
+    @Test("Dion's FSDP bytes follow §2.2: 2(F−1)/F·(p·r + 2r) per matrix (column sums in fp64)")
+    func dionFSDPBytes() throws {
+        let model = try ModelDescription.shapes("1024x512")
+        let mesh = try MeshShape(fsdp: 4)
+        let network = try NetworkPreset.named("local-shm")
+        let cost = OptimizerCost.estimate(.dion(rankFraction: 0.25), model: model, mesh: mesh, network: network)
+        let (p, r) = (512.0, 128.0)  // FSDP on dim 0 works on Mᵀ: p = n
+        #expect(abs((cost.bytesByAxis["fsdp"] ?? 0) - 2 * 0.75 * (p * r * 4 + r * 8)) < 1e-6)
+        let muon = OptimizerCost.estimate(.muon, model: model, mesh: mesh, network: network)
+        #expect(abs((muon.bytesByAxis["fsdp"] ?? 0) - 2 * 0.75 * 1024 * 512 / 4 * 4) < 1e-6)
+        let adam = OptimizerCost.estimate(.adamw, model: model, mesh: mesh, network: network)
+        #expect(adam.bytesSent == 0)
+    }
+
+    @Test("bad presets, models, shapes and optimizers are rejected clearly")
+    func badInput() throws {
+        #expect(throws: ClusterModelError.self) { try NetworkPreset.named("tpu-v9") }
+        #expect(throws: ClusterModelError.self) { try ModelDescription.named("llama3-1t") }
+        #expect(throws: ClusterModelError.self) { try ModelDescription.shapes("4096by1024") }
+        #expect(throws: ClusterModelError.self) { try SimulatedOptimizer.parse("dion:2") }
+        #expect(throws: ClusterModelError.self) { try SimulatedOptimizer.parse("sgd") }
+        #expect(try SimulatedOptimizer.parse("dion:1/16") == .dion(rankFraction: 0.0625))
+    }
+}
