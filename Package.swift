@@ -66,7 +66,7 @@ let package = Package(
         ),
         .target(
             name: "ClusterModel",
-            dependencies: ["Sharding"]
+            dependencies: ["Sharding", "MPIShim"]
         ),
         .target(
             name: "TrainingData",
@@ -129,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterModelTests",
-            dependencies: ["ClusterModel", "Sharding"]
+            dependencies: ["ClusterModel", "Sharding", "MPIShim"]
         ),
         .testTarget(
             name: "ShardingTests",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterModel
 import DionDistributed
 import Foundation
 import LinearAlgebra
@@ -37,6 +38,9 @@ struct BenchComm: ParsableCommand {
     @Flag(help: "Fail unless every case's measured bytes equal the prediction.")
     var check = false
 
+    @Option(help: "Also time every collective on this simulated cluster (see dion simulate --list-networks).")
+    var simulateNetwork: String?
+
     func run() throws {
         FailFast.run {
             BLASThreads.configureForProcess()
@@ -54,10 +58,13 @@ struct BenchComm: ParsableCommand {
             }
             guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
             let cases = try CommBenchCase.parse(optimizers: optimizers, shapes: shapes)
+            if let simulateNetwork {
+                SimulatedNetwork(preset: try NetworkPreset.named(simulateNetwork), mesh: shape).attach(to: .shared)
+            }
             let runner = CommBenchRunner(mesh: deviceMesh, layout: chosenLayout, sync: dataParallelSync, steps: steps)
             if world.rank == 0 {
                 print("dion bench comm: mesh \(shape), layout \(chosenLayout), \(steps) steps per case")
-                print(CommBenchResult.header)
+                print(CommBenchResult.header + (simulateNetwork.map { "  simulated comm ms on \($0)" } ?? ""))
             }
             var records: [String] = []
             for benchCase in cases {
@@ -67,7 +74,7 @@ struct BenchComm: ParsableCommand {
                                           + "\(result.bytesSent) bytes per rank per step, predicted \(result.predictedSent)")
                 }
                 if world.rank == 0 {
-                    print(result.row)
+                    print(result.row + (simulateNetwork == nil ? "" : String(format: " %12.3f", result.simulatedSeconds * 1e3)))
                     records.append(result.json(mesh: shape))
                 }
             }

@@ -47,6 +47,8 @@ struct CommBenchResult {
     let collectives: Int
     let stepSeconds: Double
     let commSeconds: Double
+    /// Communication time per step on the simulated cluster (0 without one).
+    let simulatedSeconds: Double
 
     static let header = "optimizer        shape       rank  sent/rank/step  predicted  recv/rank/step  colls  step ms  comm ms"
 
@@ -64,10 +66,11 @@ struct CommBenchResult {
         }
         return String(format: "{\"optimizer\":\"%@\",\"rank_fraction\":%g,\"rank\":%d,\"mesh\":{\"dp\":%d,\"fsdp\":%d,\"tp\":%d},"
                       + "\"shape\":\"%dx%d\",\"bytes_sent_per_rank\":%d,\"bytes_received_per_rank\":%d,"
-                      + "\"predicted_bytes_sent_per_rank\":%d,\"collectives\":%d,\"step_seconds\":%.6g,\"comm_seconds\":%.6g}",
+                      + "\"predicted_bytes_sent_per_rank\":%d,\"collectives\":%d,\"step_seconds\":%.6g,\"comm_seconds\":%.6g,"
+                      + "\"simulated_comm_seconds\":%.6g}",
                       (benchCase.name.split(separator: ":").first.map(String.init) ?? benchCase.name) as NSString, rho, rank, mesh.replicate,
                       mesh.fsdp, mesh.tp, benchCase.rows, benchCase.columns, bytesSent, bytesReceived, predictedSent,
-                      collectives, stepSeconds, commSeconds)
+                      collectives, stepSeconds, commSeconds, simulatedSeconds)
     }
 }
 
@@ -124,10 +127,11 @@ struct CommBenchRunner {
                               Double(after.bytesReceived - before.bytesReceived) / Double(steps),
                               Double(after.calls - before.calls) / Double(steps),
                               elapsed / Double(steps), (after.seconds - before.seconds) / Double(steps),
-                              Double(plan.reduce(0) { $0 + $1.bytesSent(mesh: mesh) })]
+                              Double(plan.reduce(0) { $0 + $1.bytesSent(mesh: mesh) }),
+                              (after.simulatedSeconds - before.simulatedSeconds) / Double(steps)]
         let worst = try control.allReduced(mine, op: .max)
         return CommBenchResult(benchCase: c, rank: rank, bytesSent: Int(worst[0]), bytesReceived: Int(worst[1]),
                                predictedSent: Int(worst[5]), collectives: Int(worst[2]), stepSeconds: worst[3],
-                               commSeconds: worst[4])
+                               commSeconds: worst[4], simulatedSeconds: worst[6])
     }
 }

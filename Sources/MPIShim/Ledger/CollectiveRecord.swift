@@ -57,4 +57,20 @@ public struct CollectiveRecord: Sendable, Hashable, Codable {
 
     /// Wall time in seconds.
     public var seconds: Double { Double(durationNanoseconds) * 1e-9 }
+
+    public init(operation: CollectiveOperation, communicator: String, communicatorSize: Int, rank: Int,
+                datatype: MPIDatatype, elementCount: Int, bytesSent: Int, bytesReceived: Int, startNanoseconds: UInt64,
+                durationNanoseconds: UInt64, simulatedSeconds: Double?) {
+        self.operation = operation
+        self.communicator = communicator
+        self.communicatorSize = communicatorSize
+        self.rank = rank
+        self.datatype = datatype
+        self.elementCount = elementCount
+        self.bytesSent = bytesSent
+        self.bytesReceived = bytesReceived
+        self.startNanoseconds = startNanoseconds
+        self.durationNanoseconds = durationNanoseconds
+        self.simulatedSeconds = simulatedSeconds
+    }
 }
