@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "DionDistributed", targets: ["DionDistributed"]),
         .library(name: "ClusterModel", targets: ["ClusterModel"]),
+        .library(name: "Transformer", targets: ["Transformer"]),
         .executable(name: "dion", targets: ["DionCLI"]),
     ],
     dependencies: [
@@ -69,6 +70,10 @@ let package = Package(
             dependencies: ["Sharding", "MPIShim"]
         ),
         .target(
+            name: "Transformer",
+            dependencies: ["LinearAlgebra"]
+        ),
+        .target(
             name: "TrainingData",
             dependencies: []
         ),
@@ -114,6 +119,10 @@ let package = Package(
             name: "OptimizersTests",
             dependencies: ["Optimizers", "LinearAlgebra"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "TransformerTests",
+            dependencies: ["Transformer", "LinearAlgebra"]
         ),
         .testTarget(
             name: "TrainingDataTests",

@@ -1,0 +1,41 @@
+import LinearAlgebra
+
+/// Where a `TransformerModel` gets this rank's weights and where it sends their gradients.
+///
+/// A single process serves whole matrices from memory (`InMemoryParameters`); the training job
+/// all-gathers each block's FSDP shards when asked (and drops them afterwards) and
+/// reduce-scatters the gradients it receives, so the model code is the same on every mesh.
+public protocol ParameterSource {
+    /// This rank's tensor-parallel slice of the parameters `indices` (whole over every other
+    /// axis), in the order asked. Asked once per block for the forward and again for the backward.
+    mutating func weights(_ indices: [Int]) throws -> [Matrix]
+    /// Receives the gradients (shaped like `weights`) of one block, once per forward/backward.
+    mutating func accumulateGradients(_ gradients: [(index: Int, gradient: Matrix)]) throws
+    /// Sums `values` over the tensor-parallel group; the identity without tensor parallelism.
+    func allReduceTensorParallel(_ values: inout [Float]) throws
+}
+
+/// Whole weights in memory and their accumulated gradients: a single process without tensor
+/// parallelism, the reference every mesh is compared with.
+public struct InMemoryParameters: ParameterSource {
+    public var values: [Matrix]
+    public var gradients: [Matrix]
+
+    public init(_ values: [Matrix]) {
+        self.values = values
+        gradients = values.map { Matrix(rows: $0.rows, columns: $0.columns) }
+    }
+
+    public mutating func weights(_ indices: [Int]) throws -> [Matrix] { indices.map { values[$0] } }
+
+    public mutating func accumulateGradients(_ list: [(index: Int, gradient: Matrix)]) throws {
+        for (index, gradient) in list { try BLAS.axpy(1, gradient, &gradients[index]) }
+    }
+
+    public func allReduceTensorParallel(_ values: inout [Float]) throws {}
+
+    /// Sets every gradient to zero.
+    public mutating func zeroGradients() {
+        for i in gradients.indices { gradients[i] = Matrix(rows: gradients[i].rows, columns: gradients[i].columns) }
+    }
+}

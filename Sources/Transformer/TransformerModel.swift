@@ -1,0 +1,120 @@
+import LinearAlgebra
+
+/// The forward and backward pass of the byte transformer on this rank's tensor-parallel slice.
+///
+/// With tp = T, rank t holds heads [t·H/T, (t+1)·H/T) of q, k, v (rows of wq, wk, wv: column
+/// parallel) and the matching columns of wo (row parallel), and hidden units [t·h/T, (t+1)·h/T)
+/// of w1 (rows) and w2 (columns). Per block the forward all-reduces the two row-parallel outputs
+/// (N×d each) over `tp`, and the backward all-reduces the two input gradients of the
+/// column-parallel linears (N×d each) — the f/g operators of Megatron-LM. Embeddings, norms and
+/// the head are computed redundantly on every tp rank.
+public struct TransformerModel: Sendable {
+    public let configuration: TransformerConfiguration
+    public let parameters: TransformerParameters
+    public let tensorParallelSize: Int
+    public let tensorParallelRank: Int
+
+    /// - Throws: `TransformerError.invalidConfiguration` when heads or the hidden width do not
+    ///   divide by `tensorParallelSize`.
+    public init(_ configuration: TransformerConfiguration, tensorParallelSize: Int = 1,
+                tensorParallelRank: Int = 0) throws(TransformerError) {
+        try configuration.validate(tensorParallel: tensorParallelSize)
+        guard (0..<tensorParallelSize).contains(tensorParallelRank) else {
+            throw TransformerError(.invalidConfiguration, "tp rank \(tensorParallelRank) of \(tensorParallelSize)")
+        }
+        self.configuration = configuration
+        parameters = TransformerParameters(configuration)
+        self.tensorParallelSize = tensorParallelSize
+        self.tensorParallelRank = tensorParallelRank
+    }
+
+    /// The rows and columns of parameter `index` that this tp rank holds.
+    public func localRanges(_ index: Int) -> (rows: Range<Int>, columns: Range<Int>) {
+        let p = parameters.all[index]
+        func part(_ length: Int) -> Range<Int> {
+            let size = length / tensorParallelSize
+            return (tensorParallelRank * size)..<((tensorParallelRank + 1) * size)
+        }
+        switch p.split {
+        case .replicated: return (0..<p.rows, 0..<p.columns)
+        case .outputRows: return (part(p.rows), 0..<p.columns)
+        case .inputColumns: return (0..<p.rows, part(p.columns))
+        }
+    }
+
+    /// The mean cross-entropy of predicting `targets` from `inputs` (`sequences` rows of equal
+    /// length ≤ the configured sequence length); forward only.
+    public func loss<S: ParameterSource>(inputs: [Int32], targets: [Int32], sequences: Int, source: inout S) throws -> Float {
+        try run(inputs: inputs, targets: targets, sequences: sequences, source: &source, backward: false)
+    }
+
+    /// The mean cross-entropy and, through `source.accumulateGradients`, its gradient with
+    /// respect to every parameter (this rank's tp slice).
+    public func lossAndGradients<S: ParameterSource>(inputs: [Int32], targets: [Int32], sequences: Int,
+                                                     source: inout S) throws -> Float {
+        try run(inputs: inputs, targets: targets, sequences: sequences, source: &source, backward: true)
+    }
+
+    private func run<S: ParameterSource>(inputs: [Int32], targets: [Int32], sequences: Int, source: inout S,
+                                         backward: Bool) throws -> Float {
+        let c = configuration
+        guard sequences > 0, inputs.count % sequences == 0, inputs.count == targets.count else {
+            throw TransformerError(.shapeMismatch, "\(inputs.count) inputs and \(targets.count) targets do not form "
+                                   + "\(sequences) sequences")
+        }
+        let t = inputs.count / sequences
+        guard (1...c.sequenceLength).contains(t) else {
+            throw TransformerError(.shapeMismatch, "sequences of \(t) tokens; the model takes 1…\(c.sequenceLength)")
+        }
+        let embed = try source.weights([0, 1])
+        var x = try embedded(inputs, length: t, embed[0], embed[1])
+        var caches = [BlockCache]()
+        for l in 0..<c.layers {
+            let cache = try blockForward(x, layer: l, sequences: sequences, source: &source)
+            x = cache.output
+            if backward { caches.append(cache) }
+        }
+        let tail = try source.weights([parameters.finalNorm, parameters.finalNorm + 1])
+        let (f, inverse) = RMSNorm.forward(x, gain: tail[0].elements)
+        let logits = try BLAS.matmul(f, tail[1], transposeB: true)
+        let (loss, dLogits) = try CrossEntropy.lossAndGradient(logits, targets: targets)
+        guard backward else { return loss }
+        let dHead = try BLAS.matmul(dLogits, transposeA: true, f)
+        let df = try BLAS.matmul(dLogits, tail[1])
+        let (dxFinal, dGain) = RMSNorm.backward(df, x: x, gain: tail[0].elements, inverseRMS: inverse)
+        try source.accumulateGradients([(parameters.finalNorm, try Matrix(rows: dGain.count, columns: 1, elements: dGain)),
+                                        (parameters.finalNorm + 1, dHead)])
+        var dx = dxFinal
+        for l in stride(from: c.layers - 1, through: 0, by: -1) {
+            dx = try blockBackward(dx, caches[l], layer: l, sequences: sequences, source: &source)
+        }
+        var dEmbed = Matrix(rows: embed[0].rows, columns: embed[0].columns)
+        var dPosition = Matrix(rows: embed[1].rows, columns: embed[1].columns)
+        let d = c.modelDimension
+        for (n, token) in inputs.enumerated() {
+            let (row, position) = (Int(token), n % t)
+            for j in 0..<d {
+                dEmbed.elements[row * d + j] += dx.elements[n * d + j]
+                dPosition.elements[position * d + j] += dx.elements[n * d + j]
+            }
+        }
+        try source.accumulateGradients([(0, dEmbed), (1, dPosition)])
+        return loss
+    }
+
+    /// x[n] = embed[token n] + pos_embed[n mod T].
+    private func embedded(_ inputs: [Int32], length t: Int, _ embed: Matrix, _ position: Matrix) throws -> Matrix {
+        let d = configuration.modelDimension
+        var x = Matrix(rows: inputs.count, columns: d)
+        for (n, token) in inputs.enumerated() {
+            guard (0..<configuration.vocabularySize).contains(Int(token)) else {
+                throw TransformerError(.invalidToken, "input token \(token) is outside the vocabulary of "
+                                       + "\(configuration.vocabularySize)")
+            }
+            for j in 0..<d {
+                x.elements[n * d + j] = embed.elements[Int(token) * d + j] + position.elements[(n % t) * d + j]
+            }
+        }
+        return x
+    }
+}
