@@ -1,3 +1,4 @@
+import LinearAlgebra
 import MPIShim
 import Optimizers
 import Sharding
@@ -33,22 +34,34 @@ extension DistributedDion {
     /// The collectives one step issues on this rank (the schedule of docs/communication.md).
     public func plannedCollectives(for x: ShardedMatrix, rank r: Int, mesh: DeviceMesh) -> [PlannedCollective] {
         let (m, n) = (x.rows, x.columns)
-        let transposed = Self.transposed(for: x.layout, rows: m, columns: n)
-        let p = transposed ? n : m
+        guard let geometry = try? DionWorkGeometry(layout: x.layout, rows: m, columns: n) else { return [] }
+        let (inner, outer) = (geometry.inner(mesh), geometry.outer(mesh))
+        let pLocal = geometry.pRange(of: x).count, qLocal = geometry.qRange(of: x).count
         var plan = [PlannedCollective(kind: .allReduce, axis: nil, count: 1, elementSize: 4)]
         let compressed = usesCompressedSync(rows: m, columns: n, rank: r, mesh: mesh)
         if mesh.shape.replicate > 1 && !compressed {
             plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: x.local.count, elementSize: 4))
         }
-        if mesh.shape.fsdp > 1 { plan.append(PlannedCollective(kind: .allReduce, axis: .fsdp, count: p * r + 1, elementSize: 4)) }
-        if compressed {
-            plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: p * r + 1, elementSize: 4))
-            plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: (transposed ? x.localRows : n) * r,
-                                          elementSize: 4))
+        if let outer { plan.append(PlannedCollective(kind: .allReduce, axis: outer, count: pLocal * r + 1, elementSize: 4)) }
+        if compressed { plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: pLocal * r + 1, elementSize: 4)) }
+        if let inner {
+            plan.append(PlannedCollective(kind: .allReduce, axis: inner, count: 1, elementSize: 4))
+            // Distributed RCQR (no fallback): S·P (k_s×r) and the Gram matrix (r×r + 1).
+            if geometry.p > r && dion.configuration.orthonormalization == .rcqr {
+                plan.append(PlannedCollective(kind: .allReduce, axis: inner, count: Orthonormalization.sketchRows(rank: r) * r,
+                                              elementSize: 4))
+                plan.append(PlannedCollective(kind: .allReduce, axis: inner, count: r * r + 1, elementSize: 4))
+            } else {
+                let g = mesh.shape.size(of: inner)
+                let sent = RingCost.allGather(counts: ChunkSplit.sizes(length: geometry.p, parts: g).map { $0 * r },
+                                              rank: mesh.index(on: inner))
+                plan.append(PlannedCollective(kind: .precomputed(sent: sent.sent, received: sent.received), axis: inner,
+                                              count: pLocal * r, elementSize: 4))
+            }
+            plan.append(PlannedCollective(kind: .allReduce, axis: inner, count: qLocal * r, elementSize: 4))
         }
-        if mesh.shape.fsdp > 1 && transposed {
-            plan.append(PlannedCollective(kind: .allReduce, axis: .fsdp, count: r, elementSize: 8))
-        }
+        if compressed { plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: qLocal * r, elementSize: 4)) }
+        if let outer { plan.append(PlannedCollective(kind: .allReduce, axis: outer, count: r, elementSize: 8)) }
         return plan
     }
 
@@ -79,6 +92,22 @@ extension DistributedMuon {
                                        rank: mesh.index(on: .replicate), root: owner)
             plan.append(PlannedCollective(kind: .precomputed(sent: v.sent, received: v.received), axis: .replicate,
                                           count: x.local.count, elementSize: 4))
+        } else if x.layout.rows.axis == .tp || x.layout.columns.axis == .tp {
+            // All-gather U over the rows' axis, then over the columns' axis (ShardedMatrix.gathered).
+            var height = x.localRows
+            if let axis = x.layout.rows.axis, mesh.shape.size(of: axis) > 1 {
+                let counts = ChunkSplit.sizes(length: x.rows, parts: mesh.shape.size(of: axis)).map { $0 * x.localColumns }
+                let v = RingCost.allGather(counts: counts, rank: mesh.index(on: axis))
+                plan.append(PlannedCollective(kind: .precomputed(sent: v.sent, received: v.received), axis: axis,
+                                              count: x.local.count, elementSize: 4))
+                height = x.rows
+            }
+            if let axis = x.layout.columns.axis, mesh.shape.size(of: axis) > 1 {
+                let counts = ChunkSplit.sizes(length: x.columns, parts: mesh.shape.size(of: axis)).map { $0 * height }
+                let v = RingCost.allGather(counts: counts, rank: mesh.index(on: axis))
+                plan.append(PlannedCollective(kind: .precomputed(sent: v.sent, received: v.received), axis: axis,
+                                              count: height * x.localColumns, elementSize: 4))
+            }
         } else if x.layout == .fsdp, mesh.shape.fsdp > 1 {
             let owner = Int(parameterID % UInt64(mesh.shape.fsdp))
             let isOwner = mesh.index(on: .fsdp) == owner

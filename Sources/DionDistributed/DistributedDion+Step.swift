@@ -23,75 +23,75 @@ extension DistributedDion {
         }
     }
 
-    /// The step on this rank's rows (all rows for the replicated layout, whose fsdp axis is 1).
+    /// The step on this rank's block, for every layout (§2 paths A, B, C).
     ///
-    /// With B = Mᵀ (FSDP): P₀ = Σ_shards M_locᵀ·Q_loc, R_loc = M_loc·P, M_loc −= (1−μ)·R_loc·Pᵀ,
-    /// X_loc −= η·s·Q_loc·Pᵀ. With B = M (replicated, m ≥ n): P₀ = M·Q, R = Mᵀ·P, M −= (1−μ)·P·Rᵀ,
-    /// X −= η·s·P·Qᵀ. With the compressed sync, P₀ and R are averaged over `dp` instead of the
-    /// gradient, so every replica applies the same P and R to its own buffer (§2.1).
+    /// With B_loc this rank's block of the work matrix (p_loc×q_loc; Mᵀ when transposed) and Q_loc
+    /// its rows of Q: P₀ = Σ_fsdp B_loc·Q_loc; P = Orth(P₀) row-sharded over `tp` (distributed RCQR);
+    /// R = Σ_tp B_locᵀ·P_loc; B_loc −= (1−μ)·P_loc·R_locᵀ; Q_loc = R_loc / ‖R‖_col (sums of squares
+    /// over `fsdp`); X_loc −= η·√(m/n)·P_loc·Q_locᵀ (oriented back). With the compressed sync, P₀
+    /// and R are averaged over `dp` instead of the gradient, so every replica applies the same P and
+    /// R to its own buffer (§2.1).
     private func shardedStep(_ x: inout ShardedMatrix, _ gradient: [Float], _ state: inout State, _ eta: Float,
                              _ mesh: DeviceMesh, compressed: Bool) throws -> StepOutcome {
         let configuration = dion.configuration
-        let fsdp = mesh.communicator(.fsdp), dp = mesh.communicator(.replicate)
+        let geometry = try Self.geometry(x)
+        let (inner, outer) = (geometry.inner(mesh), geometry.outer(mesh))
+        let dp = mesh.communicator(.replicate)
         let (m, n) = (x.rows, x.columns)
-        let (localRows, width) = (x.localRows, x.localColumns)
         let transposed = state.transposed
         let r = state.q.columns
-        let p = transposed ? n : m
-        try BLAS.axpy(1, try Matrix(rows: localRows, columns: width, elements: gradient), &state.momentum)
-        let hasRows = localRows > 0
+        let pLocal = geometry.pRange(of: x).count
+        try BLAS.axpy(1, try Matrix(rows: x.localRows, columns: x.localColumns, elements: gradient), &state.momentum)
         // Partial P₀ (summed over fsdp shards), plus one element: does any buffer hold a non-zero?
-        var partial = hasRows ? try BLAS.matmul(state.momentum, transposeA: transposed, state.q).elements
-                              : [Float](repeating: 0, count: p * r)
+        var partial = try BLAS.matmul(state.momentum, transposeA: transposed, state.q).elements
         partial.append(state.momentum.isZero ? 0 : 1)
-        if mesh.shape.fsdp > 1 { try fsdp.allReduce(&partial, op: .sum) }
+        if let outer { try mesh.communicator(outer).allReduce(&partial, op: .sum) }
         if compressed { try dp.allReduce(&partial, op: .average) }
-        let anyNonZero = partial.removeLast() > 0
+        var anyNonZero = partial.removeLast() > 0
+        if let inner {
+            var flag: [Float] = [anyNonZero ? 1 : 0]
+            try mesh.communicator(inner).allReduce(&flag, op: .max)
+            anyNonZero = flag[0] > 0
+        }
         var pMatrix: Matrix
         var rMatrix: Matrix
         if !anyNonZero {
-            pMatrix = Matrix(rows: p, columns: r)
+            pMatrix = Matrix(rows: pLocal, columns: r)
             rMatrix = state.q
         } else {
-            let p0 = try Matrix(rows: p, columns: r, elements: partial)
-            pMatrix = try Orthonormalization.orthonormalize(p0, method: configuration.orthonormalization) {
-                dion.sketch(parameterID: state.parameterID, step: state.step, rank: r, rows: p)
-            }.q
-            // R = Bᵀ·P: with B = Mᵀ it is M_loc·P, row-sharded exactly like Q (no communication).
-            rMatrix = hasRows ? try BLAS.matmul(state.momentum, transposeA: !transposed, pMatrix)
-                              : Matrix(rows: 0, columns: r)
+            let p0 = try Matrix(rows: pLocal, columns: r, elements: partial)
+            pMatrix = try orthonormalize(p0, x: x, geometry: geometry, state: state, mesh: mesh)
+            // R = Bᵀ·P: partial over the tp shards of P's side, row-sharded like Q over fsdp.
+            rMatrix = try BLAS.matmul(state.momentum, transposeA: !transposed, pMatrix)
+            if let inner { try mesh.communicator(inner).allReduce(&rMatrix.elements, op: .sum) }
             if compressed { try dp.allReduce(&rMatrix.elements, op: .average) }
             pMatrix.replaceNonFinite()
             rMatrix.replaceNonFinite()
         }
-        // Error feedback: B ← B − (1−μ)·P·Rᵀ on this rank's part of the buffer.
-        if hasRows {
-            if transposed {
-                try BLAS.gemm(rMatrix, pMatrix, transposeB: true, alpha: -(1 - configuration.momentum), beta: 1,
-                              into: &state.momentum)
-            } else {
-                try BLAS.gemm(pMatrix, rMatrix, transposeB: true, alpha: -(1 - configuration.momentum), beta: 1,
-                              into: &state.momentum)
-            }
+        // Error feedback: B ← B − (1−μ)·P·Rᵀ on this rank's block of the buffer.
+        if transposed {
+            try BLAS.gemm(rMatrix, pMatrix, transposeB: true, alpha: -(1 - configuration.momentum), beta: 1,
+                          into: &state.momentum)
+        } else {
+            try BLAS.gemm(pMatrix, rMatrix, transposeB: true, alpha: -(1 - configuration.momentum), beta: 1,
+                          into: &state.momentum)
         }
-        // Column norms of R need every shard of it: all-reduce the 1×r sums of squares (fp64).
+        // Column norms of R need every fsdp shard of it: all-reduce the 1×r sums of squares (fp64).
         var sums = rMatrix.columnSumsOfSquares
-        if mesh.shape.fsdp > 1 && transposed { try fsdp.allReduce(&sums, op: .sum) }
+        if let outer { try mesh.communicator(outer).allReduce(&sums, op: .sum) }
         var q = rMatrix
         q.divideColumns(by: sums.map { Float($0.squareRoot()) + configuration.epsilon })
         state.q = q
-        // X ← (1 − ηλ)·X − η·√(m/n)·(P·Qᵀ oriented back) on this rank's rows.
-        if hasRows {
-            var local = try Matrix(rows: localRows, columns: width, elements: x.local)
-            let scale = (Float(m) / Float(n)).squareRoot()
-            let decay = 1 - eta * configuration.weightDecay
-            if transposed {
-                try BLAS.gemm(q, pMatrix, transposeB: true, alpha: -eta * scale, beta: decay, into: &local)
-            } else {
-                try BLAS.gemm(pMatrix, q, transposeB: true, alpha: -eta * scale, beta: decay, into: &local)
-            }
-            x.local = local.elements
+        // X ← (1 − ηλ)·X − η·√(m/n)·(P·Qᵀ oriented back) on this rank's block.
+        var local = try Matrix(rows: x.localRows, columns: x.localColumns, elements: x.local)
+        let scale = (Float(m) / Float(n)).squareRoot()
+        let decay = 1 - eta * configuration.weightDecay
+        if transposed {
+            try BLAS.gemm(q, pMatrix, transposeB: true, alpha: -eta * scale, beta: decay, into: &local)
+        } else {
+            try BLAS.gemm(pMatrix, q, transposeB: true, alpha: -eta * scale, beta: decay, into: &local)
         }
+        x.local = local.elements
         state.step += 1
         return .applied
     }

@@ -3,18 +3,23 @@ import MPIShim
 import Optimizers
 import Sharding
 
-/// Dion over a `ShardedMatrix` (issue #4, first part): the replicated layout (path A) and the FSDP
-/// layout (path B: rows over `fsdp`), each with the uncompressed data-parallel sync (the gradient
-/// is all-reduce-averaged over `dp`) or the compressed one (§2.1: P₀ and R are averaged over `dp`
-/// instead). Only rank-r factors cross the `fsdp` axis: the partial P₀ (p×r, plus one zero-guard
-/// element) and the 1×r column sums of squares of R; with the compressed sync the same holds on `dp`.
+/// Dion over a `ShardedMatrix` on any mesh (§2): the replicated layout (path A), FSDP (path B:
+/// rows over `fsdp`), tensor parallel and FSDP × TP (path C: P's side over `tp`, Q's side over
+/// `fsdp`), each with the uncompressed data-parallel sync (the gradient is all-reduce-averaged over
+/// `dp`) or the compressed one (§2.1: P₀ and R are averaged over `dp` instead).
 ///
-/// Orientation follows §2: FSDP shards dim 0, so the work matrix is Mᵀ (p = n, q = m) and Q is
-/// row-sharded exactly like X. Q₀ and the RCQR sketch come from the keyed generator, so every
-/// rank's Q₀ rows are a slice of the single-device Q₀ and every rank draws the same sketch.
+/// Only rank-r factors cross `fsdp` and `tp`: the partial P₀ (p_loc×r plus a zero-guard element)
+/// over `fsdp`; over `tp` the k_s×r sketch product and the r×r Gram matrix of the distributed
+/// randomized Cholesky QR and the partial R (q_loc×r); the 1×r column sums of squares of R over
+/// `fsdp`. With the compressed sync the same holds on `dp`. `DionWorkGeometry` gives the
+/// orientation of each layout.
 ///
-/// Not yet: FSDP × TP (path C) and batching of same-shape matrices. Tensor-parallel layouts are
-/// refused with a clear error.
+/// Q₀ and the RCQR sketch come from the keyed generator, so every rank's rows of Q₀ and columns
+/// of the sketch are slices of the single-device draw. Deviation from the reference: Q is kept
+/// whole over `tp` (q_loc×r instead of q_loc×r/T), which saves path C's all-gather of Q at
+/// (T−1)/T·q_loc·r memory per rank.
+///
+/// Not yet: batching of same-shape matrices into one collective.
 public struct DistributedDion: Sendable {
     /// This rank's share of the optimizer state.
     public struct State: Sendable, Equatable {
@@ -55,7 +60,7 @@ public struct DistributedDion: Sendable {
     /// The work orientation a layout implies (§2): FSDP on dim 0 transposes; the replicated
     /// layout keeps the single-device rule (transpose when m < n).
     public static func transposed(for layout: ShardLayout, rows m: Int, columns n: Int) -> Bool {
-        layout == .fsdp ? true : m < n
+        (try? DionWorkGeometry(layout: layout, rows: m, columns: n))?.transposed ?? (m < n)
     }
 
     /// The state for a sharded parameter: M = 0 on this rank's block and this rank's rows of the
@@ -67,10 +72,11 @@ public struct DistributedDion: Sendable {
         let (m, n) = (x.rows, x.columns)
         guard m > 0, n > 0 else { throw OptimizerError(.unsupportedTensor, "Dion needs a non-empty matrix, got \(m)×\(n)") }
         let r = try dion.configuration.rank(rows: m, columns: n)
-        let transposed = Self.transposed(for: x.layout, rows: m, columns: n)
-        let qRows = transposed ? m : n
-        // Q is row-sharded like X's rows under FSDP; whole otherwise.
-        let rows = x.layout == .fsdp ? x.rowRange : 0..<qRows
+        let geometry = try Self.geometry(x)
+        let transposed = geometry.transposed
+        let qRows = geometry.q
+        // Q is row-sharded like B's columns (over fsdp); whole over tp.
+        let rows = geometry.qRange(of: x)
         let q: Matrix
         if let q0 {
             guard q0.rows == qRows, q0.columns == r else {
@@ -86,12 +92,25 @@ public struct DistributedDion: Sendable {
                      parameterID: parameterID, transposed: transposed, rows: m, columns: n)
     }
 
+    /// The work geometry of a sharded parameter, or a clear refusal.
+    static func geometry(_ x: ShardedMatrix) throws(OptimizerError) -> DionWorkGeometry {
+        do throws(ShardingError) {
+            return try DionWorkGeometry(layout: x.layout, rows: x.rows, columns: x.columns)
+        } catch {
+            throw OptimizerError(.unsupportedTensor, error.message)
+        }
+    }
+
+    /// Refuses layouts whose gradients the step cannot average correctly: a layout that leaves a
+    /// dimension unsharded over a `fsdp` axis of size > 1 holds whole matrices on ranks that see
+    /// different data (use a layout sharded over `fsdp`).
     static func checkSupported(_ layout: ShardLayout, _ mesh: DeviceMesh) throws(OptimizerError) {
-        let s = mesh.shape
-        if layout == .replicated && s.fsdp == 1 && s.tp == 1 { return }
-        if layout == .fsdp && s.tp == 1 { return }
-        throw OptimizerError(.unsupportedTensor, "distributed Dion supports the replicated layout on dp=R meshes "
-                             + "(path A) and the fsdp layout on dp=R,fsdp=F meshes (path B) so far; \(layout) on \(s) "
-                             + "(path C, tensor parallel) is not implemented yet")
+        if mesh.shape.fsdp > 1 && layout.rows.axis != .fsdp && layout.columns.axis != .fsdp {
+            throw OptimizerError(.unsupportedTensor, "\(layout) on \(mesh.shape) replicates the matrix over fsdp ranks, "
+                                 + "which see different data; shard it over fsdp (e.g. the fsdp layout)")
+        }
+        if layout.rows.axis == .replicate || layout.columns.axis == .replicate {
+            throw OptimizerError(.unsupportedTensor, "\(layout): parameters are replicated over dp, never sharded on it")
+        }
     }
 }

@@ -10,6 +10,8 @@ import Sharding
 /// - FSDP layout: the owner shard (parameter id mod F) receives every shard of U with one
 ///   all-to-all, runs Newton–Schulz on the whole matrix, and a second all-to-all returns each
 ///   rank its rows of O — the all-to-all owner scheme (≈ 2(F−1)/F²·m·n per rank).
+/// - tensor-parallel layouts: U is all-gathered over `tp` (and `fsdp`) and every rank of the group
+///   runs Newton–Schulz (the ZeRO-1 scheme).
 /// The momentum stays sharded like the parameter.
 public struct DistributedMuon: Sendable {
     public struct State: Sendable, Equatable {
@@ -47,6 +49,8 @@ public struct DistributedMuon: Sendable {
             let o: [Float]
             if x.layout == .replicated {
                 o = try orthogonalizeReplicated(u, mesh: mesh, owner: Int(state.parameterID % UInt64(mesh.shape.replicate)))
+            } else if x.layout.rows.axis == .tp || x.layout.columns.axis == .tp {
+                o = try orthogonalizeGathered(u, x: x, mesh: mesh)
             } else {
                 o = try orthogonalizeSharded(u, x: x, mesh: mesh, owner: Int(state.parameterID % UInt64(mesh.shape.fsdp)))
             }
@@ -67,6 +71,16 @@ public struct DistributedMuon: Sendable {
                                  : [Float](repeating: 0, count: u.elements.count)
         if dp.size > 1 { try dp.broadcast(&o, root: owner) }
         return o
+    }
+
+    /// Tensor-parallel layouts: all-gather U over its sharded axes and run Newton–Schulz on every
+    /// rank of the group (the ZeRO-1 scheme of Moonshot, §2.2: (k−1)/k·m·n per sharded axis).
+    private func orthogonalizeGathered(_ u: Matrix, x: ShardedMatrix, mesh: DeviceMesh) throws -> [Float] {
+        let shardedU = try ShardedMatrix(rows: x.rows, columns: x.columns, layout: x.layout, local: u.elements, mesh: mesh)
+        let whole = try Matrix(rows: x.rows, columns: x.columns, elements: try shardedU.gathered(on: mesh))
+        let o = try NewtonSchulz.orthogonalize(whole, coefficients: muon.configuration.coefficients,
+                                               epsilon: muon.configuration.epsilon)
+        return o.rows(x.rowRange).columns(x.columnRange).elements
     }
 
     /// All-to-all to the owner shard, Newton–Schulz there, all-to-all back.

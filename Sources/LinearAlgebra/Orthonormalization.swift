@@ -77,7 +77,7 @@ public enum Orthonormalization {
 
     /// Throws unless every diagonal entry of the triangular `r` is finite and at least 1e-6 of the
     /// largest in magnitude (O(r) work).
-    static func requireWellConditioned(_ r: Matrix, _ name: String) throws(LinearAlgebraError) {
+    public static func requireWellConditioned(_ r: Matrix, _ name: String) throws(LinearAlgebraError) {
         let diagonal = (0..<r.rows).map { abs(r[$0, $0]) }
         let largest = diagonal.max() ?? 0
         guard largest.isFinite, largest > 0, diagonal.allSatisfy({ $0.isFinite && $0 >= 1e-6 * largest }) else {

@@ -51,6 +51,14 @@ public struct Dion: Optimizer {
                                 rows: ks, columns: p, scale: 1 / Float(ks).squareRoot())
     }
 
+    /// Columns `columns` of the sketch of `sketch(parameterID:step:rank:rows:)`: what a rank
+    /// holding rows `columns` of P needs for the distributed RCQR (a slice of the same draw).
+    public func sketchColumns(parameterID: UInt64, step: Int, rank r: Int, rows p: Int, columns: Range<Int>) -> Matrix {
+        let ks = Orthonormalization.sketchRows(rank: r)
+        return generator.block(stream: KeyedNormalGenerator.stream(parameterID, Self.sketchRole, UInt64(step)),
+                               globalColumns: p, rows: 0..<ks, columns: columns, scale: 1 / Float(ks).squareRoot())
+    }
+
     public init(_ configuration: DionConfiguration) {
         self.configuration = configuration
         self.generator = KeyedNormalGenerator(seed: configuration.seed)

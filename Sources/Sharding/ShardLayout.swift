@@ -12,7 +12,7 @@ public enum DimensionPlacement: Sendable, Hashable, Codable, CustomStringConvert
         }
     }
 
-    var axis: MeshAxis? {
+    public var axis: MeshAxis? {
         if case .sharded(let axis) = self { return axis }
         return nil
     }

@@ -10,7 +10,7 @@ import Sharding
 func runBaselineChecks(_ world: Communicator, mesh text: String, _ checker: inout Checker) throws {
     let mesh = try DeviceMesh(shape: try MeshShape(parsing: text), world: world)
     let generator = KeyedNormalGenerator(seed: 8)
-    let layouts: [ShardLayout] = mesh.shape.fsdp == 1 ? [.replicated, .fsdp] : [.fsdp]
+    let layouts = dionLayouts(for: mesh.shape)
     for (index, (m, n)) in [(130, 70), (70, 130), (3, 5)].enumerated() {
         for layout in layouts {
             let x0 = generator.matrix(stream: UInt64(600 + index), rows: m, columns: n)

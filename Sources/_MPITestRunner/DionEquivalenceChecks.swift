@@ -13,8 +13,7 @@ import Sharding
 func runDionEquivalence(_ world: Communicator, mesh text: String, _ checker: inout Checker) throws {
     let mesh = try DeviceMesh(shape: try MeshShape(parsing: text), world: world)
     let generator = KeyedNormalGenerator(seed: 5)
-    var layouts: [ShardLayout] = [.fsdp]
-    if mesh.shape.fsdp == 1 { layouts.append(.replicated) }
+    let layouts = dionLayouts(for: mesh.shape)
     var worst: Float = 0
     for (shapeIndex, (m, n)) in [(130, 70), (70, 130), (64, 64), (3, 5), (5, 3)].enumerated() {
         for rank in [DionConfiguration.Rank.fraction(1), .fraction(0.25), .absolute(2)] {
@@ -35,39 +34,23 @@ func runDionEquivalence(_ world: Communicator, mesh text: String, _ checker: ino
                     let previous = reference
                     let before = CommunicationLedger.shared.recordCount
                     _ = try distributed.step(parameter: &x, gradient: gradient, state: &state, learningRate: 0.02, mesh: mesh)
-                    // Only rank-r factors cross the fsdp axis: no collective there moves more than
-                    // p·r + 1 elements (P₀ and the zero-guard flag), never a shard of M or X.
+                    // Only rank-r factors cross fsdp and tp: no collective there moves more than
+                    // max(p, q, k_s)·r + 1 elements, never a shard of M or X.
                     let r = state.q.columns
+                    let ks = Orthonormalization.sketchRows(rank: r)
                     let stepRecords = CommunicationLedger.shared.records.suffix(CommunicationLedger.shared.recordCount - before)
-                    for record in stepRecords where record.communicator == "fsdp" {
-                        try checker.expect(record.elementCount <= max(m, n) * r + 1, true,
-                                           "fsdp collective of \(record.elementCount) elements for r = \(r)")
+                    for record in stepRecords where record.communicator == "fsdp" || record.communicator == "tp" {
+                        try checker.expect(record.elementCount <= max(m, n, ks) * r + 1, true,
+                                           "\(record.communicator) collective of \(record.elementCount) elements for r = \(r)")
                     }
                     // The step's bytes equal the schedule in docs/communication.md, computed here
                     // from the textbook ring formulas.
-                    let f = mesh.shape.fsdp, d = mesh.shape.replicate, fRank = mesh.index(on: .fsdp)
-                    func ring(_ count: Int, _ g: Int, _ rank: Int) -> Int {
-                        guard g > 1 else { return 0 }
-                        let blocks = (0..<g).map { count / g + ($0 < count % g ? 1 : 0) }
-                        return (count - blocks[rank]) + (count - blocks[(rank + 1) % g])
+                    let expected = expectedDionBytes(x: x, r: r, mesh: mesh,
+                                                     compressed: distributed.usesCompressedSync(rows: m, columns: n, rank: r, mesh: mesh))
+                    for axis in ["fsdp", "tp", "dp"] {
+                        try checker.expect(stepRecords.filter { $0.communicator == axis }.reduce(0) { $0 + $1.bytesSent },
+                                           expected[axis] ?? 0, "\(m)×\(n) r=\(r) \(layout) step bytes on \(axis)")
                     }
-                    var expectedFSDP = 0, expectedDP = 0
-                    if layout == .fsdp {
-                        expectedFSDP = 4 * ring(n * r + 1, f, fRank) + 8 * ring(r, f, fRank)
-                    }
-                    let dpRank = mesh.index(on: .replicate)
-                    if distributed.usesCompressedSync(rows: m, columns: n, rank: r, mesh: mesh) {
-                        // P₀ (+1 flag) and this rank's rows of R are averaged instead of the gradient.
-                        let transposed = DistributedDion.transposed(for: layout, rows: m, columns: n)
-                        let rRows = transposed ? x.localRows : n
-                        expectedDP = 4 * ring((transposed ? n : m) * r + 1, d, dpRank) + 4 * ring(rRows * r, d, dpRank)
-                    } else {
-                        expectedDP = 4 * ring(x.local.count, d, dpRank)
-                    }
-                    try checker.expect(stepRecords.filter { $0.communicator == "fsdp" }.reduce(0) { $0 + $1.bytesSent },
-                                       expectedFSDP, "\(m)×\(n) \(layout) step bytes on fsdp")
-                    try checker.expect(stepRecords.filter { $0.communicator == "dp" }.reduce(0) { $0 + $1.bytesSent },
-                                       expectedDP, "\(m)×\(n) \(layout) step bytes on dp")
                     _ = try single.step(parameter: &reference, gradient: g, state: &referenceState, learningRate: 0.02)
                     let gathered = try x.gathered(on: mesh)
                     let update = zip(reference.elements, previous.elements).map { abs($0 - $1) }.max() ?? 0
@@ -95,12 +78,15 @@ func runDionEquivalence(_ world: Communicator, mesh text: String, _ checker: ino
     let outcome = try dion.step(parameter: &x, gradient: g, state: &state, learningRate: 0.02, mesh: mesh)
     try checker.expect(outcome, .skipped(reason: "non-finite gradient"), "NaN on the last rank skips the step everywhere")
     try checker.expect(x == xBefore && state == stateBefore, true, "a skipped step leaves weights and state untouched")
-    // A layout that is not implemented yet is refused on every rank, before any collective.
-    if mesh.shape.tp > 1 || mesh.shape.fsdp > 1 {
-        let x = try ShardedMatrix(scattering: [Float](repeating: 1, count: 8 * 4), rows: 8, columns: 4,
-                                  layout: .columnParallel, mesh: mesh)
-        try checker.expectThrowsAny("tensor-parallel layout refused") {
-            _ = try DistributedDion(try DionConfiguration()).initialState(for: x, parameterID: 0, mesh: mesh)
+    // A matrix replicated over fsdp ranks (which see different data) is refused on every rank,
+    // before any collective; so is a layout putting fsdp on P's side.
+    if mesh.shape.fsdp > 1 {
+        for layout in [ShardLayout.replicated, .columnParallel] {
+            let x = try ShardedMatrix(scattering: [Float](repeating: 1, count: 8 * 4), rows: 8, columns: 4,
+                                      layout: layout, mesh: mesh)
+            try checker.expectThrowsAny("\(layout) on \(mesh.shape) refused") {
+                _ = try DistributedDion(try DionConfiguration()).initialState(for: x, parameterID: 0, mesh: mesh)
+            }
         }
     }
     try world.barrier()
@@ -176,4 +162,45 @@ func runDataParallelSyncChecks(_ world: Communicator, mesh text: String, _ check
         }
     }
     try world.barrier()
+}
+
+/// The layouts a mesh's equivalence run covers: replicated and FSDP without tp (paths A, B), the
+/// tensor-parallel ones with it (path C), each combined with fsdp when the mesh has it.
+func dionLayouts(for shape: MeshShape) -> [ShardLayout] {
+    switch (shape.fsdp > 1, shape.tp > 1) {
+    case (false, false): return [.replicated, .fsdp]
+    case (true, false): return [.fsdp]
+    case (false, true): return [.columnParallel, .rowParallel, .replicated]
+    case (true, true): return [.fsdpColumnParallel, .fsdpRowParallel, .fsdp]
+    }
+}
+
+/// Bytes one Dion step sends per axis on this rank, from the textbook ring all-reduce
+/// (2(g−1)/g·N with uneven blocks) and ring all-gather: the table of docs/communication.md.
+func expectedDionBytes(x: ShardedMatrix, r: Int, mesh: DeviceMesh, compressed: Bool) -> [String: Int] {
+    func ring(_ count: Int, _ g: Int, _ rank: Int) -> Int {
+        guard g > 1 else { return 0 }
+        let blocks = (0..<g).map { count / g + ($0 < count % g ? 1 : 0) }
+        return (count - blocks[rank]) + (count - blocks[(rank + 1) % g])
+    }
+    guard let geometry = try? DionWorkGeometry(layout: x.layout, rows: x.rows, columns: x.columns) else { return [:] }
+    let pLocal = geometry.pRange(of: x).count, qLocal = geometry.qRange(of: x).count
+    let (f, t, d) = (mesh.shape.fsdp, mesh.shape.tp, mesh.shape.replicate)
+    let (fRank, tRank, dRank) = (mesh.index(on: .fsdp), mesh.index(on: .tp), mesh.index(on: .replicate))
+    var bytes = [String: Int]()
+    if geometry.outerAxis == .fsdp { bytes["fsdp"] = 4 * ring(pLocal * r + 1, f, fRank) + 8 * ring(r, f, fRank) }
+    if geometry.innerAxis == .tp && t > 1 {
+        var orth: Int
+        if geometry.p > r {
+            orth = 4 * ring(Orthonormalization.sketchRows(rank: r) * r, t, tRank) + 4 * ring(r * r + 1, t, tRank)
+        } else {
+            // Gathered: a ring all-gather sends every block but the next rank's.
+            let blocks = ChunkSplit.sizes(length: geometry.p, parts: t).map { $0 * r }
+            orth = 4 * (blocks.reduce(0, +) - blocks[(tRank + 1) % t])
+        }
+        bytes["tp"] = 4 * ring(1, t, tRank) + orth + 4 * ring(qLocal * r, t, tRank)
+    }
+    bytes["dp"] = compressed ? 4 * ring(pLocal * r + 1, d, dRank) + 4 * ring(qLocal * r, d, dRank)
+                             : 4 * ring(x.local.count, d, dRank)
+    return bytes
 }

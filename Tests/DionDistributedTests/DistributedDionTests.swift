@@ -3,15 +3,16 @@ import Testing
 import _TestSupport
 
 /// Distributed Dion, Muon, AdamW and Lion under a real `mpirun`: the equivalence oracle against their single-process versions on
-/// every supported mesh with 1, 2 and 4 ranks (replicated and FSDP layouts, uneven and empty
-/// shards), the "only rank-r factors cross fsdp" property, and a clear refusal of layouts that are
-/// not implemented yet.
+/// every mesh with 1, 2 and 4 ranks (replicated, FSDP, tensor-parallel and FSDP × TP layouts, uneven
+/// and empty shards), the "only rank-r factors cross fsdp and tp" property, and a clear refusal of
+/// a mesh that does not match the processes.
 @Suite("Distributed Dion (mpirun)", .serialized)
 struct DistributedDionTests {
     static let runner = MPIJob.builtProduct("_MPITestRunner")
 
     @Test("five distributed steps equal five single-process steps",
-          arguments: [(1, "dp=1"), (2, "dp=2"), (2, "fsdp=2"), (4, "dp=4"), (4, "fsdp=4"), (4, "dp=2,fsdp=2")])
+          arguments: [(1, "dp=1"), (2, "dp=2"), (2, "fsdp=2"), (2, "tp=2"), (4, "dp=4"), (4, "fsdp=4"), (4, "tp=4"),
+                       (4, "dp=2,fsdp=2"), (4, "fsdp=2,tp=2"), (4, "dp=2,tp=2")])
     func equivalence(ranks: Int, mesh: String) throws {
         let path = try #require(Self.runner)
         let result = try MPIJob(executable: path, arguments: ["dion-equivalence", mesh], ranks: ranks, timeout: 300).run()
@@ -19,12 +20,14 @@ struct DistributedDionTests {
         for rank in 0..<ranks { #expect(result.standardOutput.contains("PASS rank \(rank)/\(ranks)"), "\(result)") }
     }
 
-    @Test("a tensor-parallel mesh is refused on every rank, not hung")
-    func tensorParallelRefused() throws {
+    @Test("a mesh that does not match the process count is refused on every rank, not hung")
+    func meshMismatchRefused() throws {
         let path = try #require(Self.runner)
-        let result = try MPIJob(executable: path, arguments: ["dion-equivalence", "tp=2"], ranks: 2, timeout: 60).run()
+        let result = try MPIJob(executable: path, arguments: ["dion-equivalence", "dp=3"], ranks: 2, timeout: 60).run()
         #expect(!result.timedOut && result.status != 0, "\(result)")
-        #expect(result.standardError.contains("path C, tensor parallel) is not implemented yet"), "\(result)")
+        for rank in 0..<2 {
+            #expect(result.standardError.contains("[rank \(rank)/2] error: mesh does not match the processes"), "\(result)")
+        }
     }
 }
 

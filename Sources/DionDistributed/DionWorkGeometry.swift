@@ -1,0 +1,55 @@
+import Sharding
+
+/// How a sharded matrix maps onto Dion's work matrix B (p×q) under a layout (§2 paths A, B, C):
+/// the orientation, and which mesh axis shards each side of B.
+///
+/// B's rows (p, the side P lives on) may be sharded over `tp` only (the "inner" axis of path C);
+/// its columns (q, the side Q and R live on) over `fsdp` only (the "outer" axis). So FSDP on dim 0
+/// (`.fsdp`, `.fsdpRowParallel`) and row-parallel TP transpose (B = Mᵀ); column-parallel TP and
+/// FSDP on dim 1 keep B = M; the replicated layout follows the single-device rule (B = Mᵀ when m < n).
+public struct DionWorkGeometry: Sendable, Hashable {
+    /// B = Mᵀ.
+    public let transposed: Bool
+    /// p (rows of B) and q (columns of B), global.
+    public let p: Int
+    public let q: Int
+    /// The axis sharding B's rows (`tp`) or `nil`.
+    public let innerAxis: MeshAxis?
+    /// The axis sharding B's columns (`fsdp`) or `nil`.
+    public let outerAxis: MeshAxis?
+
+    /// - Throws: `ShardingError.invalidLayout` when the layout shards B's rows over anything but
+    ///   `tp`, its columns over anything but `fsdp`, or uses the replicate axis.
+    public init(layout: ShardLayout, rows m: Int, columns n: Int) throws(ShardingError) {
+        let (rowAxis, columnAxis) = (layout.rows.axis, layout.columns.axis)
+        let transposed: Bool
+        if rowAxis == .fsdp || columnAxis == .tp {
+            transposed = true
+        } else if rowAxis == .tp || columnAxis == .fsdp {
+            transposed = false
+        } else {
+            transposed = m < n
+        }
+        let inner = transposed ? columnAxis : rowAxis
+        let outer = transposed ? rowAxis : columnAxis
+        guard inner == nil || inner == .tp, outer == nil || outer == .fsdp else {
+            throw ShardingError(.invalidLayout, "Dion shards P's side over tp and Q's side over fsdp; \(layout) puts "
+                                + "\(inner.map { "\($0)" } ?? "nothing") on P's side and \(outer.map { "\($0)" } ?? "nothing") "
+                                + "on Q's side")
+        }
+        self.transposed = transposed
+        (p, q) = transposed ? (n, m) : (m, n)
+        innerAxis = inner
+        outerAxis = outer
+    }
+
+    /// The global rows of P (B's rows) this rank holds.
+    public func pRange(of x: ShardedMatrix) -> Range<Int> { transposed ? x.columnRange : x.rowRange }
+    /// The global rows of Q and R (B's columns) this rank holds.
+    public func qRange(of x: ShardedMatrix) -> Range<Int> { transposed ? x.rowRange : x.columnRange }
+
+    /// The inner axis when it has more than one rank.
+    func inner(_ mesh: DeviceMesh) -> MeshAxis? { innerAxis.flatMap { mesh.shape.size(of: $0) > 1 ? $0 : nil } }
+    /// The outer axis when it has more than one rank.
+    func outer(_ mesh: DeviceMesh) -> MeshAxis? { outerAxis.flatMap { mesh.shape.size(of: $0) > 1 ? $0 : nil } }
+}
