@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "DionDistributed", targets: ["DionDistributed"]),
         .library(name: "ClusterModel", targets: ["ClusterModel"]),
         .library(name: "Transformer", targets: ["Transformer"]),
+        .library(name: "Training", targets: ["Training"]),
         .executable(name: "dion", targets: ["DionCLI"]),
     ],
     dependencies: [
@@ -77,6 +78,11 @@ let package = Package(
             name: "TrainingData",
             dependencies: []
         ),
+        .target(
+            name: "Training",
+            dependencies: ["MPIShim", "Sharding", "LinearAlgebra", "Optimizers", "DionDistributed", "Transformer",
+                           "TrainingData", "ClusterModel"]
+        ),
 
         .target(
             name: "Checkpointing",
@@ -94,6 +100,9 @@ let package = Package(
                 "Sharding",
                 "DionDistributed",
                 "ClusterModel",
+                "Training",
+                "TrainingData",
+                "Transformer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -10,6 +10,7 @@ struct Dion: ParsableCommand {
         commandName: "dion",
         abstract: "Distributed training with the Dion optimizer over MPI.",
         subcommands: [
+            TrainCommand.self,
             Bench.self,
             CheckpointCommand.self,
             ReplayCommand.self,

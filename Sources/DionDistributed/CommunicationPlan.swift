@@ -32,14 +32,18 @@ public struct PlannedCollective: Sendable, Hashable {
 
 extension DistributedDion {
     /// The collectives one step issues on this rank (the schedule of docs/communication.md).
-    public func plannedCollectives(for x: ShardedMatrix, rank r: Int, mesh: DeviceMesh) -> [PlannedCollective] {
+    /// `transposed` is the state's orientation when it was chosen explicitly.
+    public func plannedCollectives(for x: ShardedMatrix, rank r: Int, mesh: DeviceMesh,
+                                   transposed: Bool? = nil) -> [PlannedCollective] {
         let (m, n) = (x.rows, x.columns)
-        guard let geometry = try? DionWorkGeometry(layout: x.layout, rows: m, columns: n) else { return [] }
+        guard let geometry = try? DionWorkGeometry(layout: x.layout, rows: m, columns: n, preferTransposed: transposed) else {
+            return []
+        }
         let (inner, outer) = (geometry.inner(mesh), geometry.outer(mesh))
         let pLocal = geometry.pRange(of: x).count, qLocal = geometry.qRange(of: x).count
         var plan = [PlannedCollective(kind: .allReduce, axis: nil, count: 1, elementSize: 4)]
         let compressed = usesCompressedSync(rows: m, columns: n, rank: r, mesh: mesh)
-        if mesh.shape.replicate > 1 && !compressed {
+        if mesh.shape.replicate > 1 && !compressed && dataParallelSync != .averagedByCaller {
             plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: x.local.count, elementSize: 4))
         }
         if let outer { plan.append(PlannedCollective(kind: .allReduce, axis: outer, count: pLocal * r + 1, elementSize: 4)) }
@@ -83,7 +87,7 @@ extension DistributedMuon {
     /// The collectives one step issues on this rank.
     public func plannedCollectives(for x: ShardedMatrix, parameterID: UInt64, mesh: DeviceMesh) -> [PlannedCollective] {
         var plan = [PlannedCollective(kind: .allReduce, axis: nil, count: 1, elementSize: 4)]
-        if mesh.shape.replicate > 1 {
+        if mesh.shape.replicate > 1 && !gradientsAveragedByCaller {
             plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: x.local.count, elementSize: 4))
         }
         if x.layout == .replicated, mesh.shape.replicate > 1 {
@@ -126,7 +130,7 @@ extension DistributedElementwise {
     /// The collectives one step issues on this rank (none in the optimizer itself).
     public func plannedCollectives(for x: ShardedMatrix, mesh: DeviceMesh) -> [PlannedCollective] {
         var plan = [PlannedCollective(kind: .allReduce, axis: nil, count: 1, elementSize: 4)]
-        if mesh.shape.replicate > 1 {
+        if mesh.shape.replicate > 1 && !gradientsAveragedByCaller {
             plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: x.local.count, elementSize: 4))
         }
         return plan

@@ -6,7 +6,9 @@ import Sharding
 /// B's rows (p, the side P lives on) may be sharded over `tp` only (the "inner" axis of path C);
 /// its columns (q, the side Q and R live on) over `fsdp` only (the "outer" axis). So FSDP on dim 0
 /// (`.fsdp`, `.fsdpRowParallel`) and row-parallel TP transpose (B = Mᵀ); column-parallel TP and
-/// FSDP on dim 1 keep B = M; the replicated layout follows the single-device rule (B = Mᵀ when m < n).
+/// FSDP on dim 1 keep B = M; the replicated layout follows the single-device rule (B = Mᵀ when m < n)
+/// unless the caller chooses (so that a training job can keep each matrix's orientation the same
+/// on every mesh, and with it the optimizer's arithmetic).
 public struct DionWorkGeometry: Sendable, Hashable {
     /// B = Mᵀ.
     public let transposed: Bool
@@ -20,7 +22,9 @@ public struct DionWorkGeometry: Sendable, Hashable {
 
     /// - Throws: `ShardingError.invalidLayout` when the layout shards B's rows over anything but
     ///   `tp`, its columns over anything but `fsdp`, or uses the replicate axis.
-    public init(layout: ShardLayout, rows m: Int, columns n: Int) throws(ShardingError) {
+    /// - Parameter preferTransposed: the orientation to use when the layout does not force one
+    ///   (a replicated layout); `nil` applies the single-device rule.
+    public init(layout: ShardLayout, rows m: Int, columns n: Int, preferTransposed: Bool? = nil) throws(ShardingError) {
         let (rowAxis, columnAxis) = (layout.rows.axis, layout.columns.axis)
         let transposed: Bool
         if rowAxis == .fsdp || columnAxis == .tp {
@@ -28,7 +32,7 @@ public struct DionWorkGeometry: Sendable, Hashable {
         } else if rowAxis == .tp || columnAxis == .fsdp {
             transposed = false
         } else {
-            transposed = m < n
+            transposed = preferTransposed ?? (m < n)
         }
         let inner = transposed ? columnAxis : rowAxis
         let outer = transposed ? rowAxis : columnAxis

@@ -18,7 +18,8 @@ extension DistributedDion {
                 return skipped
             }
             let compressed = usesCompressedSync(rows: x.rows, columns: x.columns, rank: state.q.columns, mesh: mesh)
-            let gradient = compressed ? g.local : try ShardedStepSupport.averagedOverReplicas(g, mesh: mesh)
+            let gradient = compressed || dataParallelSync == .averagedByCaller
+                ? g.local : try ShardedStepSupport.averagedOverReplicas(g, mesh: mesh)
             return try shardedStep(&x, gradient, &state, eta, mesh, compressed: compressed)
         }
     }
@@ -34,7 +35,7 @@ extension DistributedDion {
     private func shardedStep(_ x: inout ShardedMatrix, _ gradient: [Float], _ state: inout State, _ eta: Float,
                              _ mesh: DeviceMesh, compressed: Bool) throws -> StepOutcome {
         let configuration = dion.configuration
-        let geometry = try Self.geometry(x)
+        let geometry = try Self.geometry(x, preferTransposed: state.transposed)
         let (inner, outer) = (geometry.inner(mesh), geometry.outer(mesh))
         let dp = mesh.communicator(.replicate)
         let (m, n) = (x.rows, x.columns)
@@ -100,7 +101,7 @@ extension DistributedDion {
     /// min(m, n)) and moving P and R, (m + n)·r, is cheaper than the gradient, m·n.
     public func usesCompressedSync(rows m: Int, columns n: Int, rank r: Int, mesh: DeviceMesh) -> Bool {
         switch dataParallelSync {
-        case .uncompressed: return false
+        case .uncompressed, .averagedByCaller: return false
         case .compressed: return mesh.shape.replicate > 1
         case .automatic: return mesh.shape.replicate > 1 && r < min(m, n) && (m + n) * r < m * n
         }

@@ -45,6 +45,10 @@ public struct DistributedDion: Sendable {
         /// Never all-reduce the gradient: average P₀ and R over `dp` instead; replicas keep their
         /// own buffers, whose mean follows the single-device recursion (§2.1).
         case compressed
+        /// The caller has already averaged the gradient over `dp` (e.g. to clip by the global
+        /// gradient norm); the step moves nothing over `dp` (§2.1: "with sync False, DP
+        /// gradients must already be averaged").
+        case averagedByCaller
     }
 
     /// The single-device optimizer whose configuration and sketches this one uses.
@@ -66,13 +70,20 @@ public struct DistributedDion: Sendable {
     /// The state for a sharded parameter: M = 0 on this rank's block and this rank's rows of the
     /// global Q₀ — the keyed generator's, or `q0` (the whole q × r matrix in this layout's work
     /// orientation: q = m under FSDP) when given.
+    ///
+    /// - Parameter transposed: the work orientation (B = Mᵀ) to use; `nil` takes the layout's
+    ///   (§2), and a value the layout contradicts is refused.
     public func initialState(for x: ShardedMatrix, parameterID: UInt64, mesh: DeviceMesh,
-                             q0: Matrix? = nil) throws(OptimizerError) -> State {
+                             q0: Matrix? = nil, transposed requested: Bool? = nil) throws(OptimizerError) -> State {
         try Self.checkSupported(x.layout, mesh)
         let (m, n) = (x.rows, x.columns)
         guard m > 0, n > 0 else { throw OptimizerError(.unsupportedTensor, "Dion needs a non-empty matrix, got \(m)×\(n)") }
         let r = try dion.configuration.rank(rows: m, columns: n)
-        let geometry = try Self.geometry(x)
+        let geometry = try Self.geometry(x, preferTransposed: requested)
+        if let requested, requested != geometry.transposed {
+            throw OptimizerError(.unsupportedTensor, "\(x.layout) implies the work orientation B = \(geometry.transposed ? "Mᵀ" : "M"); "
+                                 + "B = \(requested ? "Mᵀ" : "M") was requested (shard the other dimension instead)")
+        }
         let transposed = geometry.transposed
         let qRows = geometry.q
         // Q is row-sharded like B's columns (over fsdp); whole over tp.
@@ -93,9 +104,9 @@ public struct DistributedDion: Sendable {
     }
 
     /// The work geometry of a sharded parameter, or a clear refusal.
-    static func geometry(_ x: ShardedMatrix) throws(OptimizerError) -> DionWorkGeometry {
+    static func geometry(_ x: ShardedMatrix, preferTransposed: Bool? = nil) throws(OptimizerError) -> DionWorkGeometry {
         do throws(ShardingError) {
-            return try DionWorkGeometry(layout: x.layout, rows: x.rows, columns: x.columns)
+            return try DionWorkGeometry(layout: x.layout, rows: x.rows, columns: x.columns, preferTransposed: preferTransposed)
         } catch {
             throw OptimizerError(.unsupportedTensor, error.message)
         }

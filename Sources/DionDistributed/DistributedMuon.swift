@@ -22,8 +22,14 @@ public struct DistributedMuon: Sendable {
     }
 
     public let muon: Muon
+    /// `true` when the caller averages gradients over `dp` itself (e.g. to clip them); the step
+    /// then moves nothing over `dp` for the gradient.
+    public let gradientsAveragedByCaller: Bool
 
-    public init(_ configuration: Muon.Configuration) { muon = Muon(configuration) }
+    public init(_ configuration: Muon.Configuration, gradientsAveragedByCaller: Bool = false) {
+        muon = Muon(configuration)
+        self.gradientsAveragedByCaller = gradientsAveragedByCaller
+    }
 
     public func initialState(for x: ShardedMatrix, parameterID: UInt64, mesh: DeviceMesh) throws(OptimizerError) -> State {
         try DistributedDion.checkSupported(x.layout, mesh)
@@ -38,7 +44,7 @@ public struct DistributedMuon: Sendable {
             if let skipped = try ShardedStepSupport.agreeOnFiniteness(g, like: x, policy: c.nonFinitePolicy, mesh: mesh) {
                 return skipped
             }
-            let gradient = try ShardedStepSupport.averagedOverReplicas(g, mesh: mesh)
+            let gradient = gradientsAveragedByCaller ? g.local : try ShardedStepSupport.averagedOverReplicas(g, mesh: mesh)
             let gLocal = try Matrix(rows: x.localRows, columns: x.localColumns, elements: gradient)
             state.momentum.scaleAndAdd(c.momentum, 1, gLocal)
             var u = state.momentum
@@ -113,9 +119,14 @@ public struct DistributedMuon: Sendable {
 /// `dp` and every rank agrees on skipping a non-finite step.
 public struct DistributedElementwise<O: Optimizer>: Sendable {
     public let optimizer: O
+    /// `true` when the caller averages gradients over `dp` itself.
+    public let gradientsAveragedByCaller: Bool
 
     /// - Parameter optimizer: `AdamW` or `Lion` (an elementwise update; Dion and Muon are not).
-    public init(_ optimizer: O) { self.optimizer = optimizer }
+    public init(_ optimizer: O, gradientsAveragedByCaller: Bool = false) {
+        self.optimizer = optimizer
+        self.gradientsAveragedByCaller = gradientsAveragedByCaller
+    }
 
     public func initialState(for x: ShardedMatrix) throws(OptimizerError) -> O.State {
         try optimizer.initialState(for: Matrix(rows: x.localRows, columns: x.localColumns))
@@ -127,7 +138,7 @@ public struct DistributedElementwise<O: Optimizer>: Sendable {
             if let skipped = try ShardedStepSupport.agreeOnFiniteness(g, like: x, policy: .skip, mesh: mesh) {
                 return skipped
             }
-            let gradient = try ShardedStepSupport.averagedOverReplicas(g, mesh: mesh)
+            let gradient = gradientsAveragedByCaller ? g.local : try ShardedStepSupport.averagedOverReplicas(g, mesh: mesh)
             var local = try Matrix(rows: x.localRows, columns: x.localColumns, elements: x.local)
             let outcome = try optimizer.step(parameter: &local, gradient: try Matrix(rows: x.localRows, columns: x.localColumns,
                                                                                      elements: gradient),

@@ -88,9 +88,11 @@ extension CommunicationLedger {
 
     /// Gathers every rank's records over `communicator` and writes one Chrome trace with one
     /// track per rank on rank `root`. Collective over `communicator`; the gathering itself is
-    /// not recorded.
-    public func writeChromeTrace(to path: String, gatheringOver communicator: Communicator, root: Int = 0) throws {
-        let local = Array(chromeTraceEvents(pid: communicator.rank).joined(separator: ",\n").utf8)
+    /// not recorded. `extraEvents` (complete Chrome trace event objects, e.g. compute spans with
+    /// Unix-microsecond timestamps) are added to this rank's track.
+    public func writeChromeTrace(to path: String, gatheringOver communicator: Communicator, root: Int = 0,
+                                 extraEvents: [String] = []) throws {
+        let local = Array((chromeTraceEvents(pid: communicator.rank) + extraEvents).joined(separator: ",\n").utf8)
         let wasEnabled = communicator.ledger.isEnabled
         communicator.ledger.isEnabled = false
         defer { communicator.ledger.isEnabled = wasEnabled }

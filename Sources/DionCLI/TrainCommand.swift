@@ -1,0 +1,150 @@
+import ArgumentParser
+import ClusterModel
+import DionDistributed
+import Foundation
+import LinearAlgebra
+import MPIShim
+import Sharding
+import Training
+import TrainingData
+import Transformer
+
+/// `dion train`: trains the byte-level transformer on a mesh (run under `mpirun -np N`).
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a GPT-style byte transformer with Dion, Muon or AdamW on a dp/fsdp/tp mesh (run under mpirun).")
+
+    // MARK: Parallelism
+    @Option(help: "Mesh dp=R,fsdp=F,tp=T (product = processes); default dp=<processes>.")
+    var mesh: String?
+
+    // MARK: Optimizer
+    @Option(help: "Matrix optimizer: dion, muon or adamw (embeddings, head and norms always use AdamW).")
+    var optimizer: String = "dion"
+    @Option(help: "Dion's rank fraction ρ (a decimal or 1/k).")
+    var rankFraction: String = "0.25"
+    @Option(help: "Learning rate of the matrices (everything with adamw); default per optimizer (docs/results.md).")
+    var lr: Float?
+    @Option(help: "AdamW learning rate of embeddings, head and norms with dion or muon.")
+    var scalarLr: Float = 0.004
+    @Option(help: "Decoupled weight decay of the matrices.")
+    var weightDecay: Float = 0.01
+    @Option(help: "Learning-rate schedule: constant, cosine or wsd.")
+    var schedule: String = "cosine"
+    @Option(help: "Linear warm-up steps (default: 10% of --steps).")
+    var warmup: Int?
+    @Option(help: "Clip the global gradient norm (0 = off; > 0 makes Dion use the uncompressed dp sync).")
+    var gradClip: Float = 0
+    @Option(help: "Dion's data-parallel sync: automatic, compressed or uncompressed.")
+    var sync: String = "automatic"
+
+    // MARK: Run
+    @Option(help: "Optimizer steps.")
+    var steps: Int = 200
+    @Option(help: "Global batch in sequences (split over dp·fsdp ranks and micro-batches).")
+    var batchSize: Int = 32
+    @Option(help: "Gradient-accumulation micro-batches per step.")
+    var gradAccum: Int = 1
+    @Option(help: "Random seed (initialization, data order, Dion's Q₀ and sketches).")
+    var seed: UInt64 = 0
+
+    // MARK: Model
+    @Option(help: "Tokens per sequence.")
+    var seqLen: Int = 64
+    @Option(help: "Transformer blocks.")
+    var layers: Int = 4
+    @Option(help: "Model width.")
+    var dModel: Int = 128
+    @Option(help: "Attention heads (divisible by tp).")
+    var heads: Int = 4
+
+    // MARK: Data and output
+    @Option(help: "Training text (bytes); default data/shakespeare.txt from Scripts/fetch-data.sh.")
+    var data: String = "data/shakespeare.txt"
+    @Option(help: "Print a progress line every this many steps.")
+    var logEvery: Int = 10
+    @Option(help: "Evaluate the validation loss every this many steps (0: only at the end).")
+    var evalEvery: Int = 50
+    @Option(help: "Validation batches per evaluation.")
+    var evalBatches: Int = 4
+    @Option(help: "Write JSON Lines metrics (one record per step and evaluation) to this file.")
+    var metrics: String?
+    @Option(help: "Write a Chrome trace of compute and collectives of every rank to this file.")
+    var trace: String?
+    @Option(help: "Also time every collective on this simulated cluster (dion simulate --list-networks).")
+    var simulateNetwork: String?
+
+    // MARK: Reliability
+    @Option(help: "Abort after this many consecutive steps with a non-finite loss or gradient.")
+    var maxBadSteps: Int = 5
+    @Option(help: "Abort when a collective has not completed after this many seconds (0 = off).")
+    var collectiveTimeout: Double = 600
+    @Flag(help: "Check before every collective that all ranks issue the same operation, count and type.")
+    var debugCollectives = false
+
+    func run() throws {
+        FailFast.run {
+            BLASThreads.configureForProcess()
+            let world = try MPIRuntime.world()
+            let configuration = try makeConfiguration(processes: world.size)
+            let deviceMesh = try DeviceMesh(shape: configuration.mesh, world: world)
+            if debugCollectives { MPIRuntime.debugCollectives = true }
+            if collectiveTimeout > 0 && world.size > 1 { try MPIRuntime.startCollectiveWatchdog(timeout: collectiveTimeout) }
+            var network: SimulatedNetwork?
+            if let simulateNetwork {
+                network = SimulatedNetwork(preset: try NetworkPreset.named(simulateNetwork), mesh: configuration.mesh)
+                network?.attach(to: .shared)
+            }
+            let corpus = try ByteCorpus(contentsOf: data)
+            let output = try TrainingOutput(active: world.rank == 0, metricsPath: metrics)
+            let trainer = try Trainer(configuration: configuration, corpus: corpus, mesh: deviceMesh, output: output,
+                                      simulatedNetwork: network)
+            try trainer.run(tracePath: trace)
+        }
+    }
+
+    /// The configuration from the flags; every check that needs no communication happens here,
+    /// identically on every rank.
+    func makeConfiguration(processes: Int) throws -> TrainingConfiguration {
+        guard let matrixOptimizer = MatrixOptimizer(rawValue: optimizer) else {
+            throw ValidationError("unknown --optimizer '\(optimizer)'; use dion, muon or adamw")
+        }
+        guard let shape = LearningRateSchedule.Shape(rawValue: schedule) else {
+            throw ValidationError("unknown --schedule '\(schedule)'; use constant, cosine or wsd")
+        }
+        guard let dataParallelSync = DistributedDion.DataParallelSync(rawValue: sync), dataParallelSync != .averagedByCaller else {
+            throw ValidationError("--sync must be automatic, compressed or uncompressed")
+        }
+        let meshShape = try MeshShape(parsing: mesh ?? "dp=\(processes)")
+        guard meshShape.processCount == processes else {
+            throw ValidationError("--mesh \(meshShape) needs \(meshShape.processCount) processes but the job has \(processes); "
+                                  + "start it with mpirun -np \(meshShape.processCount) or change --mesh")
+        }
+        return TrainingConfiguration(
+            model: try TransformerConfiguration(layers: layers, modelDimension: dModel, heads: heads, sequenceLength: seqLen),
+            mesh: meshShape, optimizer: matrixOptimizer, rankFraction: try Self.fraction(rankFraction),
+            learningRate: lr ?? Self.defaultLearningRate(matrixOptimizer), scalarLearningRate: scalarLr,
+            weightDecay: weightDecay, schedule: try LearningRateSchedule(shape: shape, warmup: warmup ?? steps / 10, steps: steps),
+            batchSize: batchSize, gradientAccumulation: gradAccum, seed: seed, gradientClip: gradClip,
+            dataParallelSync: dataParallelSync, logEvery: logEvery, evalEvery: evalEvery, evalBatches: evalBatches,
+            maxBadSteps: maxBadSteps)
+    }
+
+    /// The learning rates chosen by the sweep in docs/results.md.
+    static func defaultLearningRate(_ optimizer: MatrixOptimizer) -> Float {
+        switch optimizer {
+        case .dion: 0.02
+        case .muon: 0.02
+        case .adamw: 0.004
+        }
+    }
+
+    /// "0.25" or "1/4".
+    static func fraction(_ text: String) throws -> Double {
+        let parts = text.split(separator: "/")
+        if parts.count == 2, let a = Double(parts[0]), let b = Double(parts[1]), b != 0 { return a / b }
+        if parts.count == 1, let value = Double(text) { return value }
+        throw ValidationError("--rank-fraction must be a number like 0.25 or 1/4, got '\(text)'")
+    }
+}

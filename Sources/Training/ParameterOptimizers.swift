@@ -1,0 +1,96 @@
+import DionDistributed
+import LinearAlgebra
+import Optimizers
+import Sharding
+import Transformer
+
+/// Every parameter's optimizer, learning rate and state on this rank (§1.2 roles): the weight
+/// matrices go to Dion, Muon or AdamW (`--optimizer`); the embeddings, the head and the norm
+/// gains to AdamW at the scalar learning rate without weight decay (with `--optimizer adamw`,
+/// everything at `--lr`).
+public struct ParameterOptimizers {
+    /// One parameter's share of the optimizer state.
+    public enum SlotState: Sendable, Equatable {
+        case dion(DistributedDion.State)
+        case muon(DistributedMuon.State)
+        case adamw(AdamW.State)
+    }
+
+    /// A parameter's assignment and state.
+    public struct Slot: Sendable {
+        public let name: String
+        public let role: ParameterRole
+        public let family: OptimizerFamily
+        public let learningRate: Float
+        public var state: SlotState
+    }
+
+    public let dion: DistributedDion
+    public let muon: DistributedMuon
+    public let matrixAdamW: DistributedElementwise<AdamW>
+    public let scalarAdamW: DistributedElementwise<AdamW>
+    public var slots: [Slot]
+
+    /// - Throws: `OptimizerError` for hyperparameters the optimizers refuse.
+    public init(configuration c: TrainingConfiguration, parameters: TransformerParameters, shards: [ShardedMatrix],
+                mesh: DeviceMesh) throws {
+        let callerAverages = c.gradientClip > 0
+        dion = DistributedDion(try DionConfiguration(momentum: 0.95, weightDecay: c.weightDecay, rank: .fraction(c.rankFraction),
+                                                     seed: c.seed),
+                               dataParallelSync: callerAverages ? .averagedByCaller : c.dataParallelSync)
+        muon = DistributedMuon(try Muon.Configuration(momentum: 0.95, weightDecay: c.weightDecay, nesterov: true),
+                               gradientsAveragedByCaller: callerAverages)
+        matrixAdamW = DistributedElementwise(AdamW(try AdamW.Configuration(beta1: 0.9, beta2: 0.95, weightDecay: c.weightDecay)),
+                                             gradientsAveragedByCaller: callerAverages)
+        scalarAdamW = DistributedElementwise(AdamW(try AdamW.Configuration(beta1: 0.9, beta2: 0.95, weightDecay: 0)),
+                                             gradientsAveragedByCaller: callerAverages)
+        let matrixFamily: OptimizerFamily = switch c.optimizer {
+        case .dion: .dion
+        case .muon: .muon
+        case .adamw: .adamw
+        }
+        var slots = [Slot]()
+        for p in parameters.all {
+            let role = try ParameterRole.infer(name: p.name, shape: [p.rows, p.columns])
+            let base = role == .matrix || c.optimizer == .adamw ? c.learningRate : c.scalarLearningRate
+            let assignment = ParameterAssignment.assign(name: p.name, role: role, matrixOptimizer: matrixFamily,
+                                                        scalarOptimizer: .adamw, baseLearningRate: base,
+                                                        inputDimension: p.columns)
+            let x = shards[p.index]
+            let state: SlotState
+            switch assignment.family {
+            case .dion:
+                state = .dion(try dion.initialState(for: x, parameterID: UInt64(p.index), mesh: mesh,
+                                                    transposed: MeshParameters.dionTransposed(p.split)))
+            case .muon: state = .muon(try muon.initialState(for: x, parameterID: UInt64(p.index), mesh: mesh))
+            default: state = .adamw(try (role == .matrix ? matrixAdamW : scalarAdamW).initialState(for: x))
+            }
+            slots.append(Slot(name: p.name, role: role, family: assignment.family, learningRate: assignment.learningRate,
+                              state: state))
+        }
+        self.slots = slots
+    }
+
+    /// One optimizer step on every parameter with the learning rates scaled by `multiplier`.
+    /// Collective over the mesh (every rank steps every parameter in the same order).
+    public mutating func step(shards: inout [ShardedMatrix], gradients: [[Float]], multiplier: Double,
+                              mesh: DeviceMesh) throws {
+        for i in slots.indices {
+            let x = shards[i]
+            let g = try ShardedMatrix(rows: x.rows, columns: x.columns, layout: x.layout, local: gradients[i], mesh: mesh)
+            let eta = slots[i].learningRate * Float(multiplier)
+            switch slots[i].state {
+            case .dion(var state):
+                _ = try dion.step(parameter: &shards[i], gradient: g, state: &state, learningRate: eta, mesh: mesh)
+                slots[i].state = .dion(state)
+            case .muon(var state):
+                _ = try muon.step(parameter: &shards[i], gradient: g, state: &state, learningRate: eta, mesh: mesh)
+                slots[i].state = .muon(state)
+            case .adamw(var state):
+                let optimizer = slots[i].role == .matrix ? matrixAdamW : scalarAdamW
+                _ = try optimizer.step(parameter: &shards[i], gradient: g, state: &state, learningRate: eta, mesh: mesh)
+                slots[i].state = .adamw(state)
+            }
+        }
+    }
+}

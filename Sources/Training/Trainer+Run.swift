@@ -1,0 +1,76 @@
+import Foundation
+import MPIShim
+
+extension Trainer {
+    /// Trains for the configured steps: progress lines every `logEvery` steps, evaluations every
+    /// `evalEvery` steps and after the last, metrics records, the summary table and, when
+    /// `tracePath` is set, a Chrome trace of compute and collectives of every rank (written by rank 0).
+    /// Collective over the world.
+    @discardableResult
+    public func run(tracePath: String? = nil, stopAt: Int? = nil) throws -> SummaryRecord {
+        let c = configuration
+        output.write(RunRecord(configuration: c, processes: mesh.world.size, parameters: c.model.parameterCount,
+                               data: dataSource, simulated_network: simulatedNetwork?.preset.name))
+        output.print("dion train: \(c.model) (\(c.model.parameterCount) parameters) on \(mesh.shape), \(c.optimizer.rawValue)"
+                     + (c.optimizer == .dion ? " ρ=\(c.rankFraction)" : "") + ", batch \(c.batchSize)×\(c.model.sequenceLength)"
+                     + (c.gradientAccumulation > 1 ? " in \(c.gradientAccumulation) micro-batches" : "")
+                     + ", \(c.schedule.shape.rawValue) lr \(c.learningRate), data \(dataSource)")
+        let runStart = Date().timeIntervalSince1970
+        let total = LedgerDelta()
+        var lastLoss = Double.nan
+        var lastValidation: Double?
+        let end = min(stopAt ?? c.steps, c.steps)
+        while step < end {
+            let delta = LedgerDelta()
+            let lr = Double(c.learningRate) * c.schedule.multiplier(at: step)
+            let result = try trainStep()
+            let seconds = delta.elapsed
+            let axes = delta.byAxis()
+            let comm = axes.values.reduce(0.0) { $0 + $1.seconds }
+            let record = StepRecord(step: step, train_loss: result.loss, lr: lr,
+                                    tokens_per_s: Double(c.batchSize * c.model.sequenceLength) / max(seconds, 1e-9),
+                                    comm_bytes: axes.values.reduce(0) { $0 + $1.bytesSent },
+                                    bytes_by_axis: axes.mapValues(\.bytesSent), collectives: axes.values.reduce(0) { $0 + $1.calls },
+                                    step_seconds: seconds, comm_seconds: comm, compute_seconds: max(0, seconds - comm),
+                                    simulated_comm_seconds: simulatedNetwork.map { _ in axes.values.reduce(0.0) { $0 + $1.simulatedSeconds } },
+                                    elapsed_seconds: Date().timeIntervalSince1970 - runStart, skipped: result.skipped)
+            if !result.skipped { lastLoss = result.loss }
+            output.write(record)
+            var validation: Double?
+            if (c.evalEvery > 0 && step % c.evalEvery == 0) || step == c.steps {
+                let v = try evaluate()
+                validation = v
+                lastValidation = v
+                output.write(EvaluationRecord(step: step, val_loss: v, elapsed_seconds: Date().timeIntervalSince1970 - runStart))
+            }
+            if step % c.logEvery == 0 || step == end || validation != nil || result.skipped {
+                output.progress(record, total: c.steps, validation: validation)
+            }
+        }
+        let summary = try summarize(total, loss: lastLoss, validation: lastValidation, seconds: Date().timeIntervalSince1970 - runStart)
+        output.write(summary)
+        output.summary(summary)
+        if let tracePath {
+            try CommunicationLedger.shared.writeChromeTrace(to: tracePath, gatheringOver: mesh.world, extraEvents: spans.events)
+            output.print("trace: \(tracePath)")
+        }
+        return summary
+    }
+
+    /// Totals over the run, the maximum over ranks (one all-reduce).
+    private func summarize(_ total: LedgerDelta, loss: Double, validation: Double?, seconds: Double) throws -> SummaryRecord {
+        let axes = total.byAxis()
+        let labels = ["dp", "fsdp", "tp", "world"]
+        let comm = axes.values.reduce(0.0) { $0 + $1.seconds }
+        var maxima: [Double] = labels.map { Double(axes[$0]?.bytesSent ?? 0) }
+            + [comm, max(0, seconds - comm), axes.values.reduce(0.0) { $0 + $1.simulatedSeconds }]
+        try mesh.world.allReduce(&maxima, op: .max)
+        var bytes = [String: Int]()
+        for (i, label) in labels.enumerated() where maxima[i] > 0 { bytes[label] = Int(maxima[i]) }
+        let c = configuration
+        return SummaryRecord(steps: step, final_train_loss: loss, final_val_loss: validation,
+                             tokens: step * c.batchSize * c.model.sequenceLength, seconds: seconds, bytes_by_axis: bytes,
+                             comm_seconds: maxima[4], compute_seconds: maxima[5],
+                             simulated_comm_seconds: simulatedNetwork.map { _ in maxima[6] }, skipped_steps: skippedSteps)
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Rank 0's view of a run: progress lines on standard output, the metrics file (JSON Lines)
+/// and the summary table. Other ranks hold an inactive instance.
+public final class TrainingOutput {
+    let active: Bool
+    private let metrics: FileHandle?
+    private let encoder: JSONEncoder
+
+    /// - Throws: `TrainingError.io` when the metrics file cannot be created.
+    public init(active: Bool, metricsPath: String?) throws(TrainingError) {
+        self.active = active
+        encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard active, let metricsPath else {
+            metrics = nil
+            return
+        }
+        guard FileManager.default.createFile(atPath: metricsPath, contents: nil),
+              let handle = FileHandle(forWritingAtPath: metricsPath) else {
+            throw TrainingError(.io, "cannot create the metrics file \(metricsPath)")
+        }
+        metrics = handle
+    }
+
+    deinit { try? metrics?.close() }
+
+    /// Appends one JSON record to the metrics file.
+    func write<T: Encodable>(_ record: T) {
+        guard let metrics, var data = try? encoder.encode(record) else { return }
+        data.append(0x0A)
+        metrics.write(data)
+    }
+
+    func print(_ line: String) {
+        guard active else { return }
+        // Unbuffered, so progress shows up under mpirun as it happens.
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    /// `step 10/200 | loss 3.4521 | val 3.5012 | lr 2.00e-02 | 12345 tok/s | comm 1.23 MB/step | compute 0.31 s, comm 0.05 s`.
+    func progress(_ r: StepRecord, total: Int, validation: Double?) {
+        var line = "step \(pad(r.step, to: String(total).count))/\(total) | loss \(fixed(r.train_loss, 4))"
+        if let validation { line += " | val \(fixed(validation, 4))" }
+        line += " | lr \(String(format: "%.2e", r.lr)) | \(Int(r.tokens_per_s.rounded())) tok/s"
+        line += " | comm \(fixed(Double(r.comm_bytes) / 1e6, 3)) MB/step"
+        line += " | compute \(fixed(r.compute_seconds, 3)) s, comm \(fixed(r.comm_seconds, 3)) s"
+        if let simulated = r.simulated_comm_seconds { line += " (simulated \(String(format: "%.2e", simulated)) s)" }
+        if r.skipped { line += " | SKIPPED (non-finite)" }
+        print(line)
+    }
+
+    /// The end-of-run table.
+    func summary(_ s: SummaryRecord) {
+        var lines = ["", "Summary", String(repeating: "-", count: 44)]
+        func row(_ name: String, _ value: String) { lines.append(name.padding(toLength: 26, withPad: " ", startingAt: 0) + value) }
+        row("steps", "\(s.steps) (\(s.skipped_steps) skipped)")
+        row("final train loss", fixed(s.final_train_loss, 4))
+        row("final validation loss", s.final_val_loss.map { fixed($0, 4) } ?? "-")
+        row("tokens", "\(s.tokens)")
+        row("wall time", "\(fixed(s.seconds, 2)) s (\(Int((Double(s.tokens) / max(s.seconds, 1e-9)).rounded())) tok/s)")
+        row("compute / comm time", "\(fixed(s.compute_seconds, 2)) s / \(fixed(s.comm_seconds, 2)) s (max over ranks)")
+        if let simulated = s.simulated_comm_seconds { row("simulated comm time", "\(String(format: "%.3e", simulated)) s") }
+        for (axis, bytes) in s.bytes_by_axis.sorted(by: { $0.key < $1.key }) {
+            row("bytes sent on \(axis)", "\(fixed(Double(bytes) / 1e6, 3)) MB (\(fixed(Double(bytes) / 1e6 / Double(max(s.steps, 1)), 4)) MB/step, max over ranks)")
+        }
+        print(lines.joined(separator: "\n"))
+    }
+
+    private func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+    private func pad(_ value: Int, to width: Int) -> String {
+        let text = String(value)
+        return String(repeating: " ", count: max(0, width - text.count)) + text
+    }
+}
