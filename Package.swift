@@ -134,6 +134,10 @@ let package = Package(
             dependencies: ["Transformer", "LinearAlgebra"]
         ),
         .testTarget(
+            name: "TrainingTests",
+            dependencies: ["Training", "_TestSupport", "DionCLI"]
+        ),
+        .testTarget(
             name: "TrainingDataTests",
             dependencies: ["TrainingData"]
         ),

@@ -96,7 +96,17 @@ extension DistributedMuon {
                                        rank: mesh.index(on: .replicate), root: owner)
             plan.append(PlannedCollective(kind: .precomputed(sent: v.sent, received: v.received), axis: .replicate,
                                           count: x.local.count, elementSize: 4))
-        } else if x.layout.rows.axis == .tp || x.layout.columns.axis == .tp {
+        } else if x.layout == .fsdp {
+            guard mesh.shape.fsdp > 1 else { return plan }
+            let owner = Int(parameterID % UInt64(mesh.shape.fsdp))
+            let isOwner = mesh.index(on: .fsdp) == owner
+            let others = x.rows * x.columns - x.local.count
+            // To the owner, then back: the owner keeps its own block local both ways.
+            plan.append(PlannedCollective(kind: .precomputed(sent: isOwner ? 0 : x.local.count, received: isOwner ? others : 0),
+                                          axis: .fsdp, count: x.local.count, elementSize: 4))
+            plan.append(PlannedCollective(kind: .precomputed(sent: isOwner ? others : 0, received: isOwner ? 0 : x.local.count),
+                                          axis: .fsdp, count: isOwner ? x.rows * x.columns : 0, elementSize: 4))
+        } else {
             // All-gather U over the rows' axis, then over the columns' axis (ShardedMatrix.gathered).
             var height = x.localRows
             if let axis = x.layout.rows.axis, mesh.shape.size(of: axis) > 1 {
@@ -112,15 +122,6 @@ extension DistributedMuon {
                 plan.append(PlannedCollective(kind: .precomputed(sent: v.sent, received: v.received), axis: axis,
                                               count: height * x.localColumns, elementSize: 4))
             }
-        } else if x.layout == .fsdp, mesh.shape.fsdp > 1 {
-            let owner = Int(parameterID % UInt64(mesh.shape.fsdp))
-            let isOwner = mesh.index(on: .fsdp) == owner
-            let others = x.rows * x.columns - x.local.count
-            // To the owner, then back: the owner keeps its own block local both ways.
-            plan.append(PlannedCollective(kind: .precomputed(sent: isOwner ? 0 : x.local.count, received: isOwner ? others : 0),
-                                          axis: .fsdp, count: x.local.count, elementSize: 4))
-            plan.append(PlannedCollective(kind: .precomputed(sent: isOwner ? others : 0, received: isOwner ? 0 : x.local.count),
-                                          axis: .fsdp, count: isOwner ? x.rows * x.columns : 0, elementSize: 4))
         }
         return plan
     }

@@ -10,8 +10,8 @@ import Sharding
 /// - FSDP layout: the owner shard (parameter id mod F) receives every shard of U with one
 ///   all-to-all, runs Newton–Schulz on the whole matrix, and a second all-to-all returns each
 ///   rank its rows of O — the all-to-all owner scheme (≈ 2(F−1)/F²·m·n per rank).
-/// - tensor-parallel layouts: U is all-gathered over `tp` (and `fsdp`) and every rank of the group
-///   runs Newton–Schulz (the ZeRO-1 scheme).
+/// - every other sharded layout (tensor parallel, columns over `fsdp`): U is all-gathered over its
+///   sharded axes and every rank of the group runs Newton–Schulz (the ZeRO-1 scheme).
 /// The momentum stays sharded like the parameter.
 public struct DistributedMuon: Sendable {
     public struct State: Sendable, Equatable {
@@ -55,10 +55,10 @@ public struct DistributedMuon: Sendable {
             let o: [Float]
             if x.layout == .replicated {
                 o = try orthogonalizeReplicated(u, mesh: mesh, owner: Int(state.parameterID % UInt64(mesh.shape.replicate)))
-            } else if x.layout.rows.axis == .tp || x.layout.columns.axis == .tp {
-                o = try orthogonalizeGathered(u, x: x, mesh: mesh)
-            } else {
+            } else if x.layout == .fsdp {
                 o = try orthogonalizeSharded(u, x: x, mesh: mesh, owner: Int(state.parameterID % UInt64(mesh.shape.fsdp)))
+            } else {
+                o = try orthogonalizeGathered(u, x: x, mesh: mesh)
             }
             var local = try Matrix(rows: x.localRows, columns: x.localColumns, elements: x.local)
             local.scaleAndAdd(1 - eta * c.weightDecay, -eta * muon.scale(rows: x.rows, columns: x.columns),
@@ -79,7 +79,7 @@ public struct DistributedMuon: Sendable {
         return o
     }
 
-    /// Tensor-parallel layouts: all-gather U over its sharded axes and run Newton–Schulz on every
+    /// Every other layout (tensor parallel, columns over fsdp): all-gather U over its sharded axes and run Newton–Schulz on every
     /// rank of the group (the ZeRO-1 scheme of Moonshot, §2.2: (k−1)/k·m·n per sharded axis).
     private func orthogonalizeGathered(_ u: Matrix, x: ShardedMatrix, mesh: DeviceMesh) throws -> [Float] {
         let shardedU = try ShardedMatrix(rows: x.rows, columns: x.columns, layout: x.layout, local: u.elements, mesh: mesh)
