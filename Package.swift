@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "Training",
             dependencies: ["MPIShim", "Sharding", "LinearAlgebra", "Optimizers", "DionDistributed", "Transformer",
-                           "TrainingData", "ClusterModel"]
+                           "TrainingData", "ClusterModel", "Checkpointing"]
         ),
 
         .target(

@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
-# The main job, from a clean clone: installs the system packages, builds the release `dion`,
-# and runs it under mpirun with NP ranks (default 4). Arguments are passed to `dion`; with
-# none, it runs the collectives benchmark (the training job replaces this default when it lands).
+# The main job, from a clean clone: installs the system packages, fetches the Shakespeare corpus,
+# builds the release `dion`, and trains the default byte-level transformer under mpirun with NP
+# ranks (default 4) on the mesh dp=NP. Arguments are passed to `dion train`; other subcommands
+# run with DION_COMMAND (e.g. DION_COMMAND="bench collectives").
 #
-#   Scripts/run.sh                              # mpirun -np 4 dion bench collectives
-#   NP=2 Scripts/run.sh bench collectives --max-bytes 1048576
+#   Scripts/run.sh                                        # mpirun -np 4 dion train (Dion, ρ = 1/4)
+#   Scripts/run.sh --mesh dp=2,fsdp=2 --optimizer muon    # any dion train flags
+#   NP=2 DION_COMMAND="bench collectives" Scripts/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/setup.sh
 source Scripts/mpi-env.sh
 swift build -c release --product dion 2>&1 | tail -1
-if [ $# -eq 0 ]; then set -- bench collectives; fi
+command="${DION_COMMAND:-train}"
+if [ "$command" = "train" ]; then
+  bash Scripts/fetch-data.sh
+  mkdir -p results
+  set -- train --metrics results/train.jsonl "$@"
+else
+  # shellcheck disable=SC2086
+  set -- $command "$@"
+fi
 exec mpirun -np "${NP:-4}" .build/release/dion "$@"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README): installs the system packages, builds, runs `swift test`
 # (unit tests in one process, then the multi-rank tests that launch mpirun -np 1, 2, 4), and
-# finally runs the collectives benchmark once under mpirun -np 4 as a smoke test of the
-# release build. Exits non-zero on any failure.
+# finally runs the collectives benchmark, byte-checked optimizer steps and a short training run on
+# the Shakespeare corpus under mpirun -np 4 with the release build. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/setup.sh
@@ -16,7 +16,11 @@ echo "== release build and a 4-rank smoke run of the main job"
 swift build -c release --product dion
 timeout 300 mpirun -np 4 .build/release/dion bench collectives --max-bytes 65536 --seconds-per-point 0.01 --repeats 1
 echo "== distributed optimizer steps: measured bytes must equal the formulas"
-for mesh in dp=4 fsdp=4 dp=2,fsdp=2; do
+for mesh in dp=4 fsdp=4 dp=2,fsdp=2 tp=4 fsdp=2,tp=2 dp=2,tp=2; do
   timeout 300 mpirun -np 4 .build/release/dion bench comm --mesh "$mesh" --shapes 130x70,70x130,3x5 --steps 1 --check
 done
+timeout 300 mpirun -np 4 .build/release/dion bench comm --mesh fsdp=2,tp=2 --layout row --shapes 130x70,70x130 --steps 1 --check
+echo "== a short real training run on the Shakespeare corpus (mpirun -np 4, FSDP × TP)"
+bash Scripts/fetch-data.sh
+timeout 600 mpirun -np 4 .build/release/dion train --mesh fsdp=2,tp=2 --steps 20 --log-every 5 --eval-every 10
 echo "== all tests passed"

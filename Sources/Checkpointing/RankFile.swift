@@ -30,7 +30,10 @@ enum RankFile {
         }
         let index: Data
         do {
-            index = try JSONEncoder().encode(entries)
+            // Sorted keys: the same tensors always give the same bytes (bit-exact resume is checked on files).
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            index = try encoder.encode(entries)
         } catch {
             throw CheckpointError(.corrupt, "cannot encode the tensor index: \(error)")
         }

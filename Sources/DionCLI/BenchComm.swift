@@ -23,7 +23,7 @@ struct BenchComm: ParsableCommand {
     @Option(help: "Comma-separated optimizers: dion:ρ (ρ a decimal or 1/k), muon, adamw.")
     var optimizers: String = "dion:0.25,dion:0.0625,muon,adamw"
 
-    @Option(help: "fsdp or replicated; default fsdp when the mesh has fsdp > 1, else replicated.")
+    @Option(help: "replicated, fsdp, column or row (tensor parallel over tp, columns/rows over fsdp when the mesh has it); default column with tp > 1, else fsdp with fsdp > 1, else replicated.")
     var layout: String?
 
     @Option(help: "Dion's data-parallel sync: automatic, compressed or uncompressed.")
@@ -48,10 +48,12 @@ struct BenchComm: ParsableCommand {
             let shape = try MeshShape(parsing: mesh ?? "dp=\(world.size)")
             let deviceMesh = try DeviceMesh(shape: shape, world: world)
             let chosenLayout: ShardLayout
-            switch layout ?? (shape.fsdp > 1 ? "fsdp" : "replicated") {
+            switch layout ?? (shape.tp > 1 ? "column" : shape.fsdp > 1 ? "fsdp" : "replicated") {
             case "fsdp": chosenLayout = .fsdp
             case "replicated": chosenLayout = .replicated
-            default: throw ValidationError("--layout must be fsdp or replicated")
+            case "column": chosenLayout = shape.fsdp > 1 ? .fsdpColumnParallel : .columnParallel
+            case "row": chosenLayout = shape.fsdp > 1 ? .fsdpRowParallel : .rowParallel
+            default: throw ValidationError("--layout must be replicated, fsdp, column or row")
             }
             guard let dataParallelSync = DistributedDion.DataParallelSync(rawValue: sync) else {
                 throw ValidationError("--sync must be automatic, compressed or uncompressed")

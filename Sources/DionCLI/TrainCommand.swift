@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpointing
 import ClusterModel
 import DionDistributed
 import Foundation
@@ -75,6 +76,18 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Also time every collective on this simulated cluster (dion simulate --list-networks).")
     var simulateNetwork: String?
 
+    // MARK: Checkpoints
+    @Option(help: "Save sharded checkpoints (parameters and all optimizer state) in this directory.")
+    var checkpointDir: String?
+    @Option(help: "Save every this many steps (0: only at the end or at --stop-at).")
+    var checkpointEvery: Int = 0
+    @Option(help: "Keep the newest this many checkpoints.")
+    var keep: Int = 2
+    @Flag(help: "Continue from the newest complete checkpoint in --checkpoint-dir (any mesh).")
+    var resume = false
+    @Option(help: "Checkpoint and exit cleanly after this step (the schedule still follows --steps).")
+    var stopAt: Int?
+
     // MARK: Reliability
     @Option(help: "Abort after this many consecutive steps with a non-finite loss or gradient.")
     var maxBadSteps: Int = 5
@@ -97,10 +110,15 @@ struct TrainCommand: ParsableCommand {
                 network?.attach(to: .shared)
             }
             let corpus = try ByteCorpus(contentsOf: data)
-            let output = try TrainingOutput(active: world.rank == 0, metricsPath: metrics)
+            let output = try TrainingOutput(active: world.rank == 0, metricsPath: metrics, append: resume)
             let trainer = try Trainer(configuration: configuration, corpus: corpus, mesh: deviceMesh, output: output,
                                       simulatedNetwork: network)
-            try trainer.run(tracePath: trace)
+            if let checkpointDir {
+                trainer.checkpoints = try CheckpointStore(directory: checkpointDir, keep: keep)
+                trainer.checkpointEvery = checkpointEvery
+                if resume { try trainer.restore(from: try CheckpointStore(directory: checkpointDir, keep: keep)) }
+            }
+            try trainer.run(tracePath: trace, stopAt: stopAt)
         }
     }
 
@@ -116,6 +134,9 @@ struct TrainCommand: ParsableCommand {
         guard let dataParallelSync = DistributedDion.DataParallelSync(rawValue: sync), dataParallelSync != .averagedByCaller else {
             throw ValidationError("--sync must be automatic, compressed or uncompressed")
         }
+        if resume && checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
+        if let stopAt, stopAt < 1 { throw ValidationError("--stop-at must be at least 1, got \(stopAt)") }
+        if checkpointEvery < 0 || keep < 1 { throw ValidationError("--checkpoint-every must be ≥ 0 and --keep ≥ 1") }
         let meshShape = try MeshShape(parsing: mesh ?? "dp=\(processes)")
         guard meshShape.processCount == processes else {
             throw ValidationError("--mesh \(meshShape) needs \(meshShape.processCount) processes but the job has \(processes); "

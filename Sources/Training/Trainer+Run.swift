@@ -1,3 +1,4 @@
+import Checkpointing
 import Foundation
 import MPIShim
 
@@ -46,6 +47,15 @@ extension Trainer {
             if step % c.logEvery == 0 || step == end || validation != nil || result.skipped {
                 output.progress(record, total: c.steps, validation: validation)
             }
+            if let store = checkpoints, (checkpointEvery > 0 && step % checkpointEvery == 0) || step == end {
+                let started = Date().timeIntervalSince1970
+                let path = try saveCheckpoint(to: store)
+                output.print("checkpoint: step \(step) → \(path) (\(String(format: "%.2f", Date().timeIntervalSince1970 - started)) s)")
+            }
+        }
+        if end < c.steps {
+            output.print("stopped at step \(step) of \(c.steps) (--stop-at)"
+                         + (checkpoints.map { "; continue with --resume --checkpoint-dir \($0.directory)" } ?? ""))
         }
         let summary = try summarize(total, loss: lastLoss, validation: lastValidation, seconds: Date().timeIntervalSince1970 - runStart)
         output.write(summary)

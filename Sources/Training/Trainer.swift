@@ -1,3 +1,4 @@
+import Checkpointing
 import ClusterModel
 import DionDistributed
 import Foundation
@@ -27,11 +28,15 @@ public final class Trainer {
     let output: TrainingOutput
     let dataSource: String
     /// Steps completed.
-    public private(set) var step = 0
+    public internal(set) var step = 0
     /// Consecutive skipped steps.
-    public private(set) var badSteps = 0
-    public private(set) var skippedSteps = 0
+    public internal(set) var badSteps = 0
+    public internal(set) var skippedSteps = 0
     var spans: ComputeSpans
+    /// Where `run` saves checkpoints, if anywhere.
+    public var checkpoints: CheckpointStore?
+    /// Save every this many steps (0: only when the run ends or stops).
+    public var checkpointEvery = 0
     let simulatedNetwork: SimulatedNetwork?
 
     /// - Throws: `TrainingError` for a configuration the mesh cannot run, `DataError` for a

@@ -8,7 +8,8 @@ public final class TrainingOutput {
     private let encoder: JSONEncoder
 
     /// - Throws: `TrainingError.io` when the metrics file cannot be created.
-    public init(active: Bool, metricsPath: String?) throws(TrainingError) {
+    /// - Parameter append: continue an existing metrics file (a resumed run) instead of replacing it.
+    public init(active: Bool, metricsPath: String?, append: Bool = false) throws(TrainingError) {
         self.active = active
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -16,10 +17,14 @@ public final class TrainingOutput {
             metrics = nil
             return
         }
-        guard FileManager.default.createFile(atPath: metricsPath, contents: nil),
+        let parent = (metricsPath as NSString).deletingLastPathComponent
+        if !parent.isEmpty { try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+        let exists = FileManager.default.fileExists(atPath: metricsPath)
+        guard (append && exists) || FileManager.default.createFile(atPath: metricsPath, contents: nil),
               let handle = FileHandle(forWritingAtPath: metricsPath) else {
             throw TrainingError(.io, "cannot create the metrics file \(metricsPath)")
         }
+        if append { handle.seekToEndOfFile() }
         metrics = handle
     }
 
