@@ -135,7 +135,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TrainingTests",
-            dependencies: ["Training", "_TestSupport", "DionCLI"]
+            dependencies: ["Training", "Checkpointing", "_TestSupport", "DionCLI"]
         ),
         .testTarget(
             name: "TrainingDataTests",

@@ -96,6 +96,16 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Check before every collective that all ranks issue the same operation, count and type.")
     var debugCollectives = false
 
+    // MARK: Fault injection (tests)
+    @Option(help: ArgumentHelp("Poison rank --debug-fault-rank's gradient with a NaN at these steps (comma-separated).", visibility: .hidden))
+    var debugNanSteps: String?
+    @Option(help: ArgumentHelp("Make rank --debug-fault-rank sleep before this step.", visibility: .hidden))
+    var debugStallStep: Int?
+    @Option(help: ArgumentHelp("The misbehaving rank.", visibility: .hidden))
+    var debugFaultRank: Int = 0
+    @Flag(help: ArgumentHelp("Every rank prints 'PID rank R pid' at start.", visibility: .hidden))
+    var debugPrintPids = false
+
     func run() throws {
         FailFast.run {
             BLASThreads.configureForProcess()
@@ -109,10 +119,16 @@ struct TrainCommand: ParsableCommand {
                 network = SimulatedNetwork(preset: try NetworkPreset.named(simulateNetwork), mesh: configuration.mesh)
                 network?.attach(to: .shared)
             }
+            if debugPrintPids {
+                FileHandle.standardOutput.write(Data("PID rank \(world.rank) \(ProcessInfo.processInfo.processIdentifier)\n".utf8))
+            }
             let corpus = try ByteCorpus(contentsOf: data)
             let output = try TrainingOutput(active: world.rank == 0, metricsPath: metrics, append: resume)
             let trainer = try Trainer(configuration: configuration, corpus: corpus, mesh: deviceMesh, output: output,
                                       simulatedNetwork: network)
+            trainer.faults.nanSteps = Set((debugNanSteps ?? "").split(separator: ",").compactMap { Int($0) })
+            trainer.faults.stallStep = debugStallStep
+            trainer.faults.rank = debugFaultRank
             if let checkpointDir {
                 trainer.checkpoints = try CheckpointStore(directory: checkpointDir, keep: keep)
                 trainer.checkpointEvery = checkpointEvery

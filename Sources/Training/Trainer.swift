@@ -37,6 +37,8 @@ public final class Trainer {
     public var checkpoints: CheckpointStore?
     /// Save every this many steps (0: only when the run ends or stops).
     public var checkpointEvery = 0
+    /// Injected faults (tests only).
+    public var faults = DebugFaults()
     let simulatedNetwork: SimulatedNetwork?
 
     /// - Throws: `TrainingError` for a configuration the mesh cannot run, `DataError` for a
@@ -75,6 +77,7 @@ public final class Trainer {
     /// One training step (collective over the world).
     public func trainStep() throws -> StepResult {
         let c = configuration
+        injectStall()
         let computeStart = Date().timeIntervalSince1970
         parameters.zeroGradients()
         var lossSum: Float = 0
@@ -86,6 +89,7 @@ public final class Trainer {
                                                   source: &parameters)
         }
         parameters.scaleGradients(1 / Float(mesh.shape.fsdp * c.gradientAccumulation))
+        injectNaN()
         let localLoss = lossSum / Float(c.gradientAccumulation)
         let finite = localLoss.isFinite && parameters.gradients.allSatisfy { $0.allSatisfy { $0.isFinite } }
         var agreed: [Double] = [finite ? Double(localLoss) : 0, finite ? 0 : 1]

@@ -75,10 +75,13 @@ public struct MPIJob: Sendable {
         let outPath = directory.appendingPathComponent("stdout").path
         let errPath = directory.appendingPathComponent("stderr").path
         let statusPath = directory.appendingPathComponent("status").path
+        let sessionPath = directory.appendingPathComponent("session").path
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        let script = "\"$@\" >'\(outPath)' 2>'\(errPath)' </dev/null; echo $? >'\(statusPath).tmp'; "
+        // `setsid` forks when its caller is already a group leader, so the session's id is the
+        // shell's pid, not the child's: the shell writes it down for the timeout path.
+        let script = "echo $$ >'\(sessionPath)'; exec 0</dev/null 1>/dev/null 2>/dev/null; \"$@\" >'\(outPath)' 2>'\(errPath)' </dev/null; echo $? >'\(statusPath).tmp'; "
             + "mv '\(statusPath).tmp' '\(statusPath)'"
         process.arguments = ["/bin/sh", "-c", script, "sh", "mpirun", "-np", "\(ranks)", executable] + arguments
         process.environment = Self.launcherEnvironment(extra: environment)
@@ -92,9 +95,14 @@ public struct MPIJob: Sendable {
                 status = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
             } else if Date().timeIntervalSince(start) > timeout {
                 timedOut = true
-                kill(-pid, SIGTERM)
+                let session = (try? String(contentsOfFile: sessionPath, encoding: .utf8))
+                    .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? pid
+                kill(-session, SIGTERM)
                 Thread.sleep(forTimeInterval: 3)
-                kill(-pid, SIGKILL)
+                kill(-session, SIGKILL)
+                // mpirun starts the ranks in process groups of their own, but they stay in the
+                // session `setsid` created: kill everything left in it.
+                Self.killSession(session)
                 status = -1
             } else {
                 if let monitor { monitor((try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "") }
@@ -106,6 +114,21 @@ public struct MPIJob: Sendable {
         return Result(status: status ?? -1, timedOut: timedOut, seconds: Date().timeIntervalSince(start),
                       standardOutput: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
                       standardError: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+
+    /// Sends SIGKILL to every process whose session id is `session` (from /proc/PID/stat).
+    static func killSession(_ session: Int32) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
+        for entry in entries {
+            // procfs files report size 0, so read them to EOF rather than by their size.
+            guard let pid = Int32(entry), let handle = FileHandle(forReadingAtPath: "/proc/\(entry)/stat") else { continue }
+            let stat = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+            try? handle.close()
+            guard let close = stat.lastIndex(of: ")") else { continue }
+            // Fields after "(comm)": state ppid pgrp session …
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 3, Int32(fields[3]) == session { kill(pid, SIGKILL) }
+        }
     }
 
     /// The path of an executable built into the same directory as the running test bundle.
