@@ -2,16 +2,16 @@
 # The optimizer comparison of docs/results.md: trains the default model with AdamW, Muon and
 # Dion (ρ = 1/4 and 1/16) for the same steps on the same mesh (mpirun -np 4, dp=4), at a small
 # batch and a 4× larger one, then writes the table (results/compare/table.md) and the charts
-# (docs/img/results-b*-loss.png, -bytes.png). ~10 minutes on 2 cores.
+# (docs/img/results-b*-loss.png, -bytes.png). ~14 minutes on 2 cores.
 #
-#   Scripts/compare-optimizers.sh                 # STEPS=300 SMALL=16 MESH=dp=4 NP=4
+#   Scripts/compare-optimizers.sh                 # STEPS=200 SMALL=16 MESH=dp=4 NP=4
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/setup.sh >/dev/null
 bash Scripts/fetch-data.sh
 source Scripts/mpi-env.sh
 swift build -c release --product dion 2>&1 | tail -1
-steps=${STEPS:-300}
+steps=${STEPS:-200}
 small=${SMALL:-16}
 large=$((4 * small))
 mesh=${MESH:-dp=4}

@@ -7,16 +7,8 @@ each optimizer, one panel per (model, network) file, as a PNG.
 import argparse
 import json
 import os
-import subprocess
-import sys
 
-try:
-    import matplotlib
-except ImportError:  # installed on first use, like the other plot scripts
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "matplotlib"])
-    import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from pyplot_setup import plt  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("files", nargs="+")

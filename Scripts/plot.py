@@ -7,20 +7,12 @@
     python3 Scripts/plot.py results/compare/*.jsonl -o docs/img/results
     python3 Scripts/plot.py a.jsonl b.jsonl --labels "dion 1/4" "adamw" -o /tmp/runs
 
-matplotlib is installed with pip on first use.
+matplotlib is installed on first use (pip, or apt-get python3-matplotlib on Debian).
 """
 import argparse
 import json
-import subprocess
-import sys
 
-try:
-    import matplotlib
-except ImportError:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "matplotlib"])
-    import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from pyplot_setup import plt  # noqa: E402
 
 
 def load(path):
@@ -81,8 +73,9 @@ def main():
                          color=line.get_color())
     for ax, xlabel in ((by_step, "step"), (by_time, "wall time (s)")):
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("loss (nats/byte): line = train (10-step mean), dots = validation")
+        ax.set_ylabel("loss (nats/byte)")
         ax.grid(alpha=0.3)
+    fig.suptitle("lines: train loss (10-step mean); dots: validation loss", fontsize=10)
     by_step.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(f"{args.output}-loss.png", dpi=120)

@@ -96,7 +96,18 @@ public struct CheckpointStore: Sendable {
         return final
     }
 
-    private func prepare(_ partial: String) throws(CheckpointError) {
+    /// Checks before training starts that every rank can create and write the checkpoint
+    /// directory (collective over `communicator`), so an unusable `--checkpoint-dir` fails at
+    /// once on every rank rather than at the first save.
+    ///
+    /// - Throws: `CheckpointError.notWritable` on every rank, naming the first rank that failed.
+    public func checkWritable(communicator: Communicator) throws(CheckpointError) {
+        _ = try RankAgreement.run(over: communicator) { () throws(CheckpointError) in
+            try createDirectory()
+        }
+    }
+
+    private func createDirectory() throws(CheckpointError) {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -106,6 +117,10 @@ public struct CheckpointStore: Sendable {
         guard FileManager.default.isWritableFile(atPath: directory) else {
             throw CheckpointError(.notWritable, "the checkpoint directory \(directory) is not writable")
         }
+    }
+
+    private func prepare(_ partial: String) throws(CheckpointError) {
+        try createDirectory()
         // Partial directories of interrupted saves are never read; clear them.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".partial") {
             try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))

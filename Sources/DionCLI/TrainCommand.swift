@@ -130,7 +130,9 @@ struct TrainCommand: ParsableCommand {
             trainer.faults.stallStep = debugStallStep
             trainer.faults.rank = debugFaultRank
             if let checkpointDir {
-                trainer.checkpoints = try CheckpointStore(directory: checkpointDir, keep: keep)
+                let store = try CheckpointStore(directory: checkpointDir, keep: keep)
+                try store.checkWritable(communicator: world)
+                trainer.checkpoints = store
                 trainer.checkpointEvery = checkpointEvery
                 if resume { try trainer.restore(from: try CheckpointStore(directory: checkpointDir, keep: keep)) }
             }

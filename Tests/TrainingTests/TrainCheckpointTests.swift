@@ -93,4 +93,27 @@ struct TrainCheckpointTests {
                     other.result.standardError.contains("another model configuration"), "\(other.result)")
         }
     }
+
+    @Test("an unusable checkpoint directory or a resume without a checkpoint stops every rank before step 1",
+          arguments: [("unwritable", "cannot create the checkpoint directory"), ("empty", "no complete checkpoint")])
+    func unusableDirectory(kind: String, message: String) throws {
+        let directory = Self.scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dion = try #require(TrainMultiRankTests.dion)
+        var arguments = ["train", "--mesh", "dp=2", "--data", TrainMultiRankTests.corpus.path] + Self.flags
+        if kind == "unwritable" {
+            // A path below a regular file cannot be created, even by root.
+            let file = directory.appendingPathComponent("a-file")
+            try Data("x".utf8).write(to: file)
+            arguments += ["--checkpoint-dir", file.appendingPathComponent("ckpt").path]
+        } else {
+            arguments += ["--checkpoint-dir", directory.appendingPathComponent("ckpt").path, "--resume"]
+        }
+        let result = try MPIJob(executable: dion, arguments: arguments, ranks: 2, timeout: 60).run()
+        #expect(result.status != 0 && !result.timedOut && !result.standardOutput.contains("| loss"), "\(result)")
+        for rank in 0..<2 {
+            #expect(result.standardError.contains("[rank \(rank)/2] error:") && result.standardError.contains(message),
+                    "\(result)")
+        }
+    }
 }
