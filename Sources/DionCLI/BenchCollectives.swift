@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterModel
 import Foundation
 import MPIShim
 
@@ -43,6 +44,9 @@ struct BenchCollectives: ParsableCommand {
     @Option(help: "Write the records as a JSON array to this file (rank 0).")
     var json: String?
 
+    @Option(help: "Also print the α–β model's time for each point on this network preset (dion simulate --list-networks).")
+    var simulateNetwork: String?
+
     func validate() throws {
         guard minBytes >= 4, maxBytes >= minBytes else { throw ValidationError("need 4 ≤ --min-bytes ≤ --max-bytes") }
         guard repeats >= 1, secondsPerPoint > 0 else { throw ValidationError("--repeats ≥ 1 and --seconds-per-point > 0") }
@@ -62,6 +66,7 @@ struct BenchCollectives: ParsableCommand {
     func run() throws {
         FailFast.run {
             let world = try MPIRuntime.world()
+            let network = try simulateNetwork.map { name throws(ClusterModelError) in try NetworkPreset.named(name) }
             let bench = try CollectiveBenchmark(world: world, secondsPerPoint: secondsPerPoint, repeats: repeats)
             CommunicationLedger.shared.isEnabled = !noLedger
             var sizes: [Int] = []
@@ -70,7 +75,7 @@ struct BenchCollectives: ParsableCommand {
             if world.rank == 0 {
                 print("dion bench collectives: \(world.size) ranks, MPI thread level "
                       + "\(MPIRuntime.providedThreadLevel?.description ?? "?"), ledger \(noLedger ? "off" : "on")")
-                if !inProcessBaseline { print(BenchmarkRecord.header) }
+                if !inProcessBaseline { print(BenchmarkRecord.header + (network == nil ? "" : BenchmarkRecord.modelHeader)) }
             }
             if inProcessBaseline {
                 try bench.inProcessBaseline(try parsedOperations(), sizes: sizes, json: json)
@@ -79,7 +84,8 @@ struct BenchCollectives: ParsableCommand {
             var records: [BenchmarkRecord] = []
             for op in try parsedOperations() {
                 for bytes in sizes {
-                    let record = try bench.measure(op, bytes: bytes, ledger: !noLedger)
+                    var record = try bench.measure(op, bytes: bytes, ledger: !noLedger)
+                    if let network { record = record.modelled(on: network) }
                     records.append(record)
                     if world.rank == 0 { print(record.row) }
                 }

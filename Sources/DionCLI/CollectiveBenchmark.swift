@@ -1,3 +1,4 @@
+import ClusterModel
 import Foundation
 import MPIShim
 
@@ -12,6 +13,15 @@ enum BenchmarkedCollective: String, CaseIterable {
         case .reducescatter, .allgather: Double(g - 1) / Double(g)
         }
     }
+
+    /// The same operation in the cluster model.
+    var modelled: CollectiveTime.Operation {
+        switch self {
+        case .allreduce: .allReduce
+        case .reducescatter: .reduceScatter
+        case .allgather: .allGather
+        }
+    }
 }
 
 /// One measured point.
@@ -23,15 +33,19 @@ struct BenchmarkRecord {
     let meanSeconds: Double
     let iterations: Int
     let ledger: Bool
+    /// The α–β model's time for this point on a network preset (`--simulate-network`), if asked.
+    var modelSeconds: Double?
 
     var algbw: Double { Double(bytes) / seconds / 1e9 }
     var busbw: Double { algbw * op.busFactor(ranks) }
 
     static let header = "op              bytes     iters    best µs    mean µs  algbw GB/s  busbw GB/s"
+    static let modelHeader = "   model µs  model/best"
 
     var row: String {
         String(format: "%-13@ %9d %8d %10.2f %10.2f %11.3f %11.3f", op.rawValue as NSString, bytes, iterations,
                seconds * 1e6, meanSeconds * 1e6, algbw, busbw)
+            + (modelSeconds.map { String(format: " %11.2f %11.2f", $0 * 1e6, $0 / seconds) } ?? "")
     }
 
     var json: String {
@@ -39,6 +53,17 @@ struct BenchmarkRecord {
                + "\"iterations\":%d,\"algbw_GBps\":%.6g,\"busbw_GBps\":%.6g,\"ledger\":%@,\"implementation\":\"swift\"}",
                op.rawValue as NSString, ranks, bytes, seconds, meanSeconds, iterations, algbw, busbw,
                (ledger ? "true" : "false") as NSString)
+            .replacingOccurrences(of: "}", with: modelSeconds.map { String(format: ",\"model_seconds\":%.9g}", $0) } ?? "}")
+    }
+
+    /// This point with the model's time on `network` (one link: intra-node if the ranks fit in a node).
+    func modelled(on network: NetworkPreset) -> BenchmarkRecord {
+        var copy = self
+        let inNode = ranks <= network.devicesPerNode
+        copy.modelSeconds = CollectiveTime.seconds(op.modelled, bytes: Double(bytes), ranks: ranks,
+                                                   bandwidth: inNode ? network.intraBandwidth : network.interBandwidth,
+                                                   latency: inNode ? network.intraLatency : network.interLatency)
+        return copy
     }
 }
 
