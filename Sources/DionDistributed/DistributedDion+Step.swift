@@ -7,24 +7,93 @@ extension DistributedDion {
     /// One step on this rank's shards. Collective over the mesh: every rank calls it with its
     /// block of the parameter and of the gradient (already summed over this rank's data).
     ///
-    /// Collectives per step (elements): a 1-element finiteness flag over the world; the gradient
-    /// block all-reduce-averaged over `dp` when R > 1 (uncompressed sync); under FSDP, P₀ (p·r + 1)
-    /// all-reduce-summed and the column sums of squares (r, fp64) all-reduce-summed over `fsdp`.
+    /// The same as a batched step (`step(parameters:gradients:states:learningRates:mesh:)`) of
+    /// one matrix; the collectives are listed there.
     public func step(parameter x: inout ShardedMatrix, gradient g: ShardedMatrix, state: inout State,
                      learningRate eta: Float, mesh: DeviceMesh) throws(OptimizerError) -> StepOutcome {
-        try ShardedStepSupport.run { () throws -> StepOutcome in
-            if let skipped = try ShardedStepSupport.agreeOnFiniteness(g, like: x, policy: dion.configuration.nonFinitePolicy,
-                                                                      mesh: mesh) {
-                return skipped
+        var xs = [x], states = [state]
+        let outcomes = try step(parameters: &xs, gradients: [g], states: &states, learningRates: [eta], mesh: mesh)
+        x = xs[0]
+        state = states[0]
+        return outcomes[0]
+    }
+
+    /// One step on several matrices at once, each exactly as if stepped alone, with every
+    /// collective of the step issued once for the whole batch: the payloads of all matrices that
+    /// need a collective on an axis are concatenated into one message (no padding, no dummy
+    /// matrices). A step of k matrices therefore issues the few collectives of one step — per
+    /// step (elements, summed over the matrices that need them): the finiteness flags (k) over
+    /// the world; the gradient blocks averaged over `dp` (uncompressed sync); P₀ (p_loc·r + 1)
+    /// summed over `fsdp` and averaged over `dp` (compressed sync); over `tp` the zero-guard flags,
+    /// the k_s×r sketch products and the r×r + 1 Gram matrices of the distributed RCQR and the
+    /// partial R (q_loc·r); R averaged over `dp` (compressed); the 1×r column sums of squares
+    /// (fp64) over `fsdp`. Matrices may differ in shape and layout.
+    ///
+    /// Collective over the mesh: every rank passes the same matrices in the same order.
+    /// A matrix whose gradient holds NaN/±∞ on any rank is skipped (or throws, by the policy)
+    /// on every rank; the others step.
+    public func step(parameters xs: inout [ShardedMatrix], gradients gs: [ShardedMatrix], states: inout [State],
+                     learningRates etas: [Float], mesh: DeviceMesh) throws(OptimizerError) -> [StepOutcome] {
+        guard gs.count == xs.count, states.count == xs.count, etas.count == xs.count else {
+            throw OptimizerError(.shapeMismatch, "a batched step needs one gradient, state and learning rate per parameter: "
+                                 + "\(xs.count) parameters, \(gs.count) gradients, \(states.count) states, \(etas.count) rates")
+        }
+        guard !xs.isEmpty else { return [] }
+        return try ShardedStepSupport.run { () throws -> [StepOutcome] in
+            let skipped = try ShardedStepSupport.agreeOnFiniteness(gs, like: xs, policy: dion.configuration.nonFinitePolicy,
+                                                                   mesh: mesh)
+            let active = xs.indices.filter { skipped[$0] == nil }
+            var work = try active.map { i in
+                try WorkItem(index: i, x: xs[i], state: states[i], dion: self, mesh: mesh)
             }
-            let compressed = usesCompressedSync(rows: x.rows, columns: x.columns, rank: state.q.columns, mesh: mesh)
-            let gradient = compressed || dataParallelSync == .averagedByCaller
-                ? g.local : try ShardedStepSupport.averagedOverReplicas(g, mesh: mesh)
-            return try shardedStep(&x, gradient, &state, eta, mesh, compressed: compressed)
+            try addGradients(&work, gs, &states, mesh)
+            try shardedStep(&work, &xs, &states, etas, mesh)
+            return xs.indices.map { skipped[$0] ?? .applied }
         }
     }
 
-    /// The step on this rank's block, for every layout (§2 paths A, B, C).
+    /// What the batched step needs to know of one matrix.
+    struct WorkItem {
+        let index: Int
+        let geometry: DionWorkGeometry
+        let inner: MeshAxis?
+        let outer: MeshAxis?
+        let compressed: Bool
+        let rank: Int
+        let pLocal: Int
+        /// P₀ (then P) on this rank, R, and whether any buffer of this matrix holds a non-zero.
+        var p = Matrix(rows: 0, columns: 0)
+        var r = Matrix(rows: 0, columns: 0)
+        var anyNonZero = false
+
+        init(index: Int, x: ShardedMatrix, state: State, dion: DistributedDion, mesh: DeviceMesh) throws {
+            self.index = index
+            geometry = try DistributedDion.geometry(x, preferTransposed: state.transposed)
+            inner = geometry.inner(mesh)
+            outer = geometry.outer(mesh)
+            rank = state.q.columns
+            compressed = dion.usesCompressedSync(rows: x.rows, columns: x.columns, rank: rank, mesh: mesh)
+            pLocal = geometry.pRange(of: x).count
+        }
+    }
+
+    /// M += G on every active matrix, after averaging over `dp` (one all-reduce for all matrices
+    /// that use the uncompressed sync).
+    private func addGradients(_ work: inout [WorkItem], _ gs: [ShardedMatrix], _ states: inout [State],
+                              _ mesh: DeviceMesh) throws {
+        var gradients = work.map { gs[$0.index].local }
+        if mesh.shape.replicate > 1 && dataParallelSync != .averagedByCaller {
+            try ConcatenatedCollective.allReduce(&gradients, where: work.map { !$0.compressed },
+                                                 over: mesh.communicator(.replicate), op: .average)
+        }
+        for (k, item) in work.enumerated() {
+            let i = item.index
+            try BLAS.axpy(1, try Matrix(rows: states[i].momentum.rows, columns: states[i].momentum.columns,
+                                        elements: gradients[k]), &states[i].momentum)
+        }
+    }
+
+    /// The step on this rank's blocks, for every layout (§2 paths A, B, C).
     ///
     /// With B_loc this rank's block of the work matrix (p_loc×q_loc; Mᵀ when transposed) and Q_loc
     /// its rows of Q: P₀ = Σ_fsdp B_loc·Q_loc; P = Orth(P₀) row-sharded over `tp` (distributed RCQR);
@@ -32,69 +101,70 @@ extension DistributedDion {
     /// over `fsdp`); X_loc −= η·√(m/n)·P_loc·Q_locᵀ (oriented back). With the compressed sync, P₀
     /// and R are averaged over `dp` instead of the gradient, so every replica applies the same P and
     /// R to its own buffer (§2.1).
-    private func shardedStep(_ x: inout ShardedMatrix, _ gradient: [Float], _ state: inout State, _ eta: Float,
-                             _ mesh: DeviceMesh, compressed: Bool) throws -> StepOutcome {
+    private func shardedStep(_ work: inout [WorkItem], _ xs: inout [ShardedMatrix], _ states: inout [State],
+                             _ etas: [Float], _ mesh: DeviceMesh) throws {
         let configuration = dion.configuration
-        let geometry = try Self.geometry(x, preferTransposed: state.transposed)
-        let (inner, outer) = (geometry.inner(mesh), geometry.outer(mesh))
         let dp = mesh.communicator(.replicate)
-        let (m, n) = (x.rows, x.columns)
-        let transposed = state.transposed
-        let r = state.q.columns
-        let pLocal = geometry.pRange(of: x).count
-        try BLAS.axpy(1, try Matrix(rows: x.localRows, columns: x.localColumns, elements: gradient), &state.momentum)
         // Partial P₀ (summed over fsdp shards), plus one element: does any buffer hold a non-zero?
-        var partial = try BLAS.matmul(state.momentum, transposeA: transposed, state.q).elements
-        partial.append(state.momentum.isZero ? 0 : 1)
-        if let outer { try mesh.communicator(outer).allReduce(&partial, op: .sum) }
-        if compressed { try dp.allReduce(&partial, op: .average) }
-        var anyNonZero = partial.removeLast() > 0
-        if let inner {
-            var flag: [Float] = [anyNonZero ? 1 : 0]
-            try mesh.communicator(inner).allReduce(&flag, op: .max)
-            anyNonZero = flag[0] > 0
+        var partials = try work.map { item -> [Float] in
+            let s = states[item.index]
+            var partial = try BLAS.matmul(s.momentum, transposeA: s.transposed, s.q).elements
+            partial.append(s.momentum.isZero ? 0 : 1)
+            return partial
         }
-        var pMatrix: Matrix
-        var rMatrix: Matrix
-        if !anyNonZero {
-            pMatrix = Matrix(rows: pLocal, columns: r)
-            rMatrix = state.q
-        } else {
-            let p0 = try Matrix(rows: pLocal, columns: r, elements: partial)
-            pMatrix = try orthonormalize(p0, x: x, geometry: geometry, state: state, mesh: mesh)
-            // R = Bᵀ·P: partial over the tp shards of P's side, row-sharded like Q over fsdp.
-            rMatrix = try BLAS.matmul(state.momentum, transposeA: !transposed, pMatrix)
-            if let inner { try mesh.communicator(inner).allReduce(&rMatrix.elements, op: .sum) }
-            if compressed { try dp.allReduce(&rMatrix.elements, op: .average) }
-            pMatrix.replaceNonFinite()
-            rMatrix.replaceNonFinite()
+        try ConcatenatedCollective.allReduce(&partials, where: work.map { $0.outer != nil },
+                                             over: mesh.communicator(.fsdp), op: .sum)
+        try ConcatenatedCollective.allReduce(&partials, where: work.map(\.compressed), over: dp, op: .average)
+        var flags = partials.map { [$0.last ?? 0 > 0 ? Float(1) : 0] }
+        try ConcatenatedCollective.allReduce(&flags, where: work.map { $0.inner != nil }, over: mesh.communicator(.tp), op: .max)
+        for k in work.indices {
+            partials[k].removeLast()
+            work[k].anyNonZero = flags[k][0] > 0
+            work[k].p = try Matrix(rows: work[k].pLocal, columns: work[k].rank, elements: partials[k])
         }
-        // Error feedback: B ← B − (1−μ)·P·Rᵀ on this rank's block of the buffer.
-        if transposed {
-            try BLAS.gemm(rMatrix, pMatrix, transposeB: true, alpha: -(1 - configuration.momentum), beta: 1,
-                          into: &state.momentum)
-        } else {
-            try BLAS.gemm(pMatrix, rMatrix, transposeB: true, alpha: -(1 - configuration.momentum), beta: 1,
-                          into: &state.momentum)
+        let live = work.indices.filter { work[$0].anyNonZero }
+        try orthonormalize(&work, live, xs, states, mesh)
+        // R = Bᵀ·P: partial over the tp shards of P's side, row-sharded like Q over fsdp.
+        var rs = try work.map { item -> [Float] in
+            guard item.anyNonZero else { return [] }
+            let s = states[item.index]
+            return try BLAS.matmul(s.momentum, transposeA: !s.transposed, item.p).elements
+        }
+        try ConcatenatedCollective.allReduce(&rs, where: work.map { $0.anyNonZero && $0.inner != nil },
+                                             over: mesh.communicator(.tp), op: .sum)
+        try ConcatenatedCollective.allReduce(&rs, where: work.map { $0.anyNonZero && $0.compressed }, over: dp, op: .average)
+        for k in work.indices {
+            let s = states[work[k].index]
+            if work[k].anyNonZero {
+                work[k].r = try Matrix(rows: s.q.rows, columns: work[k].rank, elements: rs[k])
+                work[k].p.replaceNonFinite()
+                work[k].r.replaceNonFinite()
+            } else {
+                work[k].p = Matrix(rows: work[k].pLocal, columns: work[k].rank)
+                work[k].r = s.q
+            }
+            // Error feedback: B ← B − (1−μ)·P·Rᵀ on this rank's block of the buffer.
+            let (a, b) = s.transposed ? (work[k].r, work[k].p) : (work[k].p, work[k].r)
+            try BLAS.gemm(a, b, transposeB: true, alpha: -(1 - configuration.momentum), beta: 1,
+                          into: &states[work[k].index].momentum)
         }
         // Column norms of R need every fsdp shard of it: all-reduce the 1×r sums of squares (fp64).
-        var sums = rMatrix.columnSumsOfSquares
-        if let outer { try mesh.communicator(outer).allReduce(&sums, op: .sum) }
-        var q = rMatrix
-        q.divideColumns(by: sums.map { Float($0.squareRoot()) + configuration.epsilon })
-        state.q = q
-        // X ← (1 − ηλ)·X − η·√(m/n)·(P·Qᵀ oriented back) on this rank's block.
-        var local = try Matrix(rows: x.localRows, columns: x.localColumns, elements: x.local)
-        let scale = (Float(m) / Float(n)).squareRoot()
-        let decay = 1 - eta * configuration.weightDecay
-        if transposed {
-            try BLAS.gemm(q, pMatrix, transposeB: true, alpha: -eta * scale, beta: decay, into: &local)
-        } else {
-            try BLAS.gemm(pMatrix, q, transposeB: true, alpha: -eta * scale, beta: decay, into: &local)
+        var sums = work.map(\.r.columnSumsOfSquares)
+        try ConcatenatedCollective.allReduce(&sums, where: work.map { $0.outer != nil }, over: mesh.communicator(.fsdp), op: .sum)
+        for k in work.indices {
+            let i = work[k].index
+            var q = work[k].r
+            q.divideColumns(by: sums[k].map { Float($0.squareRoot()) + configuration.epsilon })
+            states[i].q = q
+            // X ← (1 − ηλ)·X − η·√(m/n)·(P·Qᵀ oriented back) on this rank's block.
+            var local = try Matrix(rows: xs[i].localRows, columns: xs[i].localColumns, elements: xs[i].local)
+            let scale = (Float(xs[i].rows) / Float(xs[i].columns)).squareRoot()
+            let decay = 1 - etas[i] * configuration.weightDecay
+            let (a, b) = states[i].transposed ? (q, work[k].p) : (work[k].p, q)
+            try BLAS.gemm(a, b, transposeB: true, alpha: -etas[i] * scale, beta: decay, into: &local)
+            xs[i].local = local.elements
+            states[i].step += 1
         }
-        x.local = local.elements
-        state.step += 1
-        return .applied
     }
 
     /// §2: the compressed sync applies when it is on, there is a replicate axis, ρ < 1 (r below

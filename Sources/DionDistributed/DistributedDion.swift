@@ -19,7 +19,10 @@ import Sharding
 /// whole over `tp` (q_loc×r instead of q_loc×r/T), which saves path C's all-gather of Q at
 /// (T−1)/T·q_loc·r memory per rank.
 ///
-/// Not yet: batching of same-shape matrices into one collective.
+/// Batching: `step(parameters:gradients:states:learningRates:mesh:)` steps any set of matrices
+/// (same-shape or not) with each collective issued once for the whole batch — payloads are
+/// concatenated, never padded with dummy matrices. Not done: spreading the orthonormalizations of
+/// a batch over the `fsdp` ranks (every rank of an fsdp group orthonormalizes every P₀ itself).
 public struct DistributedDion: Sendable {
     /// This rank's share of the optimizer state.
     public struct State: Sendable, Equatable {

@@ -11,15 +11,25 @@ enum ShardedStepSupport {
     /// `nil` to proceed, or the outcome every rank returns for a non-finite gradient.
     static func agreeOnFiniteness(_ g: ShardedMatrix, like x: ShardedMatrix, policy: NonFiniteGradientPolicy,
                                   mesh: DeviceMesh) throws -> StepOutcome? {
-        guard g.rows == x.rows, g.columns == x.columns, g.layout == x.layout, g.local.count == x.local.count else {
-            throw OptimizerError(.shapeMismatch, "gradient \(g.rows)×\(g.columns) \(g.layout) does not match parameter "
-                                 + "\(x.rows)×\(x.columns) \(x.layout)")
+        try agreeOnFiniteness([g], like: [x], policy: policy, mesh: mesh)[0]
+    }
+
+    /// Per matrix, `nil` to proceed or the outcome every rank returns for its non-finite
+    /// gradient; one all-reduce of one flag per matrix over the world.
+    static func agreeOnFiniteness(_ gs: [ShardedMatrix], like xs: [ShardedMatrix], policy: NonFiniteGradientPolicy,
+                                  mesh: DeviceMesh) throws -> [StepOutcome?] {
+        for (g, x) in zip(gs, xs) {
+            guard g.rows == x.rows, g.columns == x.columns, g.layout == x.layout, g.local.count == x.local.count else {
+                throw OptimizerError(.shapeMismatch, "gradient \(g.rows)×\(g.columns) \(g.layout) does not match parameter "
+                                     + "\(x.rows)×\(x.columns) \(x.layout)")
+            }
         }
-        var bad: [Int32] = [g.local.allSatisfy { $0.isFinite } ? 0 : 1]
+        var bad: [Int32] = gs.map { $0.local.allSatisfy { $0.isFinite } ? 0 : 1 }
         try mesh.world.allReduce(&bad, op: .max)
-        guard bad[0] != 0 else { return nil }
-        if policy == .error { throw OptimizerError(.nonFiniteGradient, "a gradient shard contains NaN or ±∞") }
-        return .skipped(reason: "non-finite gradient")
+        if policy == .error && bad.contains(where: { $0 != 0 }) {
+            throw OptimizerError(.nonFiniteGradient, "a gradient shard contains NaN or ±∞")
+        }
+        return bad.map { $0 != 0 ? .skipped(reason: "non-finite gradient") : nil }
     }
 
     /// The gradient block averaged over the replicas (unchanged with one replica).

@@ -72,17 +72,35 @@ public struct ParameterOptimizers {
     }
 
     /// One optimizer step on every parameter with the learning rates scaled by `multiplier`.
-    /// Collective over the mesh (every rank steps every parameter in the same order).
+    /// Collective over the mesh (every rank steps every parameter in the same order). All Dion
+    /// matrices step as one batch, so each of Dion's collectives is issued once per step.
     public mutating func step(shards: inout [ShardedMatrix], gradients: [[Float]], multiplier: Double,
                               mesh: DeviceMesh) throws {
+        let grads = try slots.indices.map { i in
+            try ShardedMatrix(rows: shards[i].rows, columns: shards[i].columns, layout: shards[i].layout,
+                              local: gradients[i], mesh: mesh)
+        }
+        let rates = slots.map { $0.learningRate * Float(multiplier) }
+        var dionIndices: [Int] = []
+        var dionStates: [DistributedDion.State] = []
         for i in slots.indices {
-            let x = shards[i]
-            let g = try ShardedMatrix(rows: x.rows, columns: x.columns, layout: x.layout, local: gradients[i], mesh: mesh)
-            let eta = slots[i].learningRate * Float(multiplier)
+            if case .dion(let state) = slots[i].state {
+                dionIndices.append(i)
+                dionStates.append(state)
+            }
+        }
+        var dionShards = dionIndices.map { shards[$0] }
+        _ = try dion.step(parameters: &dionShards, gradients: dionIndices.map { grads[$0] }, states: &dionStates,
+                          learningRates: dionIndices.map { rates[$0] }, mesh: mesh)
+        for (k, i) in dionIndices.enumerated() {
+            shards[i] = dionShards[k]
+            slots[i].state = .dion(dionStates[k])
+        }
+        for i in slots.indices {
+            let (g, eta) = (grads[i], rates[i])
             switch slots[i].state {
-            case .dion(var state):
-                _ = try dion.step(parameter: &shards[i], gradient: g, state: &state, learningRate: eta, mesh: mesh)
-                slots[i].state = .dion(state)
+            case .dion:
+                continue
             case .muon(var state):
                 _ = try muon.step(parameter: &shards[i], gradient: g, state: &state, learningRate: eta, mesh: mesh)
                 slots[i].state = .muon(state)

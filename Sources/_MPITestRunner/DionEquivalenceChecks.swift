@@ -78,6 +78,7 @@ func runDionEquivalence(_ world: Communicator, mesh text: String, _ checker: ino
     let outcome = try dion.step(parameter: &x, gradient: g, state: &state, learningRate: 0.02, mesh: mesh)
     try checker.expect(outcome, .skipped(reason: "non-finite gradient"), "NaN on the last rank skips the step everywhere")
     try checker.expect(x == xBefore && state == stateBefore, true, "a skipped step leaves weights and state untouched")
+    try runBatchedDionChecks(mesh, layouts, &checker)
     // A matrix replicated over fsdp ranks (which see different data) is refused on every rank,
     // before any collective; so is a layout putting fsdp on P's side.
     if mesh.shape.fsdp > 1 {
@@ -90,6 +91,63 @@ func runDionEquivalence(_ world: Communicator, mesh text: String, _ checker: ino
         }
     }
     try world.barrier()
+}
+
+/// A batched step of matrices of several shapes equals stepping each alone (within fp32
+/// reassociation of the larger all-reduces), issues at most the collectives of one matrix's
+/// step, and skips only the matrix whose gradient holds a NaN.
+func runBatchedDionChecks(_ mesh: DeviceMesh, _ layouts: [ShardLayout], _ checker: inout Checker) throws {
+    let generator = KeyedNormalGenerator(seed: 6)
+    let shapes = [(130, 70), (70, 130), (64, 64), (3, 5), (130, 70)]
+    let dion = DistributedDion(try DionConfiguration(momentum: 0.95, weightDecay: 0.01, rank: .fraction(0.25)))
+    for layout in layouts {
+        var batch = try shapes.enumerated().map { i, shape in
+            try ShardedMatrix(scattering: generator.matrix(stream: UInt64(300 + i), rows: shape.0, columns: shape.1).elements,
+                              rows: shape.0, columns: shape.1, layout: layout, mesh: mesh)
+        }
+        var batchStates = try batch.enumerated().map { i, x in try dion.initialState(for: x, parameterID: UInt64(i), mesh: mesh) }
+        var alone = batch, aloneStates = batchStates
+        var batchCollectives = 0, aloneCollectives = 0
+        for step in 0..<3 {
+            var gradients = try shapes.enumerated().map { i, shape in
+                try ShardedMatrix(scattering: generator.matrix(stream: UInt64(400 + 10 * i + step), rows: shape.0,
+                                                               columns: shape.1).elements,
+                                  rows: shape.0, columns: shape.1, layout: layout, mesh: mesh)
+            }
+            // At step 1, matrix 2's gradient has a NaN on the last rank (if it holds any of it).
+            if step == 1, mesh.world.rank == mesh.world.size - 1, !gradients[2].local.isEmpty { gradients[2].local[0] = .nan }
+            let before = CommunicationLedger.shared.recordCount
+            let outcomes = try dion.step(parameters: &batch, gradients: gradients, states: &batchStates,
+                                         learningRates: [Float](repeating: 0.02, count: shapes.count), mesh: mesh)
+            batchCollectives = max(batchCollectives, CommunicationLedger.shared.recordCount - before)
+            for i in shapes.indices {
+                let start = CommunicationLedger.shared.recordCount
+                let outcome = try dion.step(parameter: &alone[i], gradient: gradients[i], state: &aloneStates[i],
+                                            learningRate: 0.02, mesh: mesh)
+                aloneCollectives = max(aloneCollectives, CommunicationLedger.shared.recordCount - start)
+                try checker.expect(outcomes[i], outcome, "\(layout) step \(step) matrix \(i): batched and alone agree on skipping")
+            }
+            let nanSkipped = step == 1 && outcomes[2] != .applied
+            try checker.expect(outcomes.filter { $0 != .applied }.count, nanSkipped ? 1 : 0,
+                               "\(layout) step \(step): only the NaN matrix is skipped")
+            for i in shapes.indices {
+                let (a, b) = (try batch[i].gathered(on: mesh), try alone[i].gathered(on: mesh))
+                let error = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+                let bound = 1e-5 * (b.map(abs).max() ?? 1) + 4 * (b.map(abs).max() ?? 1).ulp
+                try checker.expect(error <= bound, true, "\(layout) step \(step) matrix \(i): batched vs alone error \(error)")
+            }
+        }
+        if mesh.world.rank == 0 {
+            print("\(layout): batched step of \(shapes.count) matrices issues \(batchCollectives) collectives; one matrix alone \(aloneCollectives)")
+        }
+        try checker.expect(batchCollectives <= aloneCollectives, true,
+                           "\(layout): a batch of \(shapes.count) issues \(batchCollectives) collectives, one matrix \(aloneCollectives)")
+    }
+    let x = try ShardedMatrix(scattering: [Float](repeating: 1, count: 12), rows: 3, columns: 4, layout: layouts[0], mesh: mesh)
+    var xs = [x], states = [try dion.initialState(for: x, parameterID: 0, mesh: mesh)]
+    try checker.expectThrowsAny("a batch with fewer gradients than parameters is refused") {
+        _ = try dion.step(parameters: &xs, gradients: [], states: &states, learningRates: [0.02], mesh: mesh)
+    }
 }
 
 extension Checker {
