@@ -20,6 +20,11 @@ for mesh in dp=4 fsdp=4 dp=2,fsdp=2 tp=4 fsdp=2,tp=2 dp=2,tp=2; do
   timeout 300 mpirun -np 4 .build/release/dion bench comm --mesh "$mesh" --shapes 130x70,70x130,3x5 --steps 1 --check
 done
 timeout 300 mpirun -np 4 .build/release/dion bench comm --mesh fsdp=2,tp=2 --layout row --shapes 130x70,70x130 --steps 1 --check
+echo "== a whole model's matrices in one batched Dion step: measured bytes must equal the plan"
+for mesh in dp=4 dp=2,fsdp=2 fsdp=2,tp=2; do
+  timeout 300 mpirun -np 4 .build/release/dion bench comm --mesh "$mesh" --model dion-train --optimizers dion:0.25,dion:1/16,adamw \
+    --steps 1 --check
+done
 echo "== a short real training run on the Shakespeare corpus (mpirun -np 4, FSDP × TP)"
 bash Scripts/fetch-data.sh
 timeout 600 mpirun -np 4 .build/release/dion train --mesh fsdp=2,tp=2 --steps 20 --log-every 5 --eval-every 10

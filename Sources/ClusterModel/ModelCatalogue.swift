@@ -45,8 +45,10 @@ public struct ModelDescription: Sendable, Hashable, Codable {
 
     /// The built-in models: the Dion reference repository's GPT-160M (12 layers, d 768, 12 heads,
     /// MLP 4d, vocabulary 50304, untied) and Llama 3 8B, 70B, 405B (Meta's published dimensions:
-    /// d 4096/8192/16384, 32/80/126 layers, 8 KV heads of 128, SwiGLU 14336/28672/53248, vocabulary 128256).
+    /// d 4096/8192/16384, 32/80/126 layers, 8 KV heads of 128, SwiGLU 14336/28672/53248, vocabulary 128256),
+    /// and `dion-train`, the default model of `dion train` (4 layers, d 128, MLP 4d, bytes).
     public static let catalogue: [ModelDescription] = [
+        transformer(name: "dion-train", layers: 4, model: 128, kvDimension: 128, ffn: 512, vocabulary: 256, gated: false),
         transformer(name: "gpt-160m", layers: 12, model: 768, kvDimension: 768, ffn: 3072, vocabulary: 50304, gated: false),
         transformer(name: "llama3-8b", layers: 32, model: 4096, kvDimension: 1024, ffn: 14336, vocabulary: 128_256, gated: true),
         transformer(name: "llama3-70b", layers: 80, model: 8192, kvDimension: 1024, ffn: 28672, vocabulary: 128_256, gated: true),

@@ -20,6 +20,9 @@ struct BenchComm: ParsableCommand {
     @Option(help: "Comma-separated MxN shapes.")
     var shapes: String = "1024x1024,2048x512,512x2048"
 
+    @Option(help: "Instead of --shapes: every weight matrix of a named model (dion simulate --model names), stepped together (Dion as one batch).")
+    var model: String?
+
     @Option(help: "Comma-separated optimizers: dion:ρ (ρ a decimal or 1/k), muon, adamw.")
     var optimizers: String = "dion:0.25,dion:0.0625,muon,adamw"
 
@@ -59,7 +62,8 @@ struct BenchComm: ParsableCommand {
                 throw ValidationError("--sync must be automatic, compressed or uncompressed")
             }
             guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
-            let cases = try CommBenchCase.parse(optimizers: optimizers, shapes: shapes)
+            let cases = try CommBenchCase.parse(optimizers: optimizers, shapes: shapes,
+                                                model: try model.map { name throws(ClusterModelError) in try ModelDescription.named(name) })
             if let simulateNetwork {
                 SimulatedNetwork(preset: try NetworkPreset.named(simulateNetwork), mesh: shape).attach(to: .shared)
             }
@@ -72,7 +76,7 @@ struct BenchComm: ParsableCommand {
             for benchCase in cases {
                 let result = try runner.run(benchCase)
                 if check && result.bytesSent != result.predictedSent {
-                    throw ValidationError("\(benchCase.name) \(benchCase.rows)x\(benchCase.columns): measured "
+                    throw ValidationError("\(benchCase.name) \(benchCase.label): measured "
                                           + "\(result.bytesSent) bytes per rank per step, predicted \(result.predictedSent)")
                 }
                 if world.rank == 0 {

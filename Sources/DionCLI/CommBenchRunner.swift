@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterModel
 import DionDistributed
 import Foundation
 import LinearAlgebra
@@ -6,19 +7,33 @@ import MPIShim
 import Optimizers
 import Sharding
 
-/// One (optimizer, shape) case of `dion bench comm`.
+/// One (optimizer, shape or model) case of `dion bench comm`.
 struct CommBenchCase {
     enum Kind { case dion(Double), muon, adamw }
     let kind: Kind
     let name: String
-    let rows: Int
-    let columns: Int
+    /// What is stepped: one shape ("1024x1024") or a model's name.
+    let label: String
+    /// Whether `label` names a model (JSON key "model") rather than a shape ("shape").
+    let isModel: Bool
+    /// The matrices stepped together each step (rows, columns).
+    let matrices: [(rows: Int, columns: Int)]
 
-    static func parse(optimizers: String, shapes: String) throws -> [CommBenchCase] {
+    /// One case per (optimizer, shape), or per optimizer over all of `model`'s weight matrices
+    /// (embeddings and heads, which go to AdamW in every optimizer's row, are left out).
+    static func parse(optimizers: String, shapes: String, model: ModelDescription? = nil) throws -> [CommBenchCase] {
         let parsedShapes = try shapes.split(separator: ",").map { text -> (Int, Int) in
             let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
             guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else { throw ValidationError("bad shape '\(text)'; use MxN") }
             return (parts[0], parts[1])
+        }
+        let targets: [(label: String, isModel: Bool, matrices: [(rows: Int, columns: Int)])]
+        if let model {
+            let matrices = model.matrices.filter { !$0.scalarOptimizer }
+                .flatMap { group in Array(repeating: (rows: group.rows, columns: group.columns), count: group.count) }
+            targets = [(model.name, true, matrices)]
+        } else {
+            targets = parsedShapes.map { ("\($0.0)x\($0.1)", false, [(rows: $0.0, columns: $0.1)]) }
         }
         let kinds = try optimizers.split(separator: ",").map { text -> (Kind, String) in
             if text == "muon" { return (.muon, "muon") }
@@ -33,7 +48,9 @@ struct CommBenchCase {
             }
             throw ValidationError("unknown optimizer '\(text)'; use dion:ρ, muon or adamw")
         }
-        return kinds.flatMap { kind in parsedShapes.map { CommBenchCase(kind: kind.0, name: kind.1, rows: $0.0, columns: $0.1) } }
+        return kinds.flatMap { kind in
+            targets.map { CommBenchCase(kind: kind.0, name: kind.1, label: $0.label, isModel: $0.isModel, matrices: $0.matrices) }
+        }
     }
 }
 
@@ -54,7 +71,7 @@ struct CommBenchResult {
 
     var row: String {
         String(format: "%-15@ %-11@ %5d %15d %10d %15d %6d %8.2f %8.2f", benchCase.name as NSString,
-               "\(benchCase.rows)x\(benchCase.columns)" as NSString, rank, bytesSent, predictedSent, bytesReceived,
+               benchCase.label as NSString, rank, bytesSent, predictedSent, bytesReceived,
                collectives, stepSeconds * 1e3, commSeconds * 1e3)
     }
 
@@ -65,11 +82,11 @@ struct CommBenchResult {
         default: rho = 1
         }
         return String(format: "{\"optimizer\":\"%@\",\"rank_fraction\":%g,\"rank\":%d,\"mesh\":{\"dp\":%d,\"fsdp\":%d,\"tp\":%d},"
-                      + "\"shape\":\"%dx%d\",\"bytes_sent_per_rank\":%d,\"bytes_received_per_rank\":%d,"
+                      + "\"%@\":\"%@\",\"bytes_sent_per_rank\":%d,\"bytes_received_per_rank\":%d,"
                       + "\"predicted_bytes_sent_per_rank\":%d,\"collectives\":%d,\"step_seconds\":%.6g,\"comm_seconds\":%.6g,"
                       + "\"simulated_comm_seconds\":%.6g}",
                       (benchCase.name.split(separator: ":").first.map(String.init) ?? benchCase.name) as NSString, rho, rank, mesh.replicate,
-                      mesh.fsdp, mesh.tp, benchCase.rows, benchCase.columns, bytesSent, bytesReceived, predictedSent,
+                      mesh.fsdp, mesh.tp, (benchCase.isModel ? "model" : "shape") as NSString, benchCase.label as NSString, bytesSent, bytesReceived, predictedSent,
                       collectives, stepSeconds, commSeconds, simulatedSeconds)
     }
 }
@@ -83,36 +100,55 @@ struct CommBenchRunner {
 
     func run(_ c: CommBenchCase) throws -> CommBenchResult {
         let generator = KeyedNormalGenerator(seed: 11)
-        let (m, n) = (c.rows, c.columns)
         let replica = UInt64(mesh.index(on: .replicate))
-        let x0 = generator.block(stream: 1, globalColumns: n, rows: 0..<m, columns: 0..<n, scale: 0.02)
-        var x = try ShardedMatrix(scattering: x0.elements, rows: m, columns: n, layout: layout, mesh: mesh)
-        func gradient(_ step: Int) throws -> ShardedMatrix {
-            let g = generator.matrix(stream: 1000 + 100 * replica + UInt64(step), rows: m, columns: n)
-            return try ShardedMatrix(scattering: g.elements, rows: m, columns: n, layout: layout, mesh: mesh)
+        var xs = try c.matrices.enumerated().map { i, shape in
+            let x0 = generator.block(stream: 1 + UInt64(i), globalColumns: shape.columns, rows: 0..<shape.rows,
+                                     columns: 0..<shape.columns, scale: 0.02)
+            return try ShardedMatrix(scattering: x0.elements, rows: shape.rows, columns: shape.columns, layout: layout, mesh: mesh)
         }
-        var stepFunction: (ShardedMatrix) throws -> Void
+        func gradients(_ step: Int) throws -> [ShardedMatrix] {
+            try c.matrices.enumerated().map { i, shape in
+                let g = generator.matrix(stream: 1000 + 100 * replica + UInt64(step) + 1_000_000 * UInt64(i),
+                                         rows: shape.rows, columns: shape.columns)
+                return try ShardedMatrix(scattering: g.elements, rows: shape.rows, columns: shape.columns, layout: layout,
+                                         mesh: mesh)
+            }
+        }
+        let ids = xs.indices.map { 3 + UInt64($0) }
+        var stepFunction: ([ShardedMatrix]) throws -> Void
         var plan: [PlannedCollective]
         var rank = 0
         switch c.kind {
         case .dion(let rho):
+            // All matrices of the case step as one batch.
             let dion = DistributedDion(try DionConfiguration(rank: .fraction(rho)), dataParallelSync: sync)
-            var state = try dion.initialState(for: x, parameterID: 3, mesh: mesh)
-            rank = state.q.columns
-            plan = dion.plannedCollectives(for: x, rank: rank, mesh: mesh)
-            stepFunction = { g in _ = try dion.step(parameter: &x, gradient: g, state: &state, learningRate: 0.01, mesh: mesh) }
+            var states = try xs.indices.map { try dion.initialState(for: xs[$0], parameterID: ids[$0], mesh: mesh) }
+            rank = states.map { $0.q.columns }.max() ?? 0
+            plan = dion.plannedCollectives(forBatch: xs.indices.map { (xs[$0], states[$0].q.columns, nil) }, mesh: mesh)
+            let rates = [Float](repeating: 0.01, count: xs.count)
+            stepFunction = { gs in
+                _ = try dion.step(parameters: &xs, gradients: gs, states: &states, learningRates: rates, mesh: mesh)
+            }
         case .muon:
             let muon = DistributedMuon(try Muon.Configuration())
-            var state = try muon.initialState(for: x, parameterID: 3, mesh: mesh)
-            plan = muon.plannedCollectives(for: x, parameterID: 3, mesh: mesh)
-            stepFunction = { g in _ = try muon.step(parameter: &x, gradient: g, state: &state, learningRate: 0.01, mesh: mesh) }
+            var states = try xs.indices.map { try muon.initialState(for: xs[$0], parameterID: ids[$0], mesh: mesh) }
+            plan = xs.indices.flatMap { muon.plannedCollectives(for: xs[$0], parameterID: ids[$0], mesh: mesh) }
+            stepFunction = { gs in
+                for i in xs.indices {
+                    _ = try muon.step(parameter: &xs[i], gradient: gs[i], state: &states[i], learningRate: 0.01, mesh: mesh)
+                }
+            }
         case .adamw:
             let adam = DistributedElementwise(AdamW(try AdamW.Configuration()))
-            var state = try adam.initialState(for: x)
-            plan = adam.plannedCollectives(for: x, mesh: mesh)
-            stepFunction = { g in _ = try adam.step(parameter: &x, gradient: g, state: &state, learningRate: 0.01, mesh: mesh) }
+            var states = try xs.map { try adam.initialState(for: $0) }
+            plan = xs.flatMap { adam.plannedCollectives(for: $0, mesh: mesh) }
+            stepFunction = { gs in
+                for i in xs.indices {
+                    _ = try adam.step(parameter: &xs[i], gradient: gs[i], state: &states[i], learningRate: 0.01, mesh: mesh)
+                }
+            }
         }
-        try stepFunction(try gradient(0))
+        try stepFunction(try gradients(0))
         let ledger = CommunicationLedger.shared
         let before = ledger.grandTotal()
         let quiet = CommunicationLedger()
@@ -120,7 +156,7 @@ struct CommBenchRunner {
         let control = try mesh.world.duplicate(label: "bench-control", ledger: quiet)
         try control.barrier()
         let start = MPIRuntime.wallTime()
-        for step in 1...steps { try stepFunction(try gradient(step)) }
+        for step in 1...steps { try stepFunction(try gradients(step)) }
         let elapsed = MPIRuntime.wallTime() - start
         let after = ledger.grandTotal()
         let mine: [Double] = [Double(after.bytesSent - before.bytesSent) / Double(steps),

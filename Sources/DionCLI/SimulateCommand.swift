@@ -10,7 +10,7 @@ struct SimulateCommand: ParsableCommand {
         commandName: "simulate",
         abstract: "Project an optimizer step to a cluster: bytes per rank per axis, communication and compute time.")
 
-    @Option(help: "A catalogue model: gpt-160m, llama3-8b, llama3-70b, llama3-405b.")
+    @Option(help: "A catalogue model: dion-train, gpt-160m, llama3-8b, llama3-70b, llama3-405b.")
     var model: String?
 
     @Option(help: "Instead of --model: comma-separated MxN shapes (as dion bench comm).")

@@ -35,38 +35,59 @@ extension DistributedDion {
     /// `transposed` is the state's orientation when it was chosen explicitly.
     public func plannedCollectives(for x: ShardedMatrix, rank r: Int, mesh: DeviceMesh,
                                    transposed: Bool? = nil) -> [PlannedCollective] {
-        let (m, n) = (x.rows, x.columns)
-        guard let geometry = try? DionWorkGeometry(layout: x.layout, rows: m, columns: n, preferTransposed: transposed) else {
-            return []
+        plannedCollectives(forBatch: [(x, r, transposed)], mesh: mesh)
+    }
+
+    /// The collectives a batched step of these matrices issues on this rank: each all-reduce of
+    /// the schedule once, over the concatenated payloads of the matrices that need it (so its
+    /// ring cost is that of the total count); the all-gathers of the fallback path one per matrix.
+    public func plannedCollectives(forBatch batch: [(x: ShardedMatrix, rank: Int, transposed: Bool?)],
+                                   mesh: DeviceMesh) -> [PlannedCollective] {
+        guard !batch.isEmpty else { return [] }
+        // Per phase of the step, in order: the summed all-reduce (axis, elements, element size),
+        // or the individual collectives of the phase.
+        var merged: [Int: (axis: MeshAxis?, count: Int, size: Int)] = [:]
+        var individual: [Int: [PlannedCollective]] = [:]
+        func add(_ phase: Int, _ axis: MeshAxis?, _ count: Int, _ size: Int = 4) {
+            merged[phase] = (axis, (merged[phase]?.count ?? 0) + count, size)
         }
-        let (inner, outer) = (geometry.inner(mesh), geometry.outer(mesh))
-        let pLocal = geometry.pRange(of: x).count, qLocal = geometry.qRange(of: x).count
-        var plan = [PlannedCollective(kind: .allReduce, axis: nil, count: 1, elementSize: 4)]
-        let compressed = usesCompressedSync(rows: m, columns: n, rank: r, mesh: mesh)
-        if mesh.shape.replicate > 1 && !compressed && dataParallelSync != .averagedByCaller {
-            plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: x.local.count, elementSize: 4))
-        }
-        if let outer { plan.append(PlannedCollective(kind: .allReduce, axis: outer, count: pLocal * r + 1, elementSize: 4)) }
-        if compressed { plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: pLocal * r + 1, elementSize: 4)) }
-        if let inner {
-            plan.append(PlannedCollective(kind: .allReduce, axis: inner, count: 1, elementSize: 4))
-            // Distributed RCQR (no fallback): S·P (k_s×r) and the Gram matrix (r×r + 1).
-            if geometry.p > r && dion.configuration.orthonormalization == .rcqr {
-                plan.append(PlannedCollective(kind: .allReduce, axis: inner, count: Orthonormalization.sketchRows(rank: r) * r,
-                                              elementSize: 4))
-                plan.append(PlannedCollective(kind: .allReduce, axis: inner, count: r * r + 1, elementSize: 4))
-            } else {
-                let g = mesh.shape.size(of: inner)
-                let sent = RingCost.allGather(counts: ChunkSplit.sizes(length: geometry.p, parts: g).map { $0 * r },
-                                              rank: mesh.index(on: inner))
-                plan.append(PlannedCollective(kind: .precomputed(sent: sent.sent, received: sent.received), axis: inner,
-                                              count: pLocal * r, elementSize: 4))
+        for (x, r, transposed) in batch {
+            let (m, n) = (x.rows, x.columns)
+            guard let geometry = try? DionWorkGeometry(layout: x.layout, rows: m, columns: n, preferTransposed: transposed) else {
+                continue
             }
-            plan.append(PlannedCollective(kind: .allReduce, axis: inner, count: qLocal * r, elementSize: 4))
+            let (inner, outer) = (geometry.inner(mesh), geometry.outer(mesh))
+            let pLocal = geometry.pRange(of: x).count, qLocal = geometry.qRange(of: x).count
+            add(0, nil, 1)
+            let compressed = usesCompressedSync(rows: m, columns: n, rank: r, mesh: mesh)
+            if mesh.shape.replicate > 1 && !compressed && dataParallelSync != .averagedByCaller { add(1, .replicate, x.local.count) }
+            if let outer { add(2, outer, pLocal * r + 1) }
+            if compressed { add(3, .replicate, pLocal * r + 1) }
+            if let inner {
+                add(4, inner, 1)
+                // Distributed RCQR (no fallback): S·P (k_s×r) and the Gram matrix (r×r + 1).
+                if geometry.p > r && dion.configuration.orthonormalization == .rcqr {
+                    add(5, inner, Orthonormalization.sketchRows(rank: r) * r)
+                    add(6, inner, r * r + 1)
+                } else {
+                    let g = mesh.shape.size(of: inner)
+                    let sent = RingCost.allGather(counts: ChunkSplit.sizes(length: geometry.p, parts: g).map { $0 * r },
+                                                  rank: mesh.index(on: inner))
+                    individual[7, default: []].append(
+                        PlannedCollective(kind: .precomputed(sent: sent.sent, received: sent.received), axis: inner,
+                                          count: pLocal * r, elementSize: 4))
+                }
+                add(8, inner, qLocal * r)
+            }
+            if compressed { add(9, .replicate, qLocal * r) }
+            if let outer { add(10, outer, r, 8) }
         }
-        if compressed { plan.append(PlannedCollective(kind: .allReduce, axis: .replicate, count: qLocal * r, elementSize: 4)) }
-        if let outer { plan.append(PlannedCollective(kind: .allReduce, axis: outer, count: r, elementSize: 8)) }
-        return plan
+        return (0...10).flatMap { phase -> [PlannedCollective] in
+            if let all = merged[phase] {
+                return [PlannedCollective(kind: .allReduce, axis: all.axis, count: all.count, elementSize: all.size)]
+            }
+            return individual[phase] ?? []
+        }
     }
 
     /// Makes per-replica buffers consistent before a checkpoint: with the compressed sync every

@@ -120,6 +120,17 @@ func runBatchedDionChecks(_ mesh: DeviceMesh, _ layouts: [ShardLayout], _ checke
             let outcomes = try dion.step(parameters: &batch, gradients: gradients, states: &batchStates,
                                          learningRates: [Float](repeating: 0.02, count: shapes.count), mesh: mesh)
             batchCollectives = max(batchCollectives, CommunicationLedger.shared.recordCount - before)
+            if step != 1 {
+                // The batch's bytes per axis equal its plan (each all-reduce once, over the summed count).
+                let records = CommunicationLedger.shared.records.suffix(CommunicationLedger.shared.recordCount - before)
+                let plan = dion.plannedCollectives(forBatch: batch.indices.map { (batch[$0], batchStates[$0].q.columns, nil) },
+                                                   mesh: mesh)
+                for (axis, label) in [(MeshAxis?.none, "world"), (.replicate, "dp"), (.fsdp, "fsdp"), (.tp, "tp")] {
+                    try checker.expect(records.filter { $0.communicator == label }.reduce(0) { $0 + $1.bytesSent },
+                                       plan.filter { $0.axis == axis }.reduce(0) { $0 + $1.bytesSent(mesh: mesh) },
+                                       "\(layout) step \(step): batched bytes on \(label) equal the plan")
+                }
+            }
             for i in shapes.indices {
                 let start = CommunicationLedger.shared.recordCount
                 let outcome = try dion.step(parameter: &alone[i], gradient: gradients[i], state: &aloneStates[i],

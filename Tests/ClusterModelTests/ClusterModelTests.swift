@@ -12,6 +12,17 @@ struct ClusterModelTests {
         #expect(abs(Double(model.parameters) / published - 1) < 0.01, "\(name): \(model.parameters)")
     }
 
+    @Test("dion-train: the 24 weight matrices of dion train's default model (4 blocks of 4·128² + 2·512·128)")
+    func dionTrain() throws {
+        let model = try ModelDescription.named("dion-train")
+        let weights = model.matrices.filter { !$0.scalarOptimizer }
+        let matrices = weights.map(\.count).reduce(0, +)
+        let elements = weights.map { $0.rows * $0.columns * $0.count }.reduce(0, +)
+        let expected = 4 * (4 * 128 * 128 + 2 * 512 * 128)
+        #expect(matrices == 24)
+        #expect(elements == expected)
+    }
+
     @Test("GPT-160M: 12 blocks of 4d² + 8d², an untied 50304×768 embedding and head, 25 norm gains (≈ 162M)")
     func gpt160m() throws {
         let model = try ModelDescription.named("gpt-160m")
