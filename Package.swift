@@ -68,7 +68,7 @@ let package = Package(
         ),
         .target(
             name: "ClusterModel",
-            dependencies: ["Sharding", "MPIShim"]
+            dependencies: ["Sharding", "MPIShim", "Optimizers", "LinearAlgebra"]
         ),
         .target(
             name: "Transformer",
@@ -135,7 +135,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TrainingTests",
-            dependencies: ["Training", "Checkpointing", "_TestSupport", "DionCLI"]
+            dependencies: ["Training", "Checkpointing", "ClusterModel", "Sharding", "_TestSupport", "DionCLI"]
         ),
         .testTarget(
             name: "TrainingDataTests",

@@ -114,7 +114,7 @@ struct CommBenchRunner {
                                          mesh: mesh)
             }
         }
-        let ids = xs.indices.map { 3 + UInt64($0) }
+        let ids = xs.indices.map { UInt64($0) }  // matrix i has parameter id i (ImplementedSchedule assumes it)
         var stepFunction: ([ShardedMatrix]) throws -> Void
         var plan: [PlannedCollective]
         var rank = 0
