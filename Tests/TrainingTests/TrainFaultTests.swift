@@ -84,6 +84,22 @@ struct TrainFaultTests {
         let pids = result.standardOutput.split(separator: "\n").filter { $0.hasPrefix("PID rank") }
             .compactMap { Int32($0.split(separator: " ").last ?? "") }
         #expect(pids.count == 2, "\(result)")
-        for pid in pids { #expect(kill(pid, 0) != 0, "rank pid \(pid) survived the timeout") }
+        for pid in pids { #expect(Self.ended(pid), "rank pid \(pid) survived the timeout") }
+    }
+
+    /// Whether `pid` is gone or a zombie (killed, not yet reaped by its orphaned parent) within 5 s.
+    static func ended(_ pid: Int32) -> Bool {
+        let deadline = Date().addingTimeInterval(5)
+        repeat {
+            guard kill(pid, 0) == 0, let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/stat") else { return true }
+            let stat = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+            try? handle.close()
+            // The state is the first field after "(comm)".
+            if let close = stat.lastIndex(of: ")"), stat[stat.index(after: close)...].split(separator: " ").first == "Z" {
+                return true
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        } while Date() < deadline
+        return false
     }
 }
