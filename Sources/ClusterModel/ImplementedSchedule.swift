@@ -127,7 +127,10 @@ public enum ImplementedSchedule {
             let (pAxis, qAxis) = transposed ? (axes.columns, axes.rows) : (axes.rows, axes.columns)
             let (inner, outer) = (size(pAxis, mesh) > 1 ? pAxis : nil, size(qAxis, mesh) > 1 ? qAxis : nil)
             let pLocal = local(p, pAxis, c), qLocal = local(q, qAxis, c)
+            // The automatic sync: compressed only if it also beats the gradient block it replaces.
+            let ceilShard = { (length: Int, axis: String?) in ChunkSplit.chunkSize(length: length, parts: size(axis, mesh)) }
             let compressed = mesh.replicate > 1 && r < min(m.rows, m.columns) && (m.rows + m.columns) * r < m.rows * m.columns
+                && (ceilShard(p, pAxis) + ceilShard(q, qAxis)) * r < ceilShard(m.rows, axes.rows) * ceilShard(m.columns, axes.columns)
             add("0 world", 1)
             if mesh.replicate > 1 && !compressed { add("1 dp", local(m.rows, axes.rows, c) * local(m.columns, axes.columns, c)) }
             if outer != nil { add("2 fsdp", pLocal * r + 1) }

@@ -31,6 +31,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Write {\"parameters\", \"records\": […]} to this file.")
     var json: String?
 
+    @Flag(help: "Also print the exact bytes this implementation sends for the weight matrices (ImplementedSchedule: Dion batched, bench comm's layout), the maximum over ranks.")
+    var implementedBytes = false
+
     @Flag(help: "List the network presets and exit.")
     var listNetworks = false
 
@@ -81,6 +84,19 @@ struct SimulateCommand: ParsableCommand {
                 print("  → \(label) communicates MORE than Muon on this mesh (\(String(format: "%.4f", cost.commSeconds)) s "
                       + "vs \(String(format: "%.4f", muon.commSeconds)) s): under FSDP Dion moves ≈ 2p·r per matrix against "
                       + "Muon's ≈ 2mn/F, so it wins on bytes only when ρ is below ≈ 1/F")
+            }
+        }
+        if implementedBytes {
+            let weights = description.matrices.filter { !$0.scalarOptimizer }
+                .flatMap { Array(repeating: (rows: $0.rows, columns: $0.columns), count: $0.count) }
+            print("this implementation, weight matrices only (max over ranks; dion bench comm --model measures the same):")
+            print("optimizer      dp MB/rank  fsdp MB/rank  tp MB/rank  total MB/rank")
+            for choice in choices {
+                let bytes = try ImplementedSchedule.bytesSent(choice, matrices: weights, mesh: meshShape)
+                let label = choice.rankFraction.map { "dion ρ=\(fraction($0))" } ?? choice.name
+                print(String(format: "%-13@ %11.1f %13.1f %11.1f %14.1f", label as NSString, Double(bytes.byAxis["dp"] ?? 0) / 1e6,
+                             Double(bytes.byAxis["fsdp"] ?? 0) / 1e6, Double(bytes.byAxis["tp"] ?? 0) / 1e6,
+                             Double(bytes.total) / 1e6))
             }
         }
         if let json {

@@ -59,7 +59,7 @@ extension DistributedDion {
             let (inner, outer) = (geometry.inner(mesh), geometry.outer(mesh))
             let pLocal = geometry.pRange(of: x).count, qLocal = geometry.qRange(of: x).count
             add(0, nil, 1)
-            let compressed = usesCompressedSync(rows: m, columns: n, rank: r, mesh: mesh)
+            let compressed = usesCompressedSync(for: x, rank: r, mesh: mesh)
             if mesh.shape.replicate > 1 && !compressed && dataParallelSync != .averagedByCaller { add(1, .replicate, x.local.count) }
             if let outer { add(2, outer, pLocal * r + 1) }
             if compressed { add(3, .replicate, pLocal * r + 1) }

@@ -72,7 +72,7 @@ extension DistributedDion {
             inner = geometry.inner(mesh)
             outer = geometry.outer(mesh)
             rank = state.q.columns
-            compressed = dion.usesCompressedSync(rows: x.rows, columns: x.columns, rank: rank, mesh: mesh)
+            compressed = dion.usesCompressedSync(for: x, rank: rank, mesh: mesh)
             pLocal = geometry.pRange(of: x).count
         }
     }
@@ -168,12 +168,24 @@ extension DistributedDion {
     }
 
     /// §2: the compressed sync applies when it is on, there is a replicate axis, ρ < 1 (r below
-    /// min(m, n)) and moving P and R, (m + n)·r, is cheaper than the gradient, m·n.
-    public func usesCompressedSync(rows m: Int, columns n: Int, rank r: Int, mesh: DeviceMesh) -> Bool {
+    /// min(m, n)), moving P and R, (m + n)·r, is cheaper than the gradient, m·n — and, on a
+    /// sharded layout, when the per-rank payload it puts on `dp`, (⌈p/T⌉ + ⌈q/F⌉)·r, is below the
+    /// gradient block it replaces (P₀ is not sharded over `fsdp`, so with a large F the sharded
+    /// gradient is the cheaper message). Decided from global shapes, so every rank agrees.
+    public func usesCompressedSync(for x: ShardedMatrix, rank r: Int, mesh: DeviceMesh) -> Bool {
+        let (m, n) = (x.rows, x.columns)
         switch dataParallelSync {
         case .uncompressed, .averagedByCaller: return false
         case .compressed: return mesh.shape.replicate > 1
-        case .automatic: return mesh.shape.replicate > 1 && r < min(m, n) && (m + n) * r < m * n
+        case .automatic:
+            guard mesh.shape.replicate > 1, r < min(m, n), (m + n) * r < m * n,
+                  let geometry = try? DionWorkGeometry(layout: x.layout, rows: m, columns: n) else { return false }
+            let size = { (axis: MeshAxis?) in axis.map { mesh.shape.size(of: $0) } ?? 1 }
+            let pShard = ChunkSplit.chunkSize(length: geometry.p, parts: size(geometry.innerAxis))
+            let qShard = ChunkSplit.chunkSize(length: geometry.q, parts: size(geometry.outerAxis))
+            let block = ChunkSplit.chunkSize(length: m, parts: size(x.layout.rows.axis))
+                * ChunkSplit.chunkSize(length: n, parts: size(x.layout.columns.axis))
+            return (pShard + qShard) * r < block
         }
     }
 }

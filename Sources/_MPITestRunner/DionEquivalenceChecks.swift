@@ -46,7 +46,7 @@ func runDionEquivalence(_ world: Communicator, mesh text: String, _ checker: ino
                     // The step's bytes equal the schedule in docs/communication.md, computed here
                     // from the textbook ring formulas.
                     let expected = expectedDionBytes(x: x, r: r, mesh: mesh,
-                                                     compressed: distributed.usesCompressedSync(rows: m, columns: n, rank: r, mesh: mesh))
+                                                     compressed: distributed.usesCompressedSync(for: x, rank: r, mesh: mesh))
                     for axis in ["fsdp", "tp", "dp"] {
                         try checker.expect(stepRecords.filter { $0.communicator == axis }.reduce(0) { $0 + $1.bytesSent },
                                            expected[axis] ?? 0, "\(m)×\(n) r=\(r) \(layout) step bytes on \(axis)")

@@ -23,6 +23,21 @@ struct ClusterModelTests {
         #expect(elements == expected)
     }
 
+    @Test("the automatic dp sync compresses only when P₀ and R beat the FSDP-sharded gradient (Llama 3 8B, dp=8, fsdp=16)")
+    func compressedSyncOnlyWhenCheaper() throws {
+        let model = try ModelDescription.named("llama3-8b")
+        let weights = model.matrices.filter { !$0.scalarOptimizer }
+            .flatMap { Array(repeating: (rows: $0.rows, columns: $0.columns), count: $0.count) }
+        let mesh = try MeshShape(parsing: "dp=8,fsdp=16")
+        let adamw = try ImplementedSchedule.bytesSent(.adamw, matrices: weights, mesh: mesh).byAxis["dp"] ?? 0
+        let quarter = try ImplementedSchedule.bytesSent(.dion(rankFraction: 0.25), matrices: weights, mesh: mesh).byAxis["dp"] ?? 0
+        let small = try ImplementedSchedule.bytesSent(.dion(rankFraction: 1.0 / 64), matrices: weights, mesh: mesh).byAxis["dp"] ?? 0
+        // ρ = 1/4: (p + q/16)·r exceeds the 1/16 gradient shard, so the gradient is averaged (AdamW's bytes
+        // plus the finiteness flags, which AdamW sends on the world, not dp).
+        #expect(quarter == adamw)
+        #expect(small < adamw / 4)
+    }
+
     @Test("GPT-160M: 12 blocks of 4d² + 8d², an untied 50304×768 embedding and head, 25 norm gains (≈ 162M)")
     func gpt160m() throws {
         let model = try ModelDescription.named("gpt-160m")
