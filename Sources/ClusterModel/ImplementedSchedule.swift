@@ -14,9 +14,9 @@ import Sharding
 /// checking the model against the ledger of real runs: ring costs with chunked (uneven) blocks,
 /// the maximum over ranks of each rank's total, as `bench comm` reports.
 public enum ImplementedSchedule {
-    /// One collective as one rank sees it.
+    /// One collective as one rank sees it, on a mesh axis or (`nil`) the world.
     struct Transfer {
-        let axis: String
+        let axis: MeshAxis?
         let sent: Int
     }
 
@@ -30,7 +30,7 @@ public enum ImplementedSchedule {
                     let coordinates = Coordinates(mesh: mesh, dp: d, fsdp: f, tp: t)
                     let transfers = try schedule(optimizer, matrices, coordinates)
                     var byAxis = [String: Int]()
-                    for transfer in transfers { byAxis[transfer.axis, default: 0] += transfer.sent }
+                    for transfer in transfers { byAxis[transfer.axis?.label ?? "world", default: 0] += transfer.sent }
                     let total = byAxis.values.reduce(0, +)
                     if total > worst.total { worst = (total, byAxis) }
                 }
@@ -46,45 +46,44 @@ public enum ImplementedSchedule {
         let fsdp: Int
         let tp: Int
 
-        var world: (size: Int, rank: Int) { (mesh.processCount, (dp * mesh.fsdp + fsdp) * mesh.tp + tp) }
-
-        func allReduce(_ axis: String, _ count: Int, _ bytesPerElement: Int) -> Transfer {
-            let (g, r): (Int, Int) = switch axis {
-            case "dp": (mesh.replicate, dp)
-            case "fsdp": (mesh.fsdp, fsdp)
-            case "tp": (mesh.tp, tp)
-            default: world
+        /// This rank's index on `axis` (0 for none), and on the world (`DeviceMesh`'s numbering).
+        func index(_ axis: MeshAxis?) -> Int {
+            switch axis {
+            case .replicate: dp
+            case .fsdp: fsdp
+            case .tp: tp
+            case nil: (dp * mesh.fsdp + fsdp) * mesh.tp + tp
             }
-            return Transfer(axis: axis, sent: RingCost.allReduce(count: count, groupSize: g, rank: r).sent * bytesPerElement)
+        }
+
+        /// The size of `axis`, or of the world for `nil`.
+        func size(_ axis: MeshAxis?) -> Int { axis.map { mesh.size(of: $0) } ?? mesh.processCount }
+
+        func allReduce(_ axis: MeshAxis?, _ count: Int, _ bytesPerElement: Int) -> Transfer {
+            Transfer(axis: axis, sent: RingCost.allReduce(count: count, groupSize: size(axis), rank: index(axis)).sent * bytesPerElement)
+        }
+
+        func allGather(_ axis: MeshAxis, counts: [Int]) -> Transfer {
+            Transfer(axis: axis, sent: RingCost.allGather(counts: counts, rank: index(axis)).sent * 4)
+        }
+
+        /// This rank's block length of a dimension of `length` sharded over `axis` (whole for `nil`).
+        func local(_ length: Int, _ axis: MeshAxis?) -> Int {
+            guard let axis else { return length }
+            return ChunkSplit.sizes(length: length, parts: mesh.size(of: axis))[index(axis)]
+        }
+
+        /// The full (ceil-divided) block length of a dimension sharded over `axis`.
+        func chunk(_ length: Int, _ axis: MeshAxis?) -> Int {
+            ChunkSplit.chunkSize(length: length, parts: axis.map { mesh.size(of: $0) } ?? 1)
         }
     }
 
     /// The layout `dion bench comm` uses on this mesh: which axis shards rows and columns.
-    static func layout(_ mesh: MeshShape) -> (rows: String?, columns: String?) {
-        if mesh.tp > 1 { return ("tp", mesh.fsdp > 1 ? "fsdp" : nil) }
-        if mesh.fsdp > 1 { return ("fsdp", nil) }
+    static func layout(_ mesh: MeshShape) -> (rows: MeshAxis?, columns: MeshAxis?) {
+        if mesh.tp > 1 { return (.tp, mesh.fsdp > 1 ? .fsdp : nil) }
+        if mesh.fsdp > 1 { return (.fsdp, nil) }
         return (nil, nil)
-    }
-
-    static func size(_ axis: String?, _ mesh: MeshShape) -> Int {
-        switch axis {
-        case "fsdp": mesh.fsdp
-        case "tp": mesh.tp
-        default: 1
-        }
-    }
-
-    static func index(_ axis: String?, _ c: Coordinates) -> Int {
-        switch axis {
-        case "fsdp": c.fsdp
-        case "tp": c.tp
-        default: 0
-        }
-    }
-
-    /// This rank's block length of a dimension of `length` sharded over `axis`.
-    static func local(_ length: Int, _ axis: String?, _ c: Coordinates) -> Int {
-        ChunkSplit.sizes(length: length, parts: size(axis, c.mesh))[index(axis, c)]
     }
 
     static func schedule(_ optimizer: SimulatedOptimizer, _ matrices: [(rows: Int, columns: Int)],
@@ -93,10 +92,10 @@ public enum ImplementedSchedule {
         case .dion(let rho): return try dion(rho, matrices, c)
         case .muon: return muon(matrices, c)
         case .adamw:
+            let axes = layout(c.mesh)
             return matrices.flatMap { m -> [Transfer] in
-                let (axes, mesh) = (layout(c.mesh), c.mesh)
-                let block = local(m.rows, axes.rows, c) * local(m.columns, axes.columns, c)
-                return [c.allReduce("world", 1, 4)] + (mesh.replicate > 1 ? [c.allReduce("dp", block, 4)] : [])
+                let block = c.local(m.rows, axes.rows) * c.local(m.columns, axes.columns)
+                return [c.allReduce(nil, 1, 4)] + (c.mesh.replicate > 1 ? [c.allReduce(.replicate, block, 4)] : [])
             }
         }
     }
@@ -112,8 +111,11 @@ public enum ImplementedSchedule {
         } catch {
             throw ClusterModelError("rank fraction \(rho): \(error.message)")
         }
-        var sums = [String: (count: Int, bytes: Int)]()
-        func add(_ key: String, _ count: Int, _ bytes: Int = 4) { sums[key] = ((sums[key]?.count ?? 0) + count, bytes) }
+        // Per phase of the batched step: one all-reduce over the summed count of every matrix in it.
+        var phases = [Int: (axis: MeshAxis?, count: Int, bytes: Int)]()
+        func add(_ phase: Int, _ axis: MeshAxis?, _ count: Int, _ bytes: Int = 4) {
+            phases[phase] = (axis, (phases[phase]?.count ?? 0) + count, bytes)
+        }
         var gathers: [Transfer] = []
         for m in matrices {
             let r: Int
@@ -122,37 +124,32 @@ public enum ImplementedSchedule {
             }
             // Orientation: P's side is the tp-sharded dimension, Q's side the fsdp-sharded one;
             // FSDP on rows transposes; unsharded follows the single-device rule (B = Mᵀ when m < n).
-            let transposed = axes.rows == "fsdp" || (axes.rows == nil && m.rows < m.columns)
+            let transposed = axes.rows == .fsdp || (axes.rows == nil && m.rows < m.columns)
             let (p, q) = transposed ? (m.columns, m.rows) : (m.rows, m.columns)
             let (pAxis, qAxis) = transposed ? (axes.columns, axes.rows) : (axes.rows, axes.columns)
-            let (inner, outer) = (size(pAxis, mesh) > 1 ? pAxis : nil, size(qAxis, mesh) > 1 ? qAxis : nil)
-            let pLocal = local(p, pAxis, c), qLocal = local(q, qAxis, c)
+            let (inner, outer) = (pAxis.flatMap { mesh.size(of: $0) > 1 ? $0 : nil }, qAxis.flatMap { mesh.size(of: $0) > 1 ? $0 : nil })
+            let pLocal = c.local(p, pAxis), qLocal = c.local(q, qAxis)
             // The automatic sync: compressed only if it also beats the gradient block it replaces.
-            let ceilShard = { (length: Int, axis: String?) in ChunkSplit.chunkSize(length: length, parts: size(axis, mesh)) }
             let compressed = mesh.replicate > 1 && r < min(m.rows, m.columns) && (m.rows + m.columns) * r < m.rows * m.columns
-                && (ceilShard(p, pAxis) + ceilShard(q, qAxis)) * r < ceilShard(m.rows, axes.rows) * ceilShard(m.columns, axes.columns)
-            add("0 world", 1)
-            if mesh.replicate > 1 && !compressed { add("1 dp", local(m.rows, axes.rows, c) * local(m.columns, axes.columns, c)) }
-            if outer != nil { add("2 fsdp", pLocal * r + 1) }
-            if compressed { add("3 dp", pLocal * r + 1) }
-            if inner != nil {
-                add("4 tp", 1)
+                && (c.chunk(p, pAxis) + c.chunk(q, qAxis)) * r < c.chunk(m.rows, axes.rows) * c.chunk(m.columns, axes.columns)
+            add(0, nil, 1)
+            if mesh.replicate > 1 && !compressed { add(1, .replicate, c.local(m.rows, axes.rows) * c.local(m.columns, axes.columns)) }
+            if let outer { add(2, outer, pLocal * r + 1) }
+            if compressed { add(3, .replicate, pLocal * r + 1) }
+            if let inner {
+                add(4, inner, 1)
                 if p > r && configuration.orthonormalization == .rcqr {
-                    add("5 tp", Orthonormalization.sketchRows(rank: r) * r)
-                    add("6 tp", r * r + 1)
+                    add(5, inner, Orthonormalization.sketchRows(rank: r) * r)
+                    add(6, inner, r * r + 1)
                 } else {
-                    let counts = ChunkSplit.sizes(length: p, parts: mesh.tp).map { $0 * r }
-                    gathers.append(Transfer(axis: "tp", sent: RingCost.allGather(counts: counts, rank: c.tp).sent * 4))
+                    gathers.append(c.allGather(inner, counts: ChunkSplit.sizes(length: p, parts: mesh.size(of: inner)).map { $0 * r }))
                 }
-                add("8 tp", qLocal * r)
+                add(8, inner, qLocal * r)
             }
-            if compressed { add("9 dp", qLocal * r) }
-            if outer != nil { add("a fsdp", r, 8) }
+            if compressed { add(9, .replicate, qLocal * r) }
+            if let outer { add(10, outer, r, 8) }
         }
-        return sums.keys.sorted().map { key in
-            let (count, bytes) = sums[key] ?? (0, 4)
-            return c.allReduce(String(key.split(separator: " ")[1]), count, bytes)
-        } + gathers
+        return phases.keys.sorted().compactMap { phases[$0].map { c.allReduce($0.axis, $0.count, $0.bytes) } } + gathers
     }
 
     /// Muon one matrix at a time (`DistributedMuon`): the dp gradient all-reduce, then the owner
@@ -163,29 +160,27 @@ public enum ImplementedSchedule {
         let axes = layout(mesh)
         var out: [Transfer] = []
         for (id, m) in matrices.enumerated() {
-            let (rowsLocal, columnsLocal) = (local(m.rows, axes.rows, c), local(m.columns, axes.columns, c))
+            let (rowsLocal, columnsLocal) = (c.local(m.rows, axes.rows), c.local(m.columns, axes.columns))
             let block = rowsLocal * columnsLocal
-            out.append(c.allReduce("world", 1, 4))
-            if mesh.replicate > 1 { out.append(c.allReduce("dp", block, 4)) }
+            out.append(c.allReduce(nil, 1, 4))
+            if mesh.replicate > 1 { out.append(c.allReduce(.replicate, block, 4)) }
             if axes.rows == nil && axes.columns == nil {
                 if mesh.replicate > 1 {
                     let v = RingCost.broadcast(count: block, groupSize: mesh.replicate, rank: c.dp, root: id % mesh.replicate)
-                    out.append(Transfer(axis: "dp", sent: v.sent * 4))
+                    out.append(Transfer(axis: .replicate, sent: v.sent * 4))
                 }
-            } else if axes.rows == "fsdp" && axes.columns == nil {
+            } else if axes.rows == .fsdp && axes.columns == nil {
                 let owner = id % mesh.fsdp == c.fsdp
-                out.append(Transfer(axis: "fsdp", sent: owner ? 0 : block * 4))
-                out.append(Transfer(axis: "fsdp", sent: owner ? (m.rows * m.columns - block) * 4 : 0))
+                out.append(Transfer(axis: .fsdp, sent: owner ? 0 : block * 4))
+                out.append(Transfer(axis: .fsdp, sent: owner ? (m.rows * m.columns - block) * 4 : 0))
             } else {
                 var height = rowsLocal
-                if let axis = axes.rows, size(axis, mesh) > 1 {
-                    let counts = ChunkSplit.sizes(length: m.rows, parts: size(axis, mesh)).map { $0 * columnsLocal }
-                    out.append(Transfer(axis: axis, sent: RingCost.allGather(counts: counts, rank: index(axis, c)).sent * 4))
+                if let axis = axes.rows, mesh.size(of: axis) > 1 {
+                    out.append(c.allGather(axis, counts: ChunkSplit.sizes(length: m.rows, parts: mesh.size(of: axis)).map { $0 * columnsLocal }))
                     height = m.rows
                 }
-                if let axis = axes.columns, size(axis, mesh) > 1 {
-                    let counts = ChunkSplit.sizes(length: m.columns, parts: size(axis, mesh)).map { $0 * height }
-                    out.append(Transfer(axis: axis, sent: RingCost.allGather(counts: counts, rank: index(axis, c)).sent * 4))
+                if let axis = axes.columns, mesh.size(of: axis) > 1 {
+                    out.append(c.allGather(axis, counts: ChunkSplit.sizes(length: m.columns, parts: mesh.size(of: axis)).map { $0 * height }))
                 }
             }
         }

@@ -50,10 +50,10 @@ struct BenchmarkRecord {
 
     var json: String {
         String(format: "{\"op\":\"%@\",\"ranks\":%d,\"bytes\":%d,\"seconds\":%.9g,\"mean_seconds\":%.9g,"
-               + "\"iterations\":%d,\"algbw_GBps\":%.6g,\"busbw_GBps\":%.6g,\"ledger\":%@,\"implementation\":\"swift\"}",
+               + "\"iterations\":%d,\"algbw_GBps\":%.6g,\"busbw_GBps\":%.6g,\"ledger\":%@,\"implementation\":\"swift\"%@}",
                op.rawValue as NSString, ranks, bytes, seconds, meanSeconds, iterations, algbw, busbw,
-               (ledger ? "true" : "false") as NSString)
-            .replacingOccurrences(of: "}", with: modelSeconds.map { String(format: ",\"model_seconds\":%.9g}", $0) } ?? "}")
+               (ledger ? "true" : "false") as NSString,
+               (modelSeconds.map { String(format: ",\"model_seconds\":%.9g", $0) } ?? "") as NSString)
     }
 
     /// This point with the model's time on `network` (one link: intra-node if the ranks fit in a node).

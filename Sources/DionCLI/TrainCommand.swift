@@ -134,7 +134,7 @@ struct TrainCommand: ParsableCommand {
                 try store.checkWritable(communicator: world)
                 trainer.checkpoints = store
                 trainer.checkpointEvery = checkpointEvery
-                if resume { try trainer.restore(from: try CheckpointStore(directory: checkpointDir, keep: keep)) }
+                if resume { try trainer.restore(from: store) }
             }
             try trainer.run(tracePath: trace, stopAt: stopAt)
         }

@@ -12,9 +12,6 @@ public struct DebugFaults: Sendable, Hashable {
     public var rank: Int = 0
 
     public init() {}
-
-    /// `true` when nothing is injected.
-    public var isEmpty: Bool { nanSteps.isEmpty && stallStep == nil }
 }
 
 extension Trainer {

@@ -120,15 +120,23 @@ public struct MPIJob: Sendable {
     static func killSession(_ session: Int32) {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
         for entry in entries {
-            // procfs files report size 0, so read them to EOF rather than by their size.
-            guard let pid = Int32(entry), let handle = FileHandle(forReadingAtPath: "/proc/\(entry)/stat") else { continue }
-            let stat = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
-            try? handle.close()
-            guard let close = stat.lastIndex(of: ")") else { continue }
             // Fields after "(comm)": state ppid pgrp session …
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 3, Int32(fields[3]) == session { kill(pid, SIGKILL) }
+            guard let pid = Int32(entry), let fields = statFields(pid), fields.count > 3, Int32(fields[3]) == session else {
+                continue
+            }
+            kill(pid, SIGKILL)
         }
+    }
+
+    /// The fields of /proc/`pid`/stat after "(comm)" — state, ppid, pgrp, session, … — or `nil`
+    /// when the process does not exist.
+    public static func statFields(_ pid: Int32) -> [Substring]? {
+        // procfs files report size 0, so read them to EOF rather than by their size.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/stat") else { return nil }
+        let stat = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        try? handle.close()
+        guard let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ")
     }
 
     /// The path of an executable built into the same directory as the running test bundle.

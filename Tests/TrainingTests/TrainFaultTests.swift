@@ -91,13 +91,8 @@ struct TrainFaultTests {
     static func ended(_ pid: Int32) -> Bool {
         let deadline = Date().addingTimeInterval(5)
         repeat {
-            guard kill(pid, 0) == 0, let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/stat") else { return true }
-            let stat = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
-            try? handle.close()
-            // The state is the first field after "(comm)".
-            if let close = stat.lastIndex(of: ")"), stat[stat.index(after: close)...].split(separator: " ").first == "Z" {
-                return true
-            }
+            guard kill(pid, 0) == 0, let fields = MPIJob.statFields(pid) else { return true }
+            if fields.first == "Z" { return true }
             Thread.sleep(forTimeInterval: 0.1)
         } while Date() < deadline
         return false
