@@ -23,8 +23,12 @@ public enum FailFast {
     }
 
     /// Prints `error` with this process's rank and aborts the whole job. Never returns.
-    public static func fail(_ error: any Error, exitCode: Int32 = 1) -> Never {
+    ///
+    /// - Parameter graceSeconds: how long to wait between printing and aborting, so that other
+    ///   ranks detecting the same fault at about the same time can print theirs first.
+    public static func fail(_ error: any Error, exitCode: Int32 = 1, graceSeconds: Double = 0) -> Never {
         writeStandardError("[\(rankDescription())] error: \(error)")
+        if graceSeconds > 0 { Thread.sleep(forTimeInterval: graceSeconds) }
         MPIRuntime.abort(code: exitCode)
     }
 

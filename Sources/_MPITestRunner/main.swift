@@ -9,6 +9,7 @@
 //   _MPITestRunner collectives-guarded   the collectives with --debug-collectives and the watchdog on
 //   _MPITestRunner mismatch R         --debug-collectives: rank R issues a different collective
 //   _MPITestRunner stall R SECONDS    watchdog (2 s): rank R sleeps SECONDS before a barrier
+//   _MPITestRunner freeze R           watchdog (2 s): rank R stops itself (SIGSTOP) before a barrier
 //   _MPITestRunner wait-for-kill      every rank prints its pid, then all-reduces in a loop for 60 s
 //   _MPITestRunner dion-equivalence MESH   distributed vs single-process Dion, 5 steps, many shapes
 //   _MPITestRunner checkpoint-save DIR STEP [die-after-file|huge]   save (or crash / overflow while saving)
@@ -56,6 +57,17 @@ FailFast.run {
         if world.rank == stalled { Thread.sleep(forTimeInterval: seconds) }
         _ = try world.allReduced([Double(world.rank)])
         print("unexpected: rank \(world.rank) finished the stalled collective")
+    case "freeze":
+        let frozen = arguments.count > 1 ? Int(arguments[1]) ?? 0 : 0
+        try MPIRuntime.startCollectiveWatchdog(timeout: 2, period: 0.25)
+        try world.barrier()
+        if world.rank == frozen {
+            print("FROZEN rank \(world.rank) pid \(ProcessInfo.processInfo.processIdentifier)")
+            fflush(nil)
+            kill(getpid(), SIGSTOP)
+        }
+        _ = try world.allReduced([Double(world.rank)])
+        print("unexpected: rank \(world.rank) finished the collective with a frozen rank")
     case "wait-for-kill":
         print("PID rank \(world.rank) \(ProcessInfo.processInfo.processIdentifier)")
         fflush(nil)

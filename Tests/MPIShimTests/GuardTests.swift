@@ -34,4 +34,20 @@ struct GuardTests {
         #expect(result.standardError.contains("collective allReduce on 'world' did not complete within 2.0 s"), "\(result)")
         #expect(result.standardError.contains("ranks that did not arrive: [\(stalled)]"), "\(result)")
     }
+
+    @Test("a frozen rank (SIGSTOP) is named by every live rank and the job ends within the timeout",
+          arguments: [(2, 1), (4, 2)])
+    func frozen(ranks: Int, frozen: Int) throws {
+        let path = try #require(Self.runner)
+        let result = try MPIJob(executable: path, arguments: ["freeze", "\(frozen)"], ranks: ranks, timeout: 45).run()
+        #expect(result.standardOutput.contains("FROZEN rank \(frozen)"), "\(result)")
+        #expect(!result.timedOut && result.status != 0, "\(result)")
+        #expect(result.seconds < 15, "timeout 2 s: \(result)")
+        for rank in 0..<ranks where rank != frozen {
+            #expect(result.standardError.contains("[rank \(rank)/\(ranks)] error: collective watchdog: collective timeout: "
+                                                  + "unresponsive ranks [\(frozen)]"), "\(result)")
+        }
+        // The frozen rank, resumed by the abort, must not accuse the ranks that waited for it.
+        #expect(!result.standardError.contains("[rank \(frozen)/\(ranks)] error"), "\(result)")
+    }
 }

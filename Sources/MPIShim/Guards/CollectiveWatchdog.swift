@@ -1,14 +1,21 @@
 import CMPI
 import Foundation
 
-/// Detects a collective that does not complete: a background thread on every rank exchanges
-/// a heartbeat (am I inside a collective, since when, how many completed) with one small
-/// nonblocking all-gather per period on a private communicator. When this rank has waited in
-/// a collective longer than the timeout, it names the collective and the ranks that never
-/// arrived (they are not inside any collective), prints that and aborts the job.
+/// Detects a collective that does not complete and a rank that stops answering. A background
+/// thread on every rank sends a heartbeat (am I inside a collective, since when, how many
+/// completed) to every other rank once per period over a private communicator, with
+/// point-to-point messages that never wait for anyone (`HeartbeatExchange`). Two faults end the
+/// job:
+/// - this rank has waited in a collective longer than the timeout: it names the collective and
+///   the ranks that never arrived (their heartbeats say they are not inside any collective);
+/// - a rank has not been heard from for longer than the timeout: it is frozen (stopped,
+///   swapped out, hung in the kernel), dead, or cut off by the network, and is named as such.
 ///
-/// A stalled rank's own watchdog thread keeps answering heartbeats, which is how the others
-/// learn it is not in a collective. Needs `MPI_THREAD_MULTIPLE`.
+/// The rank that detects a fault prints it, waits two periods (0.5–2 s) so the other live ranks,
+/// which detect the same fault at about the same time, can print theirs, and aborts the job. A
+/// rank that finds it was frozen itself judges no one until it has heard fresh heartbeats for a
+/// timeout. A stalled rank's own watchdog thread keeps answering, which is how the others learn it is alive but
+/// not in a collective. Needs `MPI_THREAD_MULTIPLE`.
 final class CollectiveWatchdog: Sendable {
     let heartbeat: Communicator
     let timeout: Double
@@ -33,50 +40,78 @@ final class CollectiveWatchdog: Sendable {
 
     private func run() {
         defer { CollectiveGuards.watchdogStopped.signal() }
-        while true {
-            if !CollectiveGuards.stopRequested.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: period) }
-            do {
-                if try beat() { return }
-            } catch {
-                FailFast.fail(error)
-            }
+        do {
+            try watch()
+        } catch {
+            FailFast.fail(error, graceSeconds: Swift.min(Swift.max(2 * period, 0.5), 2))
         }
     }
 
-    /// One heartbeat; `true` when every rank has asked to stop (then all stop after this one).
-    private func beat() throws(MPIError) -> Bool {
-        let stopping = CollectiveGuards.stopRequested.load(ordering: .acquiring)
-        let now = MonotonicClock.nanoseconds()
-        let inside = CollectiveGuards.inCollective.load(ordering: .acquiring)
-        let current = CollectiveGuards.current.withLock { $0 }
-        let waited = inside ? Double(now &- current.startNanoseconds) * 1e-9 : 0
-        let mine: [Int64] = [inside ? 1 : 0, Int64(CollectiveGuards.completed.load(ordering: .relaxed)),
-                             Int64(current.operation.code), Int64(waited * 1000), stopping ? 1 : 0]
-        var request = try heartbeat.iAllGather(mine)
-        let started = MonotonicClock.nanoseconds()
-        while try !request.test() {
-            if Double(MonotonicClock.nanoseconds() &- started) * 1e-9 > timeout {
-                throw MPIError(code: .collectiveTimeout,
-                               message: "the watchdog heartbeat did not complete within \(timeout) s: some rank is not "
-                                   + "responding at all (dead, or its watchdog thread is starved)",
-                               function: "collective watchdog")
+    /// Heartbeats until every rank has asked to stop (`MPIRuntime.finalize`); throws on a fault.
+    private func watch() throws(MPIError) {
+        var exchange = try HeartbeatExchange(comm: heartbeat.handle.raw, rank: heartbeat.rank, size: heartbeat.size,
+                                             now: MonotonicClock.nanoseconds())
+        var nextBeat: UInt64 = 0
+        let periodNanoseconds = UInt64(period * 1e9)
+        var previous = MonotonicClock.nanoseconds()
+        var judgeFrom = previous
+        while true {
+            let stopping = CollectiveGuards.stopRequested.load(ordering: .acquiring)
+            let now = MonotonicClock.nanoseconds()
+            // A gap of half the timeout between two iterations means this process itself was
+            // frozen (stopped, paused): its view of the others is stale, so it judges no one
+            // until a full timeout of fresh heartbeats has passed.
+            if Double(now &- previous) * 1e-9 > timeout / 2 { judgeFrom = now &+ UInt64(timeout * 1e9) }
+            previous = now
+            let current = CollectiveGuards.current.withLock { $0 }
+            let inside = CollectiveGuards.inCollective.load(ordering: .acquiring)
+            let waited = inside ? Double(now &- current.startNanoseconds) * 1e-9 : 0
+            if now >= nextBeat || stopping {
+                try exchange.send([inside ? 1 : 0, Int64(CollectiveGuards.completed.load(ordering: .relaxed)),
+                                   Int64(current.operation.code), Int64(waited * 1000), stopping ? 1 : 0])
+                nextBeat = now &+ periodNanoseconds
             }
-            Thread.sleep(forTimeInterval: 0.001)
+            try exchange.poll(now: now)
+            if stopping && exchange.finished { return }
+            if now >= judgeFrom {
+                try checkSilence(exchange, now: now, inside: inside, current: current, waited: waited)
+                if inside && waited > timeout { try checkStall(exchange, current: current, waited: waited) }
+            }
+            Thread.sleep(forTimeInterval: stopping ? 0.001 : Swift.min(period, 0.02))
         }
-        let all = try request.wait()
-        let fields = 5
-        let ranks = 0..<heartbeat.size
-        if ranks.allSatisfy({ all[fields * $0 + 4] == 1 }) { return true }
-        guard inside, waited > timeout else { return false }
+    }
+
+    /// Throws when a running peer has not been heard from for longer than the timeout.
+    private func checkSilence(_ exchange: borrowing HeartbeatExchange, now: UInt64, inside: Bool,
+                              current: (operation: CollectiveOperation, label: String, startNanoseconds: UInt64),
+                              waited: Double) throws(MPIError) {
+        let silent = exchange.silentPeers(now: now, longerThan: timeout)
+        guard !silent.isEmpty else { return }
+        let seconds = silent.map { Double(now &- exchange.lastHeard[$0]) * 1e-9 }.max() ?? timeout
+        let doing = inside
+            ? "this rank is waiting in \(current.operation.rawValue) on '\(current.label)' since \(String(format: "%.1f", waited)) s"
+            : "this rank is not inside a collective"
+        throw MPIError(code: .collectiveTimeout,
+                       message: "unresponsive ranks \(silent): no watchdog heartbeat for \(String(format: "%.1f", seconds)) s "
+                           + "(timeout \(timeout) s): they are frozen, dead or unreachable; \(doing)",
+                       function: "collective watchdog")
+    }
+
+    /// Throws when this rank has waited in the same collective longer than the timeout, naming
+    /// the ranks whose heartbeats say they are not inside any collective.
+    private func checkStall(_ exchange: borrowing HeartbeatExchange,
+                            current: (operation: CollectiveOperation, label: String, startNanoseconds: UInt64),
+                            waited: Double) throws(MPIError) {
         // Re-check that the same collective is still pending (it may have completed meanwhile).
         guard CollectiveGuards.inCollective.load(ordering: .acquiring),
-              CollectiveGuards.current.withLock({ $0.startNanoseconds }) == current.startNanoseconds else { return false }
-        let absent = ranks.filter { all[fields * $0] == 0 }
-        let waiting = ranks.filter { all[fields * $0] != 0 }
+              CollectiveGuards.current.withLock({ $0.startNanoseconds }) == current.startNanoseconds else { return }
+        let peers = (0..<exchange.size).filter { $0 != exchange.rank }
+        let absent = peers.filter { exchange.latest[$0][0] == 0 }
+        let waiting = [exchange.rank] + peers.filter { exchange.latest[$0][0] != 0 }
         throw MPIError(code: .collectiveTimeout,
                        message: "collective \(current.operation.rawValue) on '\(current.label)' did not complete within "
                            + "\(timeout) s (waited \(String(format: "%.1f", waited)) s); ranks that did not arrive: "
-                           + "\(absent); ranks inside collectives: \(waiting)",
+                           + "\(absent); ranks inside collectives: \(waiting.sorted())",
                        function: "collective watchdog")
     }
 }

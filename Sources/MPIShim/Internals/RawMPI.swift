@@ -165,6 +165,20 @@ func mpi_iallgather(_ send: UnsafeRawPointer?, _ sendCount: CInt, _ recv: Unsafe
     MPI_Iallgather(send, sendCount, type, recv, recvCount, type, comm, &request)
 }
 
+// MARK: - Point to point (the watchdog's heartbeats)
+
+func mpi_isend(_ send: UnsafeRawPointer?, _ count: CInt, _ type: MPI_Datatype?, _ destination: CInt, _ tag: CInt,
+               _ comm: MPI_Comm?, _ request: inout MPI_Request?) -> CInt {
+    MPI_Isend(send, count, type, destination, tag, comm, &request)
+}
+
+func mpi_irecv(_ recv: UnsafeMutableRawPointer?, _ count: CInt, _ type: MPI_Datatype?, _ source: CInt, _ tag: CInt,
+               _ comm: MPI_Comm?, _ request: inout MPI_Request?) -> CInt {
+    MPI_Irecv(recv, count, type, source, tag, comm, &request)
+}
+
+// MARK: - Completion
+
 func mpi_wait(_ request: inout MPI_Request?) -> CInt { MPI_Wait(&request, CMPIShim_STATUS_IGNORE()) }
 
 func mpi_test(_ request: inout MPI_Request?, _ flag: inout CInt) -> CInt {
