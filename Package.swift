@@ -154,6 +154,10 @@ let package = Package(
             dependencies: ["ClusterModel", "Sharding", "MPIShim"]
         ),
         .testTarget(
+            name: "ClusterTests",
+            dependencies: ["_TestSupport", "_MPITestRunner", "DionCLI"]
+        ),
+        .testTarget(
             name: "ShardingTests",
             dependencies: ["Sharding", "MPIShim", "_TestSupport", "_MPITestRunner"]
         ),

@@ -41,15 +41,20 @@ public struct NetworkPreset: Sendable, Hashable, Codable {
         NetworkPreset(name: "ethernet-100g", devicesPerNode: 8, intraBandwidth: 300e9, intraLatency: 5e-6,
                       interBandwidth: 1.5625e9, interLatency: 30e-6, deviceFlops: 156e12, memoryBandwidth: 2.0e12,
                       source: "A100 nodes on one 100 Gb/s Ethernet port per node (12.5 GB/s shared by 8 GPUs)"),
-        NetworkPreset(name: "local-shm", devicesPerNode: 1024, intraBandwidth: 5e9, intraLatency: 2e-6,
-                      interBandwidth: 5e9, interLatency: 2e-6, deviceFlops: 100e9, memoryBandwidth: 10e9,
-                      source: "this 2-core VM: Open MPI vader, ≈5 GB/s busbw and ≈2 µs per step (dion bench collectives)"),
+        localShm,
     ]
 
-    /// The preset called `name`.
+    /// This machine's shared memory (`local-shm`).
+    static let localShm = NetworkPreset(
+        name: "local-shm", devicesPerNode: 1024, intraBandwidth: 5e9, intraLatency: 2e-6, interBandwidth: 5e9,
+        interLatency: 2e-6, deviceFlops: 100e9, memoryBandwidth: 10e9,
+        source: "this 2-core VM: Open MPI vader, ≈5 GB/s busbw and ≈2 µs per step (dion bench collectives)")
+
+    /// The preset called `name`, or the emulated cluster `emulated:RATE[:SLOTS]`.
     public static func named(_ name: String) throws(ClusterModelError) -> NetworkPreset {
+        if name.hasPrefix("emulated:") { return try emulated(parsing: name) }
         guard let preset = all.first(where: { $0.name == name }) else {
-            throw ClusterModelError("unknown network '\(name)'; use one of \(all.map(\.name).joined(separator: ", "))")
+            throw ClusterModelError("unknown network '\(name)'; use one of \(all.map(\.name).joined(separator: ", ")) or emulated:RATE[:SLOTS]")
         }
         return preset
     }

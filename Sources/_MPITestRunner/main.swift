@@ -10,6 +10,7 @@
 //   _MPITestRunner mismatch R         --debug-collectives: rank R issues a different collective
 //   _MPITestRunner stall R SECONDS    watchdog (2 s): rank R sleeps SECONDS before a barrier
 //   _MPITestRunner freeze R           watchdog (2 s): rank R stops itself (SIGSTOP) before a barrier
+//   _MPITestRunner placement MESH     every rank prints its host name and its coordinate on mesh MESH
 //   _MPITestRunner wait-for-kill      every rank prints its pid, then all-reduces in a loop for 60 s
 //   _MPITestRunner dion-equivalence MESH   distributed vs single-process Dion, 5 steps, many shapes
 //   _MPITestRunner checkpoint-save DIR STEP [die-after-file|huge]   save (or crash / overflow while saving)
@@ -68,6 +69,8 @@ FailFast.run {
         }
         _ = try world.allReduced([Double(world.rank)])
         print("unexpected: rank \(world.rank) finished the collective with a frozen rank")
+    case "placement":
+        try runPlacementReport(world, mesh: arguments.count > 1 ? arguments[1] : "dp=\(world.size)")
     case "wait-for-kill":
         print("PID rank \(world.rank) \(ProcessInfo.processInfo.processIdentifier)")
         fflush(nil)

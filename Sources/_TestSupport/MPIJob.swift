@@ -34,14 +34,17 @@ public struct MPIJob: Sendable {
     public let timeout: Double
     /// Extra environment variables for the ranks.
     public let environment: [String: String]
+    /// The launcher: `mpirun`, or a command that runs it elsewhere (the emulated cluster's).
+    public let launcher: String
 
     public init(executable: String, arguments: [String], ranks: Int, timeout: Double = 120,
-                environment: [String: String] = [:]) {
+                environment: [String: String] = [:], launcher: String = "mpirun") {
         self.executable = executable
         self.arguments = arguments
         self.ranks = ranks
         self.timeout = timeout
         self.environment = environment
+        self.launcher = launcher
     }
 
     /// The environment for a child `mpirun`: no inherited MPI variables, root and
@@ -83,7 +86,7 @@ public struct MPIJob: Sendable {
         // shell's pid, not the child's: the shell writes it down for the timeout path.
         let script = "echo $$ >'\(sessionPath)'; exec 0</dev/null 1>/dev/null 2>/dev/null; \"$@\" >'\(outPath)' 2>'\(errPath)' </dev/null; echo $? >'\(statusPath).tmp'; "
             + "mv '\(statusPath).tmp' '\(statusPath)'"
-        process.arguments = ["/bin/sh", "-c", script, "sh", "mpirun", "-np", "\(ranks)", executable] + arguments
+        process.arguments = ["/bin/sh", "-c", script, "sh", launcher, "-np", "\(ranks)", executable] + arguments
         process.environment = Self.launcherEnvironment(extra: environment)
         let start = Date()
         try process.run()

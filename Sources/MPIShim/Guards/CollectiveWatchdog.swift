@@ -57,15 +57,17 @@ final class CollectiveWatchdog: Sendable {
         var judgeFrom = previous
         while true {
             let stopping = CollectiveGuards.stopRequested.load(ordering: .acquiring)
+            // Read what this rank is doing before the clock, so a collective that starts in between
+            // cannot seem to have started in the future.
+            let inside = CollectiveGuards.inCollective.load(ordering: .acquiring)
+            let current = CollectiveGuards.current.withLock { $0 }
             let now = MonotonicClock.nanoseconds()
             // A gap of half the timeout between two iterations means this process itself was
             // frozen (stopped, paused): its view of the others is stale, so it judges no one
             // until a full timeout of fresh heartbeats has passed.
             if Double(now &- previous) * 1e-9 > timeout / 2 { judgeFrom = now &+ UInt64(timeout * 1e9) }
             previous = now
-            let current = CollectiveGuards.current.withLock { $0 }
-            let inside = CollectiveGuards.inCollective.load(ordering: .acquiring)
-            let waited = inside ? Double(now &- current.startNanoseconds) * 1e-9 : 0
+            let waited = inside && now > current.startNanoseconds ? Double(now - current.startNanoseconds) * 1e-9 : 0
             if now >= nextBeat || stopping {
                 try exchange.send([inside ? 1 : 0, Int64(CollectiveGuards.completed.load(ordering: .relaxed)),
                                    Int64(current.operation.code), Int64(waited * 1000), stopping ? 1 : 0])
@@ -74,19 +76,27 @@ final class CollectiveWatchdog: Sendable {
             try exchange.poll(now: now)
             if stopping && exchange.finished { return }
             if now >= judgeFrom {
-                try checkSilence(exchange, now: now, inside: inside, current: current, waited: waited)
-                if inside && waited > timeout { try checkStall(exchange, current: current, waited: waited) }
+                // A stalled collective is blamed on silent ranks first: a frozen peer's last heartbeat
+                // may still say it was inside a collective.
+                let stalled = inside && waited > timeout
+                try checkSilence(exchange, now: now, after: stalled ? timeout - period : timeout, inside: inside,
+                                 current: current, waited: waited)
+                if stalled { try checkStall(exchange, current: current, waited: waited) }
             }
             Thread.sleep(forTimeInterval: stopping ? 0.001 : Swift.min(period, 0.02))
         }
     }
 
-    /// Throws when a running peer has not been heard from for longer than the timeout.
-    private func checkSilence(_ exchange: borrowing HeartbeatExchange, now: UInt64, inside: Bool,
+    /// Throws when a running peer has not been heard from for longer than `after` seconds.
+    private func checkSilence(_ exchange: borrowing HeartbeatExchange, now: UInt64, after: Double, inside: Bool,
                               current: (operation: CollectiveOperation, label: String, startNanoseconds: UInt64),
                               waited: Double) throws(MPIError) {
-        let silent = exchange.silentPeers(now: now, longerThan: timeout)
-        guard !silent.isEmpty else { return }
+        guard !exchange.silentPeers(now: now, longerThan: after).isEmpty else { return }
+        // Name every peer silent for the timeout less one period, not only the first to pass it:
+        // a cut link or a lost host silences several ranks whose last heartbeats were up to one
+        // period apart. (The period is at most a quarter of the timeout, so a live peer, heard
+        // from within about one period, is never named.)
+        let silent = exchange.silentPeers(now: now, longerThan: timeout - period)
         let seconds = silent.map { Double(now &- exchange.lastHeard[$0]) * 1e-9 }.max() ?? timeout
         let doing = inside
             ? "this rank is waiting in \(current.operation.rawValue) on '\(current.label)' since \(String(format: "%.1f", waited)) s"
@@ -142,7 +152,7 @@ extension MPIRuntime {
             throw .invalidArgument("the watchdog needs MPI_THREAD_MULTIPLE; MPI provides "
                                    + "\(providedThreadLevel?.description ?? "nothing")", in: "MPIRuntime.startCollectiveWatchdog")
         }
-        let watchdog = try CollectiveWatchdog(world: world, timeout: timeout, period: Swift.min(period, timeout / 2))
+        let watchdog = try CollectiveWatchdog(world: world, timeout: timeout, period: Swift.min(period, timeout / 4))
         CollectiveGuards.watching.store(true, ordering: .relaxed)
         watchdog.start()
     }

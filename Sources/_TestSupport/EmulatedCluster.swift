@@ -1,0 +1,85 @@
+import Foundation
+
+/// The emulated cluster of `Scripts/cluster.sh` as tests drive it: network namespaces as hosts,
+/// shaped veth links, a hostfile and an Open MPI parameter file. Needs root.
+public struct EmulatedCluster: Sendable {
+    /// The repository's root (this file is `Sources/_TestSupport/EmulatedCluster.swift`).
+    public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    static let script = repository.appendingPathComponent("Scripts/cluster.sh").path
+
+    public let hosts: Int
+    public let slots: Int
+
+    /// Whether this machine can host the cluster: root, with `ip` and `tc`.
+    public static var isAvailable: Bool {
+        getuid() == 0 && ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// An error from `Scripts/cluster.sh`, with what it printed.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Brings up `hosts` hosts of `slots` slots with links of `bandwidth` (tc notation) each way.
+    public static func up(hosts: Int, slots: Int, bandwidth: String) throws -> EmulatedCluster {
+        _ = try run([script, "up", "--hosts", "\(hosts)", "--slots", "\(slots)", "--bandwidth", bandwidth])
+        return EmulatedCluster(hosts: hosts, slots: slots)
+    }
+
+    /// Removes every namespace, link and process of the cluster.
+    @discardableResult
+    public static func down() throws -> String { try run([script, "down"]) }
+
+    /// What of a cluster is still on this machine: namespaces, links, the bridge.
+    public static func leftovers() throws -> [String] {
+        let namespaces = try run(["ip", "netns", "list"]).split(separator: "\n").map { String($0.split(separator: " ")[0]) }
+        let links = try run(["ip", "-o", "link", "show"]).split(separator: "\n")
+            .compactMap { $0.split(separator: ":").dropFirst().first?.trimmingCharacters(in: .whitespaces) }
+            .map { String($0.split(separator: "@")[0]) }
+        return (namespaces + links).filter { $0.hasPrefix("dion-h") || $0.hasPrefix("dion-v") || $0 == "dion-br0" }
+    }
+
+    /// The command that runs `mpirun` on the cluster's first host, across all hosts.
+    public func launcher() throws -> String {
+        try Self.run([Self.script, "launcher"]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Bytes each host has sent and received over its link, from the kernel's interface counters.
+    public func counters() throws -> [String: (sent: Int, received: Int)] {
+        var result: [String: (sent: Int, received: Int)] = [:]
+        for line in try Self.run([Self.script, "counters"]).split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, let sent = Int(fields[1]), let received = Int(fields[2]) else { continue }
+            result[String(fields[0])] = (sent, received)
+        }
+        return result
+    }
+
+    /// Takes `host`'s link down or up.
+    public func setLink(_ host: String, up: Bool) throws { _ = try Self.run([Self.script, "link", host, up ? "up" : "down"]) }
+
+    /// SIGKILLs every process on `host`.
+    public func killHost(_ host: String) throws { _ = try Self.run([Self.script, "kill-host", host]) }
+
+    /// Runs a command to completion and returns its standard output; throws on a non-zero exit.
+    @discardableResult
+    static func run(_ command: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = command
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: out, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw Failure(description: "\(command.joined(separator: " ")) exited \(process.terminationStatus): "
+                              + text + String(decoding: err, as: UTF8.self))
+        }
+        return text
+    }
+}
