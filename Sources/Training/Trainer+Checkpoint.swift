@@ -69,9 +69,12 @@ extension Trainer {
     /// mesh it was saved on, every rank reads its own file; on another mesh every rank reads all
     /// files and cuts its blocks out of them.
     ///
+    /// - Returns: The manifest of the checkpoint restored (`CheckpointStore.continueRun(of:)`
+    ///   takes its run).
     /// - Throws: `CheckpointError` (agreed on every rank) for a missing, corrupt or foreign
     ///   checkpoint; `TrainingError` when a block is not covered by the saved files.
-    public func restore(from store: CheckpointStore) throws {
+    @discardableResult
+    public func restore(from store: CheckpointStore) throws -> CheckpointManifest {
         let shape = mesh.shape
         let loaded = try store.loadLatest(configuration: checkpointIdentity, communicator: mesh.world) { manifest in
             manifest.mesh == shape.description && manifest.worldSize == shape.processCount
@@ -115,5 +118,6 @@ extension Trainer {
             }
         }
         output.print("resumed from \(loaded.path) (step \(step), saved on \(saved))")
+        return loaded.manifest
     }
 }
