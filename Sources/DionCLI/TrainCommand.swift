@@ -85,7 +85,7 @@ struct TrainCommand: ParsableCommand {
     var keep: Int = 2
     @Flag(help: "Continue from the newest complete checkpoint in --checkpoint-dir (any mesh).")
     var resume = false
-    @Flag(help: "Start a new run in a --checkpoint-dir that holds another run's checkpoints by deleting them (only checkpoint directories).")
+    @Flag(help: "Start a new run in a --checkpoint-dir holding another run's checkpoints, deleting them (only checkpoints).")
     var overwriteCheckpoints = false
     @Option(help: "Checkpoint and exit cleanly after this step (the schedule still follows --steps).")
     var stopAt: Int?
@@ -131,7 +131,8 @@ struct TrainCommand: ParsableCommand {
                 var claimed = try CheckpointStore(directory: checkpointDir, keep: keep)
                 let removed = try claimed.begin(resume ? .resume : overwriteCheckpoints ? .overwrite : .fresh, communicator: world)
                 if removed > 0 && world.rank == 0 {
-                    FileHandle.standardOutput.write(Data("--overwrite-checkpoints: removed \(removed) checkpoints of another run from \(checkpointDir)\n".utf8))
+                    print("--overwrite-checkpoints: removed \(removed) checkpoints of another run from \(checkpointDir)")
+                    fflush(nil)  // before the progress lines, which bypass stdio
                 }
                 store = claimed
             }

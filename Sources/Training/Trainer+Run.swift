@@ -96,7 +96,8 @@ extension Trainer {
             output.print("checkpoint: step \(step) → \(saved ?? store.directory)")
         }
         let reason = try agreedOutputFailure()
-        let kept = saved.map { "; the state after it is saved in \($0): continue with --resume once the metrics file can be written" }
+        let kept = saved.map { "; the state after it is saved in \($0): continue with --resume once the metrics file "
+                               + "can be written" }
             ?? (checkpoints == nil ? " (no --checkpoint-dir: nothing saved)"
                 : step == startStep ? " (before any update of this run: nothing to save)" : "; its checkpoint is saved")
         throw TrainingError(.io, "\(reason); every rank stopped after step \(step)\(kept)")

@@ -50,7 +50,7 @@ struct CheckpointUnitTests {
         #expect(throws: CheckpointError.self) { try loaded.tensor("nope", rank: 0) }
     }
 
-    @Test("a store prunes only its own run's checkpoints; a fresh start refuses another run's, overwrite deletes only checkpoints")
+    @Test("a store prunes only its own checkpoints; a fresh start refuses another run's; overwrite deletes only checkpoints")
     func ownership() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var first = try CheckpointStore(directory: directory, keep: 2)
@@ -61,7 +61,9 @@ struct CheckpointUnitTests {
         #expect(refused?.code == .directoryInUse && refused?.message.contains("step-00000020, step-00000030") == true)
         // Saving without `begin` (a library caller) still never prunes another run's checkpoints.
         for step in [1, 2, 3] { try save(second, step: step) }
-        let runs = Dictionary(uniqueKeysWithValues: try first.complete().map { ($0.step, try CheckpointStore.manifest(at: $0.path).run) })
+        let runs = Dictionary(uniqueKeysWithValues: try first.complete().map {
+            ($0.step, try CheckpointStore.manifest(at: $0.path).run)
+        })
         #expect(runs == [2: second.run, 3: second.run, 20: first.run, 30: first.run], "\(runs)")
         // A resume continues the newest checkpoint's run: its next save prunes that run's older ones.
         var resumed = try CheckpointStore(directory: directory, keep: 2)
