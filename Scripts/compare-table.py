@@ -30,6 +30,8 @@ def load(path):
 def smoothed(steps, width=10):
     out, window = [], []
     for s in steps:
+        if s["train_loss"] is None:  # a skipped step: null, named in "non_finite"
+            continue
         window.append(s["train_loss"])
         window = window[-width:]
         out.append((s["step"], s["elapsed_seconds"], sum(window) / len(window)))

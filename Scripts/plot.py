@@ -67,6 +67,7 @@ def main():
         line, = by_step.plot([s["step"] for s in ok], smooth([s["train_loss"] for s in ok]), lw=1.2, label=label)
         by_time.plot([s["elapsed_seconds"] for s in ok], smooth([s["train_loss"] for s in ok]), lw=1.2,
                      color=line.get_color(), label=label)
+        evals = [e for e in evals if e["val_loss"] is not None]  # null: non-finite, named in "non_finite"
         if evals:
             by_step.plot([e["step"] for e in evals], [e["val_loss"] for e in evals], "o", ms=4, color=line.get_color())
             by_time.plot([e["elapsed_seconds"] for e in evals], [e["val_loss"] for e in evals], "o", ms=4,

@@ -4,7 +4,7 @@ public struct CheckpointError: Error, Sendable, Hashable, CustomStringConvertibl
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         enum Storage: Sendable, Hashable {
             case notFound, notWritable, writeFailed, missingFile, truncated, checksumMismatch, corrupt,
-                 formatVersion, configurationMismatch, missingTensor, communication
+                 formatVersion, configurationMismatch, missingTensor, communication, directoryInUse
         }
         let storage: Storage
 
@@ -30,10 +30,13 @@ public struct CheckpointError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let missingTensor = Code(storage: .missingTensor)
         /// A collective failed while ranks coordinated.
         public static let communication = Code(storage: .communication)
+        /// The directory holds checkpoints of another run, or something checkpoint-like that is not one.
+        public static let directoryInUse = Code(storage: .directoryInUse)
 
         /// Every code, in a fixed order (how ranks exchange codes).
         static let all: [Code] = [.notFound, .notWritable, .writeFailed, .missingFile, .truncated, .checksumMismatch,
-                                  .corrupt, .formatVersion, .configurationMismatch, .missingTensor, .communication]
+                                  .corrupt, .formatVersion, .configurationMismatch, .missingTensor, .communication,
+                                  .directoryInUse]
 
         public var description: String {
             switch storage {
@@ -48,6 +51,7 @@ public struct CheckpointError: Error, Sendable, Hashable, CustomStringConvertibl
             case .configurationMismatch: "checkpoint of another model configuration"
             case .missingTensor: "missing tensor"
             case .communication: "communication failed"
+            case .directoryInUse: "checkpoint directory in use"
             }
         }
     }

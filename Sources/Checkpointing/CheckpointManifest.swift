@@ -1,8 +1,8 @@
 import Foundation
 
 /// The manifest of one checkpoint, written last: the format version, what it was trained as
-/// (the model configuration, compared exactly on load), the mesh, the step, and the size and
-/// CRC-32C of every rank file.
+/// (the model configuration, compared exactly on load), the run that wrote it, the mesh, the step,
+/// and the size and CRC-32C of every rank file.
 public struct CheckpointManifest: Sendable, Codable, Equatable {
     /// The format this build writes and reads.
     public static let currentFormatVersion: UInt32 = 1
@@ -19,6 +19,10 @@ public struct CheckpointManifest: Sendable, Codable, Equatable {
     public let step: Int
     /// The model configuration as canonical JSON; a checkpoint loads only into the same one.
     public let configuration: String
+    /// The run that wrote it: a fresh run's random id, kept by every run that resumes from it.
+    /// Pruning removes only checkpoints of the pruning run; `nil` in checkpoints written before
+    /// runs had ids (those are never pruned).
+    public let run: String?
     /// The mesh it was written on, `dp=R,fsdp=F,tp=T`.
     public let mesh: String
     /// Number of processes that wrote it (one file each).

@@ -6,28 +6,55 @@ import MPIShim
 /// writes its file (temporary name, fsync, rename), rank 0 writes the manifest the same way and
 /// renames the directory into place, then fsyncs the parent. A crash at any point leaves the
 /// previous checkpoints untouched and at most a `.partial` directory, which is never read and is
-/// removed by the next save. The last `keep` checkpoints are kept.
+/// removed by the next save.
+///
+/// Every checkpoint names the run that wrote it (`CheckpointManifest.run`): a store prunes only
+/// its own run's checkpoints, keeping the newest `keep` of them, and never touches another run's
+/// (`begin(_:communicator:)` refuses a fresh run in a directory that holds some).
 public struct CheckpointStore: Sendable {
     /// The checkpoint directory.
     public let directory: String
-    /// How many complete checkpoints to keep.
+    /// How many complete checkpoints of this run to keep.
     public let keep: Int
+    /// The run this store saves as and prunes for: a random id for a fresh run, the resumed
+    /// checkpoint's after `continueRun(of:)`.
+    public internal(set) var run: String
 
+    /// - Parameter run: the run id to save under (default: a new random one).
     /// - Throws: `CheckpointError.notWritable` when `keep < 1`.
-    public init(directory: String, keep: Int = 2) throws(CheckpointError) {
+    public init(directory: String, keep: Int = 2, run: String = UUID().uuidString) throws(CheckpointError) {
         guard keep >= 1 else { throw CheckpointError(.notWritable, "--keep must be at least 1, got \(keep)") }
         self.directory = directory
         self.keep = keep
+        self.run = run
+    }
+
+    /// Continues the run that wrote `manifest` (a resume): later saves carry its id and pruning
+    /// may remove its older checkpoints. A manifest without a run id leaves this store's own.
+    public mutating func continueRun(of manifest: CheckpointManifest) {
+        if let run = manifest.run { self.run = run }
     }
 
     static func stepDirectory(_ step: Int) -> String { String(format: "step-%08d", step) }
     static func rankFile(_ rank: Int) -> String { String(format: "rank-%05d.bin", rank) }
 
+    /// The step of a checkpoint directory's name, `step-<digits>` (complete) or
+    /// `step-<digits>.partial` (an unfinished save); `nil` for any other name.
+    static func parseStepName(_ name: String) -> (step: Int, partial: Bool)? {
+        guard name.hasPrefix("step-") else { return nil }
+        var digits = name.dropFirst(5)
+        let partial = digits.hasSuffix(".partial")
+        if partial { digits = digits.dropLast(8) }
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let step = Int(digits) else { return nil }
+        return (step, partial)
+    }
+
     /// Complete checkpoints (with a manifest, not partial), oldest first.
     public func complete() -> [(step: Int, path: String)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.compactMap { name -> (Int, String)? in
-            guard name.hasPrefix("step-"), !name.hasSuffix(".partial"), let step = Int(name.dropFirst(5)) else { return nil }
+            guard let parsed = Self.parseStepName(name), !parsed.partial else { return nil }
+            let step = parsed.step
             let path = (directory as NSString).appendingPathComponent(name)
             let manifest = (path as NSString).appendingPathComponent(CheckpointManifest.fileName)
             return FileManager.default.fileExists(atPath: manifest) ? (step, path) : nil
@@ -81,12 +108,20 @@ public struct CheckpointStore: Sendable {
                                              crc32c: UInt32(truncatingIfNeeded: entries[2 * $0 + 1]))
             }
             let manifest = CheckpointManifest(formatVersion: CheckpointManifest.currentFormatVersion, step: step,
-                                              configuration: configuration, mesh: mesh, worldSize: communicator.size,
-                                              files: files, createdUnixSeconds: Date().timeIntervalSince1970)
+                                              configuration: configuration, run: run, mesh: mesh,
+                                              worldSize: communicator.size, files: files,
+                                              createdUnixSeconds: Date().timeIntervalSince1970)
             try DurableFile.write(try manifest.encoded(),
                                   to: (partial as NSString).appendingPathComponent(CheckpointManifest.fileName))
             try DurableFile.syncDirectory(partial)
-            try? FileManager.default.removeItem(atPath: final)
+            if FileManager.default.fileExists(atPath: final) {
+                // Only a checkpoint of this run is ever replaced.
+                guard isOwn(final) else {
+                    try? FileManager.default.removeItem(atPath: partial)
+                    throw CheckpointError(.directoryInUse, "\(final) holds a checkpoint of another run; not replacing it")
+                }
+                try? FileManager.default.removeItem(atPath: final)
+            }
             guard rename(partial, final) == 0 else {
                 throw CheckpointError(.writeFailed, "renaming \(partial) to \(final) failed")
             }
@@ -121,9 +156,12 @@ public struct CheckpointStore: Sendable {
 
     private func prepare(_ partial: String) throws(CheckpointError) {
         try createDirectory()
-        // Partial directories of interrupted saves are never read; clear them.
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".partial") {
-            try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
+        // Partial directories of interrupted saves are never read; clear them (only what has a
+        // checkpoint's name and contents: `begin` has refused or removed another run's).
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where Self.parseStepName(name)?.partial == true {
+            let path = (directory as NSString).appendingPathComponent(name)
+            if Self.isCheckpointShaped(path) { try? FileManager.default.removeItem(atPath: path) }
         }
         do {
             try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
@@ -132,8 +170,14 @@ public struct CheckpointStore: Sendable {
         }
     }
 
+    /// Removes this run's complete checkpoints beyond the newest `keep`; other runs' are left alone.
     private func prune() {
-        let all = complete()
-        for old in all.dropLast(keep) { try? FileManager.default.removeItem(atPath: old.path) }
+        let own = complete().filter { isOwn($0.path) }
+        for old in own.dropLast(keep) { try? FileManager.default.removeItem(atPath: old.path) }
+    }
+
+    /// Whether the checkpoint at `path` has a readable manifest naming this store's run.
+    func isOwn(_ path: String) -> Bool {
+        (try? Self.manifest(at: path))?.run == run
     }
 }

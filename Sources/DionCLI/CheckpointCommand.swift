@@ -34,6 +34,7 @@ struct CheckpointInspect: ParsableCommand {
         print("  format version \(manifest.formatVersion), step \(manifest.step), mesh \(manifest.mesh), "
               + "\(manifest.worldSize) rank files, written \(Date(timeIntervalSince1970: manifest.createdUnixSeconds))")
         print("  configuration \(manifest.configuration)")
+        print("  run \(manifest.run ?? "- (written before runs had ids; never pruned)")")
         for (rank, file) in manifest.files.enumerated() {
             let tensors = try CheckpointStore.readRankFile(rank, at: path, manifest: manifest)
             print("  \(file.name): \(file.bytes) bytes, crc32c \(String(file.crc32c, radix: 16)) (verified), "

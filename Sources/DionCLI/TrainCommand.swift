@@ -85,6 +85,8 @@ struct TrainCommand: ParsableCommand {
     var keep: Int = 2
     @Flag(help: "Continue from the newest complete checkpoint in --checkpoint-dir (any mesh).")
     var resume = false
+    @Flag(help: "Start a new run in a --checkpoint-dir holding another run's checkpoints, deleting them (only checkpoints).")
+    var overwriteCheckpoints = false
     @Option(help: "Checkpoint and exit cleanly after this step (the schedule still follows --steps).")
     var stopAt: Int?
 
@@ -123,18 +125,27 @@ struct TrainCommand: ParsableCommand {
                 FileHandle.standardOutput.write(Data("PID rank \(world.rank) \(ProcessInfo.processInfo.processIdentifier)\n".utf8))
             }
             let corpus = try ByteCorpus(contentsOf: data)
+            // Before anything is written: a directory of another run is refused (or, asked to, cleared).
+            var store: CheckpointStore?
+            if let checkpointDir {
+                var claimed = try CheckpointStore(directory: checkpointDir, keep: keep)
+                let removed = try claimed.begin(resume ? .resume : overwriteCheckpoints ? .overwrite : .fresh, communicator: world)
+                if removed > 0 && world.rank == 0 {
+                    print("--overwrite-checkpoints: removed \(removed) checkpoints of another run from \(checkpointDir)")
+                    fflush(nil)  // before the progress lines, which bypass stdio
+                }
+                store = claimed
+            }
             let output = try TrainingOutput(active: world.rank == 0, metricsPath: metrics, append: resume)
             let trainer = try Trainer(configuration: configuration, corpus: corpus, mesh: deviceMesh, output: output,
                                       simulatedNetwork: network)
             trainer.faults.nanSteps = Set((debugNanSteps ?? "").split(separator: ",").compactMap { Int($0) })
             trainer.faults.stallStep = debugStallStep
             trainer.faults.rank = debugFaultRank
-            if let checkpointDir {
-                let store = try CheckpointStore(directory: checkpointDir, keep: keep)
-                try store.checkWritable(communicator: world)
+            if var store {
+                if resume { store.continueRun(of: try trainer.restore(from: store)) }
                 trainer.checkpoints = store
                 trainer.checkpointEvery = checkpointEvery
-                if resume { try trainer.restore(from: store) }
             }
             try trainer.run(tracePath: trace, stopAt: stopAt)
         }
@@ -153,6 +164,10 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--sync must be automatic, compressed or uncompressed")
         }
         if resume && checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
+        if overwriteCheckpoints && (resume || checkpointDir == nil) {
+            throw ValidationError("--overwrite-checkpoints starts a new run in --checkpoint-dir; it cannot go with --resume "
+                                  + "and needs --checkpoint-dir")
+        }
         if let stopAt, stopAt < 1 { throw ValidationError("--stop-at must be at least 1, got \(stopAt)") }
         if checkpointEvery < 0 || keep < 1 { throw ValidationError("--checkpoint-every must be ≥ 0 and --keep ≥ 1") }
         let meshShape = try MeshShape(parsing: mesh ?? "dp=\(processes)")

@@ -20,11 +20,14 @@ struct BlockAssembler {
 
     /// The `rows × columns` block of tensor `name`. Replicas hold the same values except Dion's
     /// per-replica buffers; with `averageOverReplicas` the block is the mean over the saved
-    /// replicas, otherwise it comes from the lowest replica read.
-    func block(_ name: String, rows: Range<Int>, columns: Range<Int>, averageOverReplicas: Bool = false) throws -> [Float] {
+    /// replicas read (summed in replica order, so every reader gets the same bits; replicas that
+    /// are all equal are returned as they are), otherwise it comes from the lowest replica read,
+    /// or from replica `only` when given.
+    func block(_ name: String, rows: Range<Int>, columns: Range<Int>, averageOverReplicas: Bool = false,
+               replica only: Int? = nil) throws -> [Float] {
         let width = columns.count
         var byReplica = [Int: (values: [Float], covered: [Bool])]()
-        for rank in loaded.files.keys.sorted() {
+        for rank in loaded.files.keys.sorted() where only.map({ replica(ofSavedRank: rank) == $0 }) ?? true {
             let tensor = try loaded.tensor(name, rank: rank)
             guard tensor.shape.count == 2, let offsets = tensor.offsets else {
                 throw TrainingError(.invalidConfiguration, "\(loaded.path): tensor \(name) of rank \(rank) has no block offsets")
@@ -53,9 +56,9 @@ struct BlockAssembler {
         guard let first = replicas.first, var result = byReplica[first]?.values else {
             throw TrainingError(.invalidConfiguration, "\(loaded.path): no block of \(name)")
         }
-        if averageOverReplicas && replicas.count > 1 {
-            for replica in replicas.dropFirst() {
-                guard let values = byReplica[replica]?.values else { continue }
+        let others = replicas.dropFirst().compactMap { byReplica[$0]?.values }
+        if averageOverReplicas && others.contains(where: { $0 != result }) {
+            for values in others {
                 for k in result.indices { result[k] += values[k] }
             }
             for k in result.indices { result[k] /= Float(replicas.count) }

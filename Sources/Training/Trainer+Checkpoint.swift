@@ -12,8 +12,10 @@ import Sharding
 /// their global shape and offsets, plus the trainer state (step = data cursor, consecutive and
 /// total skipped steps, seed: all randomness is keyed by seed and step). Per-replica Dion buffers
 /// of the compressed data-parallel sync are saved per replica, unsynchronized, so resuming on the
-/// same mesh is bit-identical to not stopping; loading onto another mesh averages them over the
-/// saved replicas, which preserves their mean — the only thing the compressed sync's updates depend on.
+/// same mesh with the same sync is bit-identical to not stopping. Loading onto another mesh, or
+/// into a run whose sync needs identical replicas (the uncompressed sync: `--sync uncompressed`,
+/// `--grad-clip`), averages them over the saved replicas, which preserves their mean — the only
+/// thing the compressed sync's updates depend on.
 extension Trainer {
     /// What a checkpoint must match to be resumed: the model, the optimizer and its rank fraction,
     /// and the seed (the learning rate, schedule length and mesh may change).
@@ -69,14 +71,31 @@ extension Trainer {
     /// mesh it was saved on, every rank reads its own file; on another mesh every rank reads all
     /// files and cuts its blocks out of them.
     ///
+    /// - Returns: The manifest of the checkpoint restored (`CheckpointStore.continueRun(of:)`
+    ///   takes its run).
     /// - Throws: `CheckpointError` (agreed on every rank) for a missing, corrupt or foreign
     ///   checkpoint; `TrainingError` when a block is not covered by the saved files.
-    public func restore(from store: CheckpointStore) throws {
+    @discardableResult
+    public func restore(from store: CheckpointStore) throws -> CheckpointManifest {
         let shape = mesh.shape
-        let loaded = try store.loadLatest(configuration: checkpointIdentity, communicator: mesh.world) { manifest in
+        let rank = mesh.world.rank
+        // Dion matrices whose sync assumes every replica holds the same buffer.
+        let synchronized = Set(optimizers.slots.indices.filter { i in
+            guard case .dion(let s) = optimizers.slots[i].state, shape.replicate > 1 else { return false }
+            return !optimizers.dion.usesCompressedSync(for: parameters.shards[i], rank: s.q.columns, mesh: mesh)
+        })
+        func sameMesh(_ manifest: CheckpointManifest) -> Bool {
             manifest.mesh == shape.description && manifest.worldSize == shape.processCount
-                ? [self.mesh.world.rank] : Array(0..<manifest.worldSize)
         }
+        let loaded = try store.loadLatest(configuration: checkpointIdentity, communicator: mesh.world) { manifest in
+            guard sameMesh(manifest) else { return Array(0..<manifest.worldSize) }
+            guard !synchronized.isEmpty else { return [rank] }
+            // This rank's blocks as every replica saved them: rank = d·F·T + (f·T + t).
+            let perReplica = shape.fsdp * shape.tp
+            return (0..<shape.replicate).map { $0 * perReplica + rank % perReplica }
+        }
+        // On the saved mesh, a compressed-sync buffer continues from this rank's own replica.
+        let ownReplica = sameMesh(loaded.manifest) ? mesh.index(on: .replicate) : nil
         let saved = try MeshShape(parsing: loaded.manifest.mesh)
         let assembler = BlockAssembler(loaded: loaded, savedMesh: saved)
         let state = try assembler.int64s("trainer.state")
@@ -89,15 +108,16 @@ extension Trainer {
         for i in optimizers.slots.indices {
             let name = optimizers.slots[i].name
             let x = parameters.shards[i]
-            func block(_ prefix: String, averaged: Bool = false) throws -> Matrix {
+            func block(_ prefix: String, averaged: Bool = false, replica: Int? = nil) throws -> Matrix {
                 try Matrix(rows: x.localRows, columns: x.localColumns,
                            elements: try assembler.block("\(prefix).\(name)", rows: x.rowRange, columns: x.columnRange,
-                                                         averageOverReplicas: averaged))
+                                                         averageOverReplicas: averaged, replica: replica))
             }
             parameters.shards[i].local = try block("param").elements
             switch optimizers.slots[i].state {
             case .dion(var s):
-                s.momentum = try block("dion.momentum", averaged: true)
+                let perReplica = synchronized.contains(i) ? nil : ownReplica
+                s.momentum = try block("dion.momentum", averaged: perReplica == nil, replica: perReplica)
                 let qRange = try Self.qRange(x, s)
                 s.q = try Matrix(rows: qRange.count, columns: s.q.columns,
                                  elements: try assembler.block("dion.q.\(name)", rows: qRange, columns: 0..<s.q.columns))
@@ -115,5 +135,6 @@ extension Trainer {
             }
         }
         output.print("resumed from \(loaded.path) (step \(step), saved on \(saved))")
+        return loaded.manifest
     }
 }

@@ -7,6 +7,11 @@ extension Trainer {
     /// `evalEvery` steps and after the last, metrics records, the summary table and, when
     /// `tracePath` is set, a Chrome trace of compute and collectives of every rank (written by rank 0).
     /// Collective over the world.
+    ///
+    /// - Throws: `TrainingError.io` on every rank when rank 0's metrics file cannot be written
+    ///   (a full disk): every rank stops before the next update, and the state after the last
+    ///   completed step is checkpointed when the run has a checkpoint directory (as `stopAt`
+    ///   would); a failure of the last records is reported after the run ends.
     @discardableResult
     public func run(tracePath: String? = nil, stopAt: Int? = nil) throws -> SummaryRecord {
         let c = configuration
@@ -21,10 +26,13 @@ extension Trainer {
         var lastLoss = Double.nan
         var lastValidation: Double?
         let end = min(stopAt ?? c.steps, c.steps)
+        let startStep = step
+        var savedStep: Int?
         while step < end {
             let delta = LedgerDelta()
             let lr = Double(c.learningRate) * c.schedule.multiplier(at: step)
             let result = try trainStep()
+            if result.stopped { try stopAfterOutputFailure(startStep: startStep, savedStep: savedStep) }
             let seconds = delta.elapsed
             let axes = delta.byAxis()
             let comm = axes.values.reduce(0.0) { $0 + $1.seconds }
@@ -50,6 +58,7 @@ extension Trainer {
             if let store = checkpoints, (checkpointEvery > 0 && step % checkpointEvery == 0) || step == end {
                 let started = Date().timeIntervalSince1970
                 let path = try saveCheckpoint(to: store)
+                savedStep = step
                 output.print("checkpoint: step \(step) → \(path) (\(String(format: "%.2f", Date().timeIntervalSince1970 - started)) s)")
             }
         }
@@ -60,11 +69,52 @@ extension Trainer {
         let summary = try summarize(total, loss: lastLoss, validation: lastValidation, seconds: Date().timeIntervalSince1970 - runStart)
         output.write(summary)
         output.summary(summary)
+        if output.writesMetrics {
+            // The last records have no next step to carry their failure: one more agreement.
+            var failed: [Double] = [output.metricsFailure == nil ? 0 : 1]
+            try mesh.world.allReduce(&failed, op: .max)
+            if failed[0] > 0 {
+                throw TrainingError(.io, try agreedOutputFailure() + "; the run finished at step \(step)"
+                                    + (checkpoints.map { " and its last checkpoint is in \($0.directory)" } ?? ""))
+            }
+        }
         if let tracePath {
             try CommunicationLedger.shared.writeChromeTrace(to: tracePath, gatheringOver: mesh.world, extraEvents: spans.events)
             output.print("trace: \(tracePath)")
         }
         return summary
+    }
+
+    /// Every rank agreed in `trainStep` to stop because a rank's metrics write failed: saves the
+    /// state after the last completed step when the run has a checkpoint directory (unless it is
+    /// saved already or nothing was trained since the run started), then throws the failure on
+    /// every rank. Collective over the world.
+    private func stopAfterOutputFailure(startStep: Int, savedStep: Int?) throws -> Never {
+        var saved: String?
+        if let store = checkpoints, step > startStep, savedStep != step {
+            saved = try saveCheckpoint(to: store)
+            output.print("checkpoint: step \(step) → \(saved ?? store.directory)")
+        }
+        let reason = try agreedOutputFailure()
+        let kept = saved.map { "; the state after it is saved in \($0): continue with --resume once the metrics file "
+                               + "can be written" }
+            ?? (checkpoints == nil ? " (no --checkpoint-dir: nothing saved)"
+                : step == startStep ? " (before any update of this run: nothing to save)" : "; its checkpoint is saved")
+        throw TrainingError(.io, "\(reason); every rank stopped after step \(step)\(kept)")
+    }
+
+    /// The first rank's metrics failure, as every rank sees it (one all-gather of the messages).
+    private func agreedOutputFailure() throws -> String {
+        let gathered = try mesh.world.allGatherVariable(Array((output.metricsFailure?.message ?? "").utf8))
+        var start = 0
+        for (rank, count) in gathered.counts.enumerated() {
+            if count > 0 {
+                let text = String(decoding: gathered.values[start..<(start + count)], as: UTF8.self)
+                return mesh.world.size > 1 ? "\(text) (on rank \(rank))" : text
+            }
+            start += count
+        }
+        return "a rank's output failed"
     }
 
     /// Totals over the run, the maximum over ranks (one all-reduce).

@@ -13,10 +13,11 @@ import Transformer
 /// gathered per block, and the optimizers step the sharded parameters.
 ///
 /// Per step: the micro-batches' gradients are reduce-scattered over `fsdp` as the backward
-/// produces them and scaled to the mean over the global batch; one 2-element all-reduce over the
-/// world agrees on the loss and on whether any rank saw a non-finite loss or gradient (then every
-/// rank skips the step, weights and state untouched); optional clipping by the global norm; the
-/// optimizer steps. Runs with the same flags see the same data whatever the mesh.
+/// produces them and scaled to the mean over the global batch; one 3-element all-reduce over the
+/// world agrees on the loss, on whether any rank saw a non-finite loss or gradient (then every
+/// rank skips the step, weights and state untouched) and on whether any rank asks to stop (its
+/// metrics file failed: then every rank stops before the update); optional clipping by the global
+/// norm; the optimizer steps. Runs with the same flags see the same data whatever the mesh.
 public final class Trainer {
     public let configuration: TrainingConfiguration
     public let mesh: DeviceMesh
@@ -72,6 +73,9 @@ public final class Trainer {
     public struct StepResult: Sendable {
         public let loss: Double
         public let skipped: Bool
+        /// Every rank agreed to stop before this step's update (a rank's metrics write failed):
+        /// weights, optimizer state and `step` are those after the previous step.
+        public let stopped: Bool
     }
 
     /// One training step (collective over the world).
@@ -92,11 +96,12 @@ public final class Trainer {
         injectNaN()
         let localLoss = lossSum / Float(c.gradientAccumulation)
         let finite = localLoss.isFinite && parameters.gradients.allSatisfy { $0.allSatisfy { $0.isFinite } }
-        var agreed: [Double] = [finite ? Double(localLoss) : 0, finite ? 0 : 1]
+        var agreed: [Double] = [finite ? Double(localLoss) : 0, finite ? 0 : 1, output.metricsFailure == nil ? 0 : 1]
         try mesh.world.allReduce(&agreed, op: .sum)
         let loss = agreed[0] / Double(mesh.world.size)
         let optimizerStart = Date().timeIntervalSince1970
         spans.add("forward+backward \(step)", from: computeStart, to: optimizerStart)
+        if agreed[2] > 0 { return StepResult(loss: .nan, skipped: false, stopped: true) }
         if agreed[1] > 0 {
             badSteps += 1
             skippedSteps += 1
@@ -105,7 +110,7 @@ public final class Trainer {
                                     + "step \(step + 1)); stopping. Lower --lr, enable --grad-clip or check the data")
             }
             step += 1
-            return StepResult(loss: .nan, skipped: true)
+            return StepResult(loss: .nan, skipped: true, stopped: false)
         }
         badSteps = 0
         if c.gradientClip > 0 { try clipGradients(to: c.gradientClip) }
@@ -113,7 +118,7 @@ public final class Trainer {
                             multiplier: c.schedule.multiplier(at: step), mesh: mesh)
         spans.add("optimizer \(step)", from: optimizerStart, to: Date().timeIntervalSince1970)
         step += 1
-        return StepResult(loss: loss, skipped: false)
+        return StepResult(loss: loss, skipped: false, stopped: false)
     }
 
     /// Averages the gradients over `dp` (the optimizers are then told not to), computes the global

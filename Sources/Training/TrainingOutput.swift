@@ -1,46 +1,55 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Rank 0's view of a run: progress lines on standard output, the metrics file (JSON Lines)
 /// and the summary table. Other ranks hold an inactive instance.
+///
+/// A metrics write that fails (a full disk) is kept in `metricsFailure` and nothing more is
+/// written; the trainer makes it every rank's error and stops cleanly (`Trainer.run`).
 public final class TrainingOutput {
     let active: Bool
-    private let metrics: FileHandle?
+    /// Whether the run writes metrics (the same on every rank, though only rank 0 writes them).
+    let writesMetrics: Bool
+    private let metrics: MetricsFile?
     private let encoder: JSONEncoder
+    /// The first failed metrics write or encoding; `nil` while every record made it.
+    private(set) var metricsFailure: TrainingError?
 
     /// - Throws: `TrainingError.io` when the metrics file cannot be created.
     /// - Parameter append: continue an existing metrics file (a resumed run) instead of replacing it.
     public init(active: Bool, metricsPath: String?, append: Bool = false) throws(TrainingError) {
         self.active = active
+        writesMetrics = metricsPath != nil
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         guard active, let metricsPath else {
             metrics = nil
             return
         }
-        let parent = (metricsPath as NSString).deletingLastPathComponent
-        if !parent.isEmpty { try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
-        let exists = FileManager.default.fileExists(atPath: metricsPath)
-        guard (append && exists) || FileManager.default.createFile(atPath: metricsPath, contents: nil),
-              let handle = FileHandle(forWritingAtPath: metricsPath) else {
-            throw TrainingError(.io, "cannot create the metrics file \(metricsPath)")
-        }
-        if append { handle.seekToEndOfFile() }
-        metrics = handle
+        metrics = try MetricsFile(path: metricsPath, append: append)
     }
 
-    deinit { try? metrics?.close() }
-
-    /// Appends one JSON record to the metrics file.
+    /// Appends one JSON record to the metrics file; after a failure, does nothing.
     func write<T: Encodable>(_ record: T) {
-        guard let metrics, var data = try? encoder.encode(record) else { return }
-        data.append(0x0A)
-        metrics.write(data)
+        guard let metrics, metricsFailure == nil else { return }
+        do {
+            var data = try encoder.encode(record)
+            data.append(0x0A)
+            try metrics.append([UInt8](data))
+        } catch let error as TrainingError {
+            metricsFailure = error
+        } catch {
+            metricsFailure = TrainingError(.io, "metrics file \(metrics.path): cannot encode a \(T.self): \(error)")
+        }
     }
 
     func print(_ line: String) {
         guard active else { return }
-        // Unbuffered, so progress shows up under mpirun as it happens.
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        // Unbuffered, so progress shows up under mpirun as it happens; best effort (a closed or
+        // full standard output must not end the run, as FileHandle.write would).
+        _ = MetricsFile.writeAll(Array((line + "\n").utf8), to: STDOUT_FILENO)
     }
 
     /// `step 10/200 | loss 3.4521 | val 3.5012 | lr 2.00e-02 | 12345 tok/s | comm 1.23 MB/step | compute 0.31 s, comm 0.05 s`.

@@ -50,6 +50,44 @@ struct CheckpointUnitTests {
         #expect(throws: CheckpointError.self) { try loaded.tensor("nope", rank: 0) }
     }
 
+    @Test("a store prunes only its own checkpoints; a fresh start refuses another run's; overwrite deletes only checkpoints")
+    func ownership() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var first = try CheckpointStore(directory: directory, keep: 2)
+        try first.begin(.fresh, communicator: world)
+        for step in [10, 20, 30] { try save(first, step: step) }
+        var second = try CheckpointStore(directory: directory, keep: 2)
+        let refused = #expect(throws: CheckpointError.self) { try second.begin(.fresh, communicator: world) }
+        #expect(refused?.code == .directoryInUse && refused?.message.contains("step-00000020, step-00000030") == true)
+        // Saving without `begin` (a library caller) still never prunes another run's checkpoints.
+        for step in [1, 2, 3] { try save(second, step: step) }
+        let runs = Dictionary(uniqueKeysWithValues: try first.complete().map {
+            ($0.step, try CheckpointStore.manifest(at: $0.path).run)
+        })
+        #expect(runs == [2: second.run, 3: second.run, 20: first.run, 30: first.run], "\(runs)")
+        // A resume continues the newest checkpoint's run: its next save prunes that run's older ones.
+        var resumed = try CheckpointStore(directory: directory, keep: 2)
+        try resumed.begin(.resume, communicator: world)
+        resumed.continueRun(of: try CheckpointStore.manifest(at: try #require(first.latest()?.path)))
+        #expect(resumed.run == first.run)
+        try save(resumed, step: 40)
+        #expect(first.complete().map(\.step) == [2, 3, 30, 40])
+        // Overwrite: only checkpoint-shaped entries go; a step-like directory with other contents is refused.
+        let notes = (directory as NSString).appendingPathComponent("notes.txt")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: notes))
+        let odd = (directory as NSString).appendingPathComponent("step-00000050")
+        try FileManager.default.createDirectory(atPath: odd, withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: (odd as NSString).appendingPathComponent("mine.txt")))
+        var third = try CheckpointStore(directory: directory, keep: 2)
+        let kept = #expect(throws: CheckpointError.self) { try third.begin(.overwrite, communicator: world) }
+        #expect(kept?.code == .directoryInUse && kept?.message.contains("step-00000050") == true)
+        #expect(first.complete().count == 4)
+        try FileManager.default.removeItem(atPath: odd)
+        #expect(try third.begin(.overwrite, communicator: world) == 4)
+        #expect(first.complete().isEmpty && FileManager.default.fileExists(atPath: notes))
+        try third.begin(.fresh, communicator: world)
+    }
+
     @Test("refusals: none, corrupt, truncated, missing file, other configuration, other version, unwritable")
     func refusals() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
