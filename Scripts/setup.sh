@@ -3,7 +3,8 @@
 # with apt-get, only when they are missing. Idempotent: a second run installs nothing.
 set -euo pipefail
 
-packages=(libopenmpi-dev openmpi-bin libopenblas-dev liblapacke-dev pkg-config)
+# iproute2 and util-linux: the emulated cluster (ip netns, tc, unshare).
+packages=(libopenmpi-dev openmpi-bin libopenblas-dev liblapacke-dev pkg-config iproute2 util-linux)
 
 missing=()
 for p in "${packages[@]}"; do
