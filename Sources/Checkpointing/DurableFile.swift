@@ -5,7 +5,25 @@ import Glibc
 
 /// Durable file operations: write to a temporary name, fsync, rename; fsync directories after
 /// renames, so a crash leaves either the old file or the complete new one.
-enum DurableFile {
+package enum DurableFile {
+    /// Writes all of `bytes` to `descriptor`, retrying on `EINTR` and after short writes.
+    ///
+    /// - Returns: The bytes written, and the `errno` that stopped the write early (`EIO` for a
+    ///   write that wrote nothing without an error), or `nil` when all were written.
+    package static func writeAll(_ bytes: [UInt8], to descriptor: CInt) -> (written: Int, failure: Int32?) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                return Glibc.write(descriptor, base + offset, raw.count - offset)
+            }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return (offset, written == 0 ? EIO : errno) }
+            offset += written
+        }
+        return (offset, nil)
+    }
+
     /// Writes `bytes` to `path` atomically and durably.
     static func write(_ bytes: [UInt8], to path: String) throws(CheckpointError) {
         let temporary = path + ".tmp"
@@ -13,21 +31,12 @@ enum DurableFile {
         guard fd >= 0 else {
             throw CheckpointError(.notWritable, "cannot create \(temporary): \(String(cString: strerror(errno)))")
         }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { raw -> Int in
-                guard let base = raw.baseAddress else { return 0 }
-                return Glibc.write(fd, base + offset, raw.count - offset)
-            }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else {
-                let reason = String(cString: strerror(errno))
-                close(fd)
-                unlink(temporary)
-                throw CheckpointError(.writeFailed, "writing \(temporary) failed after \(offset) of \(bytes.count) "
-                                      + "bytes: \(reason)")
-            }
-            offset += written
+        let (written, failure) = writeAll(bytes, to: fd)
+        if let failure {
+            close(fd)
+            unlink(temporary)
+            throw CheckpointError(.writeFailed, "writing \(temporary) failed after \(written) of \(bytes.count) "
+                                  + "bytes: \(String(cString: strerror(failure)))")
         }
         guard fsync(fd) == 0 else {
             let reason = String(cString: strerror(errno))

@@ -1,3 +1,4 @@
+import Checkpointing
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -37,29 +38,11 @@ final class MetricsFile {
     /// - Throws: `TrainingError.io` with the reason (`No space left on device`), after cutting
     ///   the file back to its last whole record.
     func append(_ bytes: [UInt8]) throws(TrainingError) {
-        let (written, failure) = Self.writeAll(bytes, to: descriptor)
+        let (written, failure) = DurableFile.writeAll(bytes, to: descriptor)
         if let failure {
             if written > 0 { _ = ftruncate(descriptor, end) }
             throw TrainingError(.io, "metrics file \(path): writing a record failed: \(String(cString: strerror(failure)))")
         }
         end += off_t(written)
-    }
-
-    /// Writes all of `bytes` to `descriptor`, retrying on `EINTR` and after short writes.
-    ///
-    /// - Returns: The bytes written, and the `errno` that stopped the write early (`EIO` for a
-    ///   write that wrote nothing without an error), or `nil` when all were written.
-    static func writeAll(_ bytes: [UInt8], to descriptor: CInt) -> (written: Int, failure: Int32?) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { raw -> Int in
-                guard let base = raw.baseAddress else { return 0 }
-                return Glibc.write(descriptor, base + offset, raw.count - offset)
-            }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return (offset, written == 0 ? EIO : errno) }
-            offset += written
-        }
-        return (offset, nil)
     }
 }

@@ -1,3 +1,4 @@
+import Checkpointing
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -49,7 +50,7 @@ public final class TrainingOutput {
         guard active else { return }
         // Unbuffered, so progress shows up under mpirun as it happens; best effort (a closed or
         // full standard output must not end the run, as FileHandle.write would).
-        _ = MetricsFile.writeAll(Array((line + "\n").utf8), to: STDOUT_FILENO)
+        _ = DurableFile.writeAll(Array((line + "\n").utf8), to: STDOUT_FILENO)
     }
 
     /// `step 10/200 | loss 3.4521 | val 3.5012 | lr 2.00e-02 | 12345 tok/s | comm 1.23 MB/step | compute 0.31 s, comm 0.05 s`.

@@ -10,18 +10,7 @@ struct EmulatedClusterTests {
     static let runner = MPIJob.builtProduct("_MPITestRunner")
     static let dion = MPIJob.builtProduct("dion")
 
-    /// A deterministic ~24 KB text.
-    static let corpus: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dion-cluster-test-\(getpid()).txt")
-        let words = ["the", "king", "shall", "speak", "of", "love", "and", "war", "to", "thee", "my", "lord", "what"]
-        var text = "", state: UInt64 = 7
-        while text.utf8.count < 24_000 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            text += words[Int(state >> 33) % words.count] + ((state >> 20) % 9 == 0 ? ".\n" : " ")
-        }
-        try? text.write(to: url, atomically: true, encoding: .utf8)
-        return url
-    }()
+    static let corpus = TestCorpus.url(seed: 7, name: "dion-cluster-test")
 
     static let model = ["--layers", "1", "--d-model", "32", "--heads", "2", "--seq-len", "16", "--batch-size", "8",
                         "--eval-every", "0", "--log-every", "1"]

@@ -10,19 +10,7 @@ struct TrainMultiRankTests {
     static let dion = MPIJob.builtProduct("dion")
 
     /// A deterministic ~24 KB text (the job itself never falls back to synthetic data).
-    static let corpus: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dion-train-test-\(getpid()).txt")
-        var text = ""
-        let words = ["the", "king", "shall", "speak", "of", "love", "and", "war", "to", "thee", "my", "lord", "what",
-                     "light", "through", "yonder", "window", "breaks", "is", "east"]
-        var state: UInt64 = 42
-        while text.utf8.count < 24_000 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            text += words[Int(state >> 59) % words.count] + ((state >> 20) % 9 == 0 ? ".\n" : " ")
-        }
-        try? text.write(to: url, atomically: true, encoding: .utf8)
-        return url
-    }()
+    static let corpus = TestCorpus.url()
 
     static let model = ["--layers", "2", "--d-model", "32", "--heads", "4", "--seq-len", "16", "--batch-size", "8",
                         "--steps", "2", "--warmup", "0", "--eval-every", "1", "--eval-batches", "1", "--log-every", "1"]
