@@ -5,6 +5,7 @@ let package = Package(
     name: "dion-swift",
     products: [
         // MARK: - Public API
+        .library(name: "DionCore", targets: ["DionCore"]),
         .library(name: "MPIShim", targets: ["MPIShim"]),
         .library(name: "Sharding", targets: ["Sharding"]),
         .library(name: "TrainingData", targets: ["TrainingData"]),
@@ -44,31 +45,38 @@ let package = Package(
         ),
 
         // MARK: - Libraries
+        // Pure arithmetic, no MPI or BLAS: mesh shapes, layouts, chunking, ring costs, Dion's work
+        // geometry and sizes, and the step plans that the distributed steps, the ledger checks and
+        // the cluster model all use.
+        .target(
+            name: "DionCore",
+            dependencies: []
+        ),
         .target(
             name: "MPIShim",
-            dependencies: ["CMPI", "CMPIShim"]
+            dependencies: ["CMPI", "CMPIShim", "DionCore"]
         ),
 
         .target(
             name: "LinearAlgebra",
-            dependencies: ["CBLAS", "CLAPACKE"]
+            dependencies: ["CBLAS", "CLAPACKE", "DionCore"]
         ),
         .target(
             name: "Optimizers",
-            dependencies: ["LinearAlgebra"]
+            dependencies: ["LinearAlgebra", "DionCore"]
         ),
         .target(
             name: "Sharding",
-            dependencies: ["MPIShim"]
+            dependencies: ["MPIShim", "DionCore"]
         ),
 
         .target(
             name: "DionDistributed",
-            dependencies: ["MPIShim", "Sharding", "LinearAlgebra", "Optimizers"]
+            dependencies: ["MPIShim", "Sharding", "LinearAlgebra", "Optimizers", "DionCore"]
         ),
         .target(
             name: "ClusterModel",
-            dependencies: ["Sharding", "MPIShim", "Optimizers", "LinearAlgebra"]
+            dependencies: ["DionCore"]
         ),
         .target(
             name: "Transformer",
@@ -151,7 +159,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterModelTests",
-            dependencies: ["ClusterModel", "Sharding", "MPIShim"]
+            dependencies: ["ClusterModel", "DionCore"]
         ),
         .testTarget(
             name: "ClusterTests",

@@ -26,6 +26,39 @@ public struct ModelDescription: Sendable, Hashable, Codable {
 
     public var parameters: Int { matrices.reduce(vectorParameters) { $0 + $1.rows * $1.columns * $1.count } }
 
+    /// The largest dimension and count a description may hold, and the most parameters in total
+    /// (2⁵³: every count stays exact in the Double arithmetic of the cost model).
+    public static let maximumDimension = 1 << 24
+    public static let maximumParameters = 1 << 53
+
+    /// Checks what a user wrote: positive dimensions and counts within the limits, a total that
+    /// does not overflow, and a name without control characters.
+    ///
+    /// - Throws: `ClusterModelError` naming the first offending group.
+    public func validated() throws(ClusterModelError) -> ModelDescription {
+        guard !matrices.isEmpty else { throw ClusterModelError("model '\(name)' has no matrices") }
+        guard vectorParameters >= 0, vectorParameters <= Self.maximumParameters else {
+            throw ClusterModelError("vectorParameters must be 0…2^53, got \(vectorParameters)")
+        }
+        var total = vectorParameters
+        for group in matrices {
+            for (what, value) in [("rows", group.rows), ("columns", group.columns), ("count", group.count)]
+            where value < 1 || value > Self.maximumDimension {
+                throw ClusterModelError("matrix group '\(group.name)': \(what) must be 1…\(Self.maximumDimension), got \(value)")
+            }
+            let (size, o1) = group.rows.multipliedReportingOverflow(by: group.columns)
+            let (all, o2) = size.multipliedReportingOverflow(by: group.count)
+            let (sum, o3) = total.addingReportingOverflow(all)
+            guard !o1, !o2, !o3, sum <= Self.maximumParameters else {
+                throw ClusterModelError("model '\(name)' has more than 2^53 parameters (at group '\(group.name)')")
+            }
+            total = sum
+        }
+        guard !(name + matrices.map(\.name).joined()).unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else { throw ClusterModelError("model and group names must not contain control characters") }
+        return self
+    }
+
     /// A decoder-only transformer with grouped-query attention, a gated MLP and untied embeddings.
     static func transformer(name: String, layers: Int, model d: Int, kvDimension: Int, ffn: Int, vocabulary: Int,
                             gated: Bool) -> ModelDescription {
@@ -68,23 +101,25 @@ public struct ModelDescription: Sendable, Hashable, Codable {
     public static func shapes(_ text: String) throws(ClusterModelError) -> ModelDescription {
         var groups: [MatrixGroup] = []
         for part in text.split(separator: ",") {
-            let dims = part.lowercased().split(separator: "x").compactMap { Int($0) }
-            guard dims.count == 2, dims.allSatisfy({ $0 > 0 }) else {
+            let dims = part.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+            guard dims.count == 2, let rows = dims[0], let columns = dims[1] else {
                 throw ClusterModelError("bad shape '\(part)'; use MxN, e.g. 4096x1024")
             }
-            groups.append(MatrixGroup(name: String(part), rows: dims[0], columns: dims[1], count: 1))
+            groups.append(MatrixGroup(name: String(part), rows: rows, columns: columns, count: 1))
         }
         guard !groups.isEmpty else { throw ClusterModelError("--shapes is empty") }
-        return ModelDescription(name: "shapes", matrices: groups, vectorParameters: 0)
+        return try ModelDescription(name: "shapes", matrices: groups, vectorParameters: 0).validated()
     }
 
     /// A model from JSON: `{"name": …, "matrices": [{"name", "rows", "columns", "count", "scalarOptimizer"}],
     /// "vectorParameters": N}`.
     public static func fromJSON(_ data: Data) throws(ClusterModelError) -> ModelDescription {
+        let model: ModelDescription
         do {
-            return try JSONDecoder().decode(ModelDescription.self, from: data)
+            model = try JSONDecoder().decode(ModelDescription.self, from: data)
         } catch {
             throw ClusterModelError("unreadable --model-json: \(error)")
         }
+        return try model.validated()
     }
 }

@@ -1,3 +1,5 @@
+import DionCore
+
 /// A cluster as the α–β model sees it: intra-node and inter-node links, devices per node, and
 /// the device's throughput for the optimizer's arithmetic.
 ///
@@ -57,5 +59,19 @@ public struct NetworkPreset: Sendable, Hashable, Codable {
             throw ClusterModelError("unknown network '\(name)'; use one of \(all.map(\.name).joined(separator: ", ")) or emulated:RATE[:SLOTS]")
         }
         return preset
+    }
+
+    /// The link a collective on `axis` (or, for `nil`, the whole mesh) runs on: tp is innermost,
+    /// then fsdp, then dp; an axis whose group (with the axes inside it) fits in a node runs at
+    /// intra-node speed, otherwise at inter-node speed (the slowest link a ring crosses sets its
+    /// pace).
+    public func link(_ axis: MeshAxis?, mesh: MeshShape) -> (bandwidth: Double, latency: Double) {
+        let span: Int
+        switch axis {
+        case .tp: span = mesh.tp
+        case .fsdp: span = mesh.tp * mesh.fsdp
+        case .replicate, nil: span = mesh.processCount
+        }
+        return span <= devicesPerNode ? (intraBandwidth, intraLatency) : (interBandwidth, interLatency)
     }
 }

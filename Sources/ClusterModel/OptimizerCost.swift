@@ -1,4 +1,4 @@
-import Sharding
+import DionCore
 
 /// The optimizers the model compares.
 public enum SimulatedOptimizer: Sendable, Hashable {
@@ -27,9 +27,10 @@ public enum SimulatedOptimizer: Sendable, Hashable {
             let value = text.dropFirst(5)
             let parts = value.split(separator: "/")
             let rho = parts.count == 2 ? Double(parts[0]).flatMap { a in Double(parts[1]).map { a / $0 } } : Double(value)
-            if let rho, rho > 0, rho <= 1 { return .dion(rankFraction: rho) }
+            // Below 2⁻²⁴ every matrix this model accepts gets rank 1, the smallest there is.
+            if let rho, rho.isFinite, rho >= 0x1p-24, rho <= 1 { return .dion(rankFraction: rho) }
         }
-        throw ClusterModelError("bad optimizer '\(text)'; use dion:ρ (e.g. dion:1/16), muon or adamw")
+        throw ClusterModelError("bad optimizer '\(text)'; use dion:ρ with 2^-24 ≤ ρ ≤ 1 (e.g. dion:1/16), muon or adamw")
     }
 }
 
@@ -44,20 +45,6 @@ public struct OptimizerCost: Sendable {
 
     public var bytesSent: Double { bytesByAxis.values.reduce(0, +) }
 
-    /// Link of an axis: tp is innermost, then fsdp, then dp; an axis whose group (with the axes
-    /// inside it) fits in a node runs at intra-node speed, otherwise at inter-node speed (the
-    /// slowest link a ring crosses sets its pace).
-    static func link(_ axis: MeshAxis, mesh: MeshShape, network: NetworkPreset) -> (bandwidth: Double, latency: Double) {
-        let span: Int
-        switch axis {
-        case .tp: span = mesh.tp
-        case .fsdp: span = mesh.tp * mesh.fsdp
-        case .replicate: span = mesh.processCount
-        }
-        return span <= network.devicesPerNode ? (network.intraBandwidth, network.intraLatency)
-                                               : (network.interBandwidth, network.interLatency)
-    }
-
     mutating func add(_ op: CollectiveTime.Operation, _ axis: MeshAxis, elements: Double, bytesPerElement: Double = 4,
                       count: Int, mesh: MeshShape, network: NetworkPreset) {
         let g = mesh.size(of: axis)
@@ -66,7 +53,7 @@ public struct OptimizerCost: Sendable {
         let bytes = elements * bytesPerElement
         let sent = (op == .allReduce ? 2 * fraction : fraction) * bytes
         bytesByAxis[axis.label, default: 0] += sent * Double(count)
-        let (bandwidth, latency) = Self.link(axis, mesh: mesh, network: network)
+        let (bandwidth, latency) = network.link(axis, mesh: mesh)
         commSeconds += CollectiveTime.seconds(op, bytes: bytes, ranks: g, bandwidth: bandwidth, latency: latency) * Double(count)
     }
 

@@ -6,6 +6,7 @@ import LinearAlgebra
 import MPIShim
 import Optimizers
 import Sharding
+import Training
 
 /// `dion bench comm`: real distributed optimizer steps on a mesh; bytes per rank per step from
 /// the ledger beside the formula's prediction, collectives per step, step and communication time.

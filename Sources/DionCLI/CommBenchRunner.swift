@@ -124,7 +124,7 @@ struct CommBenchRunner {
             let dion = DistributedDion(try DionConfiguration(rank: .fraction(rho)), dataParallelSync: sync)
             var states = try xs.indices.map { try dion.initialState(for: xs[$0], parameterID: ids[$0], mesh: mesh) }
             rank = states.map { $0.q.columns }.max() ?? 0
-            plan = dion.plannedCollectives(forBatch: xs.indices.map { (xs[$0], states[$0].q.columns, nil) }, mesh: mesh)
+            plan = try dion.plannedCollectives(forBatch: xs.indices.map { (xs[$0], states[$0].q.columns, nil) }, mesh: mesh)
             let rates = [Float](repeating: 0.01, count: xs.count)
             stepFunction = { gs in
                 _ = try dion.step(parameters: &xs, gradients: gs, states: &states, learningRates: rates, mesh: mesh)
@@ -163,7 +163,7 @@ struct CommBenchRunner {
                               Double(after.bytesReceived - before.bytesReceived) / Double(steps),
                               Double(after.calls - before.calls) / Double(steps),
                               elapsed / Double(steps), (after.seconds - before.seconds) / Double(steps),
-                              Double(plan.reduce(0) { $0 + $1.bytesSent(mesh: mesh) }),
+                              Double(plan.reduce(0) { $0 + $1.bytesSent }),
                               (after.simulatedSeconds - before.simulatedSeconds) / Double(steps)]
         let worst = try control.allReduced(mine, op: .max)
         return CommBenchResult(benchCase: c, rank: rank, bytesSent: Int(worst[0]), bytesReceived: Int(worst[1]),

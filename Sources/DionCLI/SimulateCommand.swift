@@ -28,14 +28,18 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Comma-separated optimizers: dion:ρ (1/16 or 0.0625), muon, adamw.")
     var optimizers: String = "dion:1/4,dion:1/16,dion:1/64,muon,adamw"
 
-    @Option(help: "Write {\"parameters\", \"records\": […]} to this file.")
+    @Option(help: "Write the report (both schedules, exact bytes) as JSON to this file.")
     var json: String?
 
-    @Flag(help: "Also print the exact bytes this implementation sends for the weight matrices (ImplementedSchedule: Dion batched, bench comm's layout), the maximum over ranks.")
-    var implementedBytes = false
+    @Option(help: "implemented (default): this program's exact step plans; reference: also the Dion reference's batched schedule.")
+    var schedule: ScheduleChoice = .implemented
 
     @Flag(help: "List the network presets and exit.")
     var listNetworks = false
+
+    enum ScheduleChoice: String, ExpressibleByArgument, CaseIterable {
+        case implemented, reference
+    }
 
     func run() throws {
         if listNetworks {
@@ -44,6 +48,7 @@ struct SimulateCommand: ParsableCommand {
                              p.name as NSString, p.devicesPerNode, p.intraBandwidth / 1e9, p.intraLatency * 1e6,
                              p.interBandwidth / 1e9, p.interLatency * 1e6, p.deviceFlops / 1e12, p.source as NSString))
             }
+            print("emulated:RATE[:SLOTS]  the emulated cluster of Scripts/cluster.sh (e.g. emulated:1gbit:2)")
             return
         }
         let description: ModelDescription
@@ -58,52 +63,33 @@ struct SimulateCommand: ParsableCommand {
         let meshShape = try MeshShape(parsing: mesh)
         let preset = try NetworkPreset.named(network)
         let choices = try optimizers.split(separator: ",").map { try SimulatedOptimizer.parse(String($0)) }
-        let costs = choices.map { OptimizerCost.estimate($0, model: description, mesh: meshShape, network: preset) }
-        let muon = OptimizerCost.estimate(.muon, model: description, mesh: meshShape, network: preset)
-        let muonTotal = muon.commSeconds + muon.computeSeconds
+        let report = try SimulationReport.make(model: description, mesh: meshShape, network: preset, optimizers: choices)
         print(String(format: "%@ (%.2fB parameters) on %@, %@ (%d processes)", description.name as NSString,
                      Double(description.parameters) / 1e9, preset.name as NSString, meshShape.description as NSString,
                      meshShape.processCount))
-        print("optimizer      dp MB/rank  fsdp MB/rank  tp MB/rank   comm s   compute s   total s  vs Muon")
-        var records: [String] = []
-        for (choice, cost) in zip(choices, costs) {
-            let label = choice.rankFraction.map { "dion ρ=\(fraction($0))" } ?? choice.name
-            let total = cost.commSeconds + cost.computeSeconds
-            print(String(format: "%-13@ %11.1f %13.1f %11.1f %8.4f %11.4f %9.4f %7.2fx", label as NSString,
-                         (cost.bytesByAxis["dp"] ?? 0) / 1e6, (cost.bytesByAxis["fsdp"] ?? 0) / 1e6,
-                         (cost.bytesByAxis["tp"] ?? 0) / 1e6, cost.commSeconds, cost.computeSeconds, total,
-                         total / max(muonTotal, 1e-30)))
-            records.append(String(format: "{\"optimizer\":\"%@\",\"rank_fraction\":%@,\"mesh\":{\"dp\":%d,\"fsdp\":%d,\"tp\":%d},"
-                                  + "\"bytes_sent_per_rank\":%.0f,\"bytes_by_axis\":{\"dp\":%.0f,\"fsdp\":%.0f,\"tp\":%.0f},"
-                                  + "\"comm_seconds\":%.6g,\"compute_seconds\":%.6g,\"ratio_to_muon\":%.6g}",
-                                  choice.name as NSString, (choice.rankFraction.map { "\($0)" } ?? "null") as NSString,
-                                  meshShape.replicate, meshShape.fsdp, meshShape.tp, cost.bytesSent,
-                                  cost.bytesByAxis["dp"] ?? 0, cost.bytesByAxis["fsdp"] ?? 0, cost.bytesByAxis["tp"] ?? 0,
-                                  cost.commSeconds, cost.computeSeconds, total / max(muonTotal, 1e-30)))
-            if choice.rankFraction != nil, cost.commSeconds > muon.commSeconds {
-                print("  → \(label) communicates MORE than Muon on this mesh (\(String(format: "%.4f", cost.commSeconds)) s "
-                      + "vs \(String(format: "%.4f", muon.commSeconds)) s): under FSDP Dion moves ≈ 2p·r per matrix against "
-                      + "Muon's ≈ 2mn/F, so it wins on bytes only when ρ is below ≈ 1/F")
-            }
-        }
-        if implementedBytes {
-            let weights = description.matrices.filter { !$0.scalarOptimizer }
-                .flatMap { Array(repeating: (rows: $0.rows, columns: $0.columns), count: $0.count) }
-            print("this implementation, weight matrices only (max over ranks; dion bench comm --model measures the same):")
-            print("optimizer      dp MB/rank  fsdp MB/rank  tp MB/rank  total MB/rank")
-            for choice in choices {
-                let bytes = try ImplementedSchedule.bytesSent(choice, matrices: weights, mesh: meshShape)
-                let label = choice.rankFraction.map { "dion ρ=\(fraction($0))" } ?? choice.name
-                print(String(format: "%-13@ %11.1f %13.1f %11.1f %14.1f", label as NSString, Double(bytes.byAxis["dp"] ?? 0) / 1e6,
-                             Double(bytes.byAxis["fsdp"] ?? 0) / 1e6, Double(bytes.byAxis["tp"] ?? 0) / 1e6,
-                             Double(bytes.total) / 1e6))
-            }
+        print("this implementation (exact step plans, weight matrices, max over ranks; dion bench comm measures the same):")
+        printTable(report, \.implemented)
+        if schedule == .reference {
+            print("the Dion reference's batched schedule (real-valued volumes, embeddings and heads by AdamW included):")
+            printTable(report, \.reference)
         }
         if let json {
-            let text = "{\"parameters\":\(description.parameters),\"model\":\"\(description.name)\",\"network\":\"\(preset.name)\","
-                + "\"records\":[\n" + records.joined(separator: ",\n") + "\n]}\n"
-            try Data(text.utf8).write(to: URL(fileURLWithPath: json))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
             print("wrote \(json)")
+        }
+    }
+
+    private func printTable(_ report: SimulationReport, _ which: KeyPath<SimulationReport.Record, SimulationReport.Schedule>) {
+        print("optimizer      dp bytes/rank  fsdp bytes/rank  tp bytes/rank  world bytes/rank   comm s   compute s  vs Muon")
+        for record in report.records {
+            let s = record[keyPath: which]
+            let label = record.rank_fraction.map { "dion ρ=\(fraction($0))" } ?? record.optimizer
+            print(String(format: "%-13@ %14lld %16lld %14lld %17lld %8.4f %11.4f %7.2fx", label as NSString,
+                         Int64(s.bytes_by_axis["dp"] ?? 0), Int64(s.bytes_by_axis["fsdp"] ?? 0),
+                         Int64(s.bytes_by_axis["tp"] ?? 0), Int64(s.bytes_by_axis["world"] ?? 0), s.comm_seconds,
+                         s.compute_seconds, s.ratio_to_muon))
         }
     }
 

@@ -173,19 +173,6 @@ extension DistributedDion {
     /// gradient block it replaces (P₀ is not sharded over `fsdp`, so with a large F the sharded
     /// gradient is the cheaper message). Decided from global shapes, so every rank agrees.
     public func usesCompressedSync(for x: ShardedMatrix, rank r: Int, mesh: DeviceMesh) -> Bool {
-        let (m, n) = (x.rows, x.columns)
-        switch dataParallelSync {
-        case .uncompressed, .averagedByCaller: return false
-        case .compressed: return mesh.shape.replicate > 1
-        case .automatic:
-            guard mesh.shape.replicate > 1, r < min(m, n), (m + n) * r < m * n,
-                  let geometry = try? DionWorkGeometry(layout: x.layout, rows: m, columns: n) else { return false }
-            let size = { (axis: MeshAxis?) in axis.map { mesh.shape.size(of: $0) } ?? 1 }
-            let pShard = ChunkSplit.chunkSize(length: geometry.p, parts: size(geometry.innerAxis))
-            let qShard = ChunkSplit.chunkSize(length: geometry.q, parts: size(geometry.outerAxis))
-            let block = ChunkSplit.chunkSize(length: m, parts: size(x.layout.rows.axis))
-                * ChunkSplit.chunkSize(length: n, parts: size(x.layout.columns.axis))
-            return (pShard + qShard) * r < block
-        }
+        dataParallelSync.usesCompressedSync(rows: x.rows, columns: x.columns, layout: x.layout, rank: r, mesh: mesh.shape)
     }
 }

@@ -40,19 +40,7 @@ public struct DistributedDion: Sendable {
     }
 
     /// How gradients are synchronized over the replicate (`dp`) axis.
-    public enum DataParallelSync: String, Sendable, Hashable, Codable {
-        /// Compressed when it pays (§2: ρ < 1 and (m + n)·r < m·n), else uncompressed.
-        case automatic
-        /// All-reduce-average the gradient, then step (every replica holds the same buffer).
-        case uncompressed
-        /// Never all-reduce the gradient: average P₀ and R over `dp` instead; replicas keep their
-        /// own buffers, whose mean follows the single-device recursion (§2.1).
-        case compressed
-        /// The caller has already averaged the gradient over `dp` (e.g. to clip by the global
-        /// gradient norm); the step moves nothing over `dp` (§2.1: "with sync False, DP
-        /// gradients must already be averaged").
-        case averagedByCaller
-    }
+    public typealias DataParallelSync = DionDataParallelSync
 
     /// The single-device optimizer whose configuration and sketches this one uses.
     public let dion: Dion

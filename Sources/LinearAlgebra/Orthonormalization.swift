@@ -1,3 +1,4 @@
+import DionCore
 /// How Dion orthonormalizes P (§1.1 of the algorithm notes).
 public enum OrthonormalizationMethod: String, Sendable, Hashable, Codable, CaseIterable {
     /// Randomized Cholesky QR (the default): sketch, QR of the small sketch, two triangular
@@ -12,7 +13,7 @@ public enum OrthonormalizationMethod: String, Sendable, Hashable, Codable, CaseI
 /// Orthonormalization of tall matrices P (p×r, p ≥ r).
 public enum Orthonormalization {
     /// Sketch rows for rank r: k_s = 128·⌈1.25·r/128⌉ (`rcqr_oversample` = 1.25).
-    public static func sketchRows(rank r: Int) -> Int { 128 * Int((1.25 * Double(r) / 128).rounded(.up)) }
+    public static func sketchRows(rank r: Int) -> Int { DionSizes.sketchRows(rank: r) }
 
     /// The result of an orthonormalization and whether it had to fall back.
     public struct Result: Sendable {

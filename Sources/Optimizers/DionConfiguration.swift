@@ -1,3 +1,4 @@
+import DionCore
 import LinearAlgebra
 
 /// Dion's hyperparameters (§1.2 defaults), validated when made.
@@ -56,8 +57,7 @@ public struct DionConfiguration: Sendable, Hashable, Codable {
         let small = Swift.min(m, n)
         switch rank {
         case .fraction(let rho):
-            let k = rankMultipleOf
-            return Swift.max(1, Swift.min(small, k * Int((rho * Double(small) / Double(k)).rounded(.up))))
+            return DionSizes.rank(fraction: rho, rows: m, columns: n, multipleOf: rankMultipleOf)
         case .absolute(let r):
             guard r <= small else {
                 throw OptimizerError(.rankExceedsMatrix, "rank \(r) exceeds min(\(m), \(n)) = \(small)")

@@ -11,8 +11,8 @@ public final class DeviceMesh: Sendable, CustomStringConvertible {
     public let shape: MeshShape
     /// The communicator of all processes in the mesh.
     public let world: Communicator
-    /// This process's coordinate on each axis.
-    public let coordinate: [MeshAxis: Int]
+    /// This process's place on the mesh.
+    public let coordinate: MeshCoordinate
     let communicators: [MeshAxis: Communicator]
 
     /// Lays `world` out as `shape` and creates the three axis communicators.
@@ -45,13 +45,11 @@ public final class DeviceMesh: Sendable, CustomStringConvertible {
         } catch {
             throw ShardingError(.communication, "\(error)")
         }
-        let w = world.rank
-        let t = w % shape.tp
-        let f = (w / shape.tp) % shape.fsdp
-        let d = w / (shape.tp * shape.fsdp)
+        let coordinate = MeshCoordinate(worldRank: world.rank, in: shape)
+        let (d, f, t) = (coordinate.replicate, coordinate.fsdp, coordinate.tp)
         self.shape = shape
         self.world = world
-        self.coordinate = [.replicate: d, .fsdp: f, .tp: t]
+        self.coordinate = coordinate
         let groups: (Communicator?, Communicator?, Communicator?)
         do throws(MPIError) {
             // Ranks that share the other two coordinates form one group of each axis.
@@ -73,7 +71,7 @@ public final class DeviceMesh: Sendable, CustomStringConvertible {
     }
 
     /// This process's index along `axis`.
-    public func index(on axis: MeshAxis) -> Int { coordinate[axis] ?? 0 }
+    public func index(on axis: MeshAxis) -> Int { coordinate.index(on: axis) }
 
     public var description: String {
         "DeviceMesh(\(shape), rank \(world.rank) at dp=\(index(on: .replicate)),fsdp=\(index(on: .fsdp)),tp=\(index(on: .tp)))"

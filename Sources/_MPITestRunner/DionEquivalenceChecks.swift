@@ -123,11 +123,11 @@ func runBatchedDionChecks(_ mesh: DeviceMesh, _ layouts: [ShardLayout], _ checke
             if step != 1 {
                 // The batch's bytes per axis equal its plan (each all-reduce once, over the summed count).
                 let records = CommunicationLedger.shared.records.suffix(CommunicationLedger.shared.recordCount - before)
-                let plan = dion.plannedCollectives(forBatch: batch.indices.map { (batch[$0], batchStates[$0].q.columns, nil) },
+                let plan = try dion.plannedCollectives(forBatch: batch.indices.map { (batch[$0], batchStates[$0].q.columns, nil) },
                                                    mesh: mesh)
                 for (axis, label) in [(MeshAxis?.none, "world"), (.replicate, "dp"), (.fsdp, "fsdp"), (.tp, "tp")] {
                     try checker.expect(records.filter { $0.communicator == label }.reduce(0) { $0 + $1.bytesSent },
-                                       plan.filter { $0.axis == axis }.reduce(0) { $0 + $1.bytesSent(mesh: mesh) },
+                                       plan.filter { $0.axis == axis }.reduce(0) { $0 + $1.bytesSent },
                                        "\(layout) step \(step): batched bytes on \(label) equal the plan")
                 }
             }

@@ -71,6 +71,20 @@ public struct MPIJob: Sendable {
     /// SIGCHLD handling can swallow the child's exit so that neither Foundation's termination
     /// handler nor `waitpid` ever reports it.
     public func run(monitor: ((_ standardOutputSoFar: String) -> Void)? = nil) throws -> Result {
+        try Self.execute([launcher, "-np", "\(ranks)", executable] + arguments, environment: environment, timeout: timeout,
+                         monitor: monitor)
+    }
+
+    /// Runs a command without `mpirun` (e.g. `dion simulate`), with the same environment and timeout
+    /// handling as a job.
+    public static func runCommand(_ command: [String], timeout: Double = 120) throws -> Result {
+        try execute(command, environment: [:], timeout: timeout, monitor: nil)
+    }
+
+    /// Runs `command` in a session of its own, waits for it (or kills the whole session at the
+    /// timeout) and returns what it printed.
+    static func execute(_ command: [String], environment: [String: String], timeout: Double,
+                        monitor: ((_ standardOutputSoFar: String) -> Void)?) throws -> Result {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("mpijob-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -86,8 +100,8 @@ public struct MPIJob: Sendable {
         // shell's pid, not the child's: the shell writes it down for the timeout path.
         let script = "echo $$ >'\(sessionPath)'; exec 0</dev/null 1>/dev/null 2>/dev/null; \"$@\" >'\(outPath)' 2>'\(errPath)' </dev/null; echo $? >'\(statusPath).tmp'; "
             + "mv '\(statusPath).tmp' '\(statusPath)'"
-        process.arguments = ["/bin/sh", "-c", script, "sh", launcher, "-np", "\(ranks)", executable] + arguments
-        process.environment = Self.launcherEnvironment(extra: environment)
+        process.arguments = ["/bin/sh", "-c", script, "sh"] + command
+        process.environment = launcherEnvironment(extra: environment)
         let start = Date()
         try process.run()
         let pid = process.processIdentifier
@@ -105,7 +119,7 @@ public struct MPIJob: Sendable {
                 kill(-session, SIGKILL)
                 // mpirun starts the ranks in process groups of their own, but they stay in the
                 // session `setsid` created: kill everything left in it.
-                Self.killSession(session)
+                killSession(session)
                 status = -1
             } else {
                 if let monitor { monitor((try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "") }

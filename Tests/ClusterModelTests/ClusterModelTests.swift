@@ -1,6 +1,5 @@
 import Testing
-import MPIShim
-import Sharding
+import DionCore
 @testable import ClusterModel
 
 @Suite("Cluster model")
@@ -62,9 +61,9 @@ struct ClusterModelTests {
     func placement() throws {
         let h100 = try NetworkPreset.named("h100-nvlink-ib400")
         let mesh = try MeshShape(replicate: 2, fsdp: 4, tp: 2)
-        #expect(OptimizerCost.link(.tp, mesh: mesh, network: h100).bandwidth == 450e9)
-        #expect(OptimizerCost.link(.fsdp, mesh: mesh, network: h100).bandwidth == 450e9)   // 4·2 = 8 per node
-        #expect(OptimizerCost.link(.replicate, mesh: mesh, network: h100).bandwidth == 50e9)
+        #expect(h100.link(.tp, mesh: mesh).bandwidth == 450e9)
+        #expect(h100.link(.fsdp, mesh: mesh).bandwidth == 450e9)   // 4·2 = 8 per node
+        #expect(h100.link(.replicate, mesh: mesh).bandwidth == 50e9)
     }
 
     @Test("Dion's FSDP bytes follow §2.2: 2(F−1)/F·(p·r + 2r) per matrix (column sums in fp64)")
@@ -89,29 +88,5 @@ struct ClusterModelTests {
         #expect(throws: ClusterModelError.self) { try SimulatedOptimizer.parse("dion:2") }
         #expect(throws: ClusterModelError.self) { try SimulatedOptimizer.parse("sgd") }
         #expect(try SimulatedOptimizer.parse("dion:1/16") == .dion(rankFraction: 0.0625))
-    }
-}
-
-@Suite("Simulated clock")
-struct SimulatedClockTests {
-    @Test("a recorded collective gets its modelled time on the chosen cluster")
-    func clock() throws {
-        let mesh = try MeshShape(replicate: 2, fsdp: 8)
-        let network = SimulatedNetwork(preset: try NetworkPreset.named("h100-nvlink-ib400"), mesh: mesh)
-        let record = CollectiveRecord(operation: .allReduce, communicator: "fsdp", communicatorSize: 8, rank: 0,
-                                      datatype: .float32, elementCount: 1_000_000, bytesSent: 0, bytesReceived: 0,
-                                      startNanoseconds: 0, durationNanoseconds: 0, simulatedSeconds: nil)
-        // fsdp × tp = 8 fits a node: NVLink, 2·3 log steps·5 µs + 2·7/8·4 MB / 450 GB/s.
-        let latencyPart: Double = 2 * 3 * 5e-6
-        let bandwidthPart: Double = 2 * 0.875 * 4e6 / 450e9
-        let fsdpSeconds = network.seconds(for: record)
-        #expect(abs(fsdpSeconds - (latencyPart + bandwidthPart)) < 1e-12)
-        var dp = record
-        dp.communicator = "dp"
-        dp.communicatorSize = 2
-        // dp spans 16 devices, more than a node: InfiniBand, 2·1·10 µs + 2·½·4 MB / 50 GB/s.
-        let dpExpected: Double = 2 * 10e-6 + 4e6 / 50e9
-        let dpSeconds = network.seconds(for: dp)
-        #expect(abs(dpSeconds - dpExpected) < 1e-12)
     }
 }

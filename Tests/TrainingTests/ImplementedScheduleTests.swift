@@ -4,10 +4,10 @@ import Sharding
 import Testing
 import _TestSupport
 
-/// The cluster model's schedule of this implementation (`ImplementedSchedule`) against the ledger
-/// of real runs: `dion bench comm --model dion-train` under `mpirun` on R, F, T, R×F and F×T meshes
-/// (and the uneven shapes of a custom list) must send exactly the bytes the model predicts, for
-/// Dion at two rank fractions, Muon and AdamW.
+/// `dion simulate` (the step plans priced by `ClusterModel`, no MPI) against the ledger of real
+/// runs: `dion bench comm --model dion-train` under `mpirun` on R, F, T, R×F and F×T meshes must send
+/// exactly the bytes `dion simulate --model dion-train --json` predicts for the same mesh, for Dion
+/// at two rank fractions, Muon and AdamW.
 @Suite("cluster model bytes vs measured runs (mpirun)", .serialized)
 struct ImplementedScheduleTests {
     struct Record: Decodable {
@@ -21,28 +21,28 @@ struct ImplementedScheduleTests {
                       (2, "fsdp=2"), (2, "tp=2")])
     func modelEqualsLedger(ranks: Int, mesh: String) throws {
         let dion = try #require(TrainMultiRankTests.dion)
-        let model = try ModelDescription.named("dion-train")
-        let matrices = model.matrices.filter { !$0.scalarOptimizer }
-            .flatMap { Array(repeating: (rows: $0.rows, columns: $0.columns), count: $0.count) }
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID()).json")
-        defer { try? FileManager.default.removeItem(at: json) }
+        let simulated = FileManager.default.temporaryDirectory.appendingPathComponent("simulate-\(UUID()).json")
+        defer {
+            try? FileManager.default.removeItem(at: json)
+            try? FileManager.default.removeItem(at: simulated)
+        }
+        let optimizers = "dion:0.25,dion:1/16,muon,adamw"
         let result = try MPIJob(executable: dion, arguments: ["bench", "comm", "--mesh", mesh, "--model", "dion-train",
-                                                             "--optimizers", "dion:0.25,dion:1/16,muon,adamw", "--steps", "1",
-                                                             "--json", json.path],
+                                                             "--optimizers", optimizers, "--steps", "1", "--json", json.path],
                                 ranks: ranks, timeout: 300).run()
         #expect(result.status == 0, "\(result)")
         let records = try JSONDecoder().decode([Record].self, from: Data(contentsOf: json))
         #expect(records.count == 4)
-        let shape = try MeshShape(parsing: mesh)
-        for record in records {
-            let optimizer: SimulatedOptimizer = switch record.optimizer {
-            case "dion": .dion(rankFraction: record.rank_fraction)
-            case "muon": .muon
-            default: .adamw
-            }
-            let predicted = try ImplementedSchedule.bytesSent(optimizer, matrices: matrices, mesh: shape)
-            #expect(predicted.total == record.bytes_sent_per_rank,
-                    "\(mesh) \(record.optimizer) \(record.rank_fraction): model \(predicted.total) (\(predicted.byAxis)), measured \(record.bytes_sent_per_rank)")
+        let simulate = try MPIJob.runCommand([dion, "simulate", "--model", "dion-train", "--mesh", mesh, "--optimizers",
+                                              optimizers, "--json", simulated.path])
+        #expect(simulate.status == 0, "\(simulate)")
+        let report = try JSONDecoder().decode(SimulationReport.self, from: Data(contentsOf: simulated))
+        #expect(report.records.count == 4)
+        for (record, predicted) in zip(records, report.records) {
+            #expect(record.optimizer == predicted.optimizer)
+            #expect(predicted.implemented.bytes_sent_per_rank == record.bytes_sent_per_rank,
+                    "\(mesh) \(record.optimizer) \(record.rank_fraction): simulate \(predicted.implemented.bytes_by_axis), measured \(record.bytes_sent_per_rank)")
         }
     }
 }

@@ -1,5 +1,3 @@
-import Sharding
-
 /// How a sharded matrix maps onto Dion's work matrix B (p×q) under a layout (§2 paths A, B, C):
 /// the orientation, and which mesh axis shards each side of B.
 ///
@@ -47,13 +45,8 @@ public struct DionWorkGeometry: Sendable, Hashable {
         outerAxis = outer
     }
 
-    /// The global rows of P (B's rows) this rank holds.
-    public func pRange(of x: ShardedMatrix) -> Range<Int> { transposed ? x.columnRange : x.rowRange }
-    /// The global rows of Q and R (B's columns) this rank holds.
-    public func qRange(of x: ShardedMatrix) -> Range<Int> { transposed ? x.rowRange : x.columnRange }
-
-    /// The inner axis when it has more than one rank.
-    func inner(_ mesh: DeviceMesh) -> MeshAxis? { innerAxis.flatMap { mesh.shape.size(of: $0) > 1 ? $0 : nil } }
-    /// The outer axis when it has more than one rank.
-    func outer(_ mesh: DeviceMesh) -> MeshAxis? { outerAxis.flatMap { mesh.shape.size(of: $0) > 1 ? $0 : nil } }
+    /// The inner axis when it has more than one rank on `mesh`.
+    public func inner(on mesh: MeshShape) -> MeshAxis? { innerAxis.flatMap { mesh.size(of: $0) > 1 ? $0 : nil } }
+    /// The outer axis when it has more than one rank on `mesh`.
+    public func outer(on mesh: MeshShape) -> MeshAxis? { outerAxis.flatMap { mesh.size(of: $0) > 1 ? $0 : nil } }
 }

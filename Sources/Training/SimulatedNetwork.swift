@@ -1,3 +1,4 @@
+import ClusterModel
 import MPIShim
 import Sharding
 
@@ -17,9 +18,7 @@ public struct SimulatedNetwork: Sendable {
     /// (`dp`, `fsdp`, `tp`); any other label is treated as spanning the whole mesh.
     public func seconds(for record: CollectiveRecord) -> Double {
         let axis: MeshAxis? = MeshAxis.allCases.first { $0.label == record.communicator }
-        let (bandwidth, latency) = axis.map { OptimizerCost.link($0, mesh: mesh, network: preset) }
-            ?? (mesh.processCount <= preset.devicesPerNode ? (preset.intraBandwidth, preset.intraLatency)
-                                                           : (preset.interBandwidth, preset.interLatency))
+        let (bandwidth, latency) = preset.link(axis, mesh: mesh)
         let bytes = Double(record.elementCount * record.datatype.size)
         let g = record.communicatorSize
         switch record.operation {

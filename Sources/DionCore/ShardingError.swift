@@ -1,5 +1,3 @@
-import MPIShim
-
 /// An error from the `Sharding` module: a mesh or layout that cannot work, caught before any
 /// collective so that every rank reports it and none is left waiting.
 public struct ShardingError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -40,10 +38,6 @@ public struct ShardingError: Error, Sendable, Hashable, CustomStringConvertible 
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
-    }
-
-    init(_ error: MPIError) {
-        self.init(.communication, "\(error)")
     }
 
     public var description: String { "\(code): \(message)" }
