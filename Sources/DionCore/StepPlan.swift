@@ -79,21 +79,18 @@ public enum StepPlan {
         }
         let mesh = c.mesh
         for x in batch {
-            let geometry = try DionWorkGeometry(layout: x.layout, rows: x.rows, columns: x.columns,
-                                                preferTransposed: x.transposed)
-            let r = x.rank
-            let (inner, outer) = (geometry.inner(on: mesh), geometry.outer(on: mesh))
+            let schedule = try DionMatrixSchedule(x, sync: sync, randomizedCholeskyQR: randomizedCholeskyQR, mesh: mesh)
+            let (geometry, r) = (schedule.geometry, x.rank)
             let pLocal = c.localLength(geometry.p, over: geometry.innerAxis)
             let qLocal = c.localLength(geometry.q, over: geometry.outerAxis)
             let block = c.localLength(x.rows, over: x.layout.rows.axis) * c.localLength(x.columns, over: x.layout.columns.axis)
-            let compressed = sync.usesCompressedSync(rows: x.rows, columns: x.columns, layout: x.layout, rank: r, mesh: mesh)
             add(0, nil, 1)
-            if mesh.replicate > 1 && !compressed && sync != .averagedByCaller { add(1, .replicate, block) }
-            if let outer { add(2, outer, pLocal * r + 1) }
-            if compressed { add(3, .replicate, pLocal * r + 1) }
-            if let inner {
+            if schedule.averagesGradient { add(1, .replicate, block) }
+            if let outer = schedule.outer { add(2, outer, pLocal * r + 1) }
+            if schedule.compressed { add(3, .replicate, pLocal * r + 1) }
+            if let inner = schedule.inner {
                 add(4, inner, 1)
-                if geometry.p > r && randomizedCholeskyQR {
+                if schedule.distributedOrthonormalization {
                     add(5, inner, DionSizes.sketchRows(rank: r) * r)
                     add(6, inner, r * r + 1)
                 } else {
@@ -102,8 +99,8 @@ public enum StepPlan {
                 }
                 add(8, inner, qLocal * r)
             }
-            if compressed { add(9, .replicate, qLocal * r) }
-            if let outer { add(10, outer, r, 8) }
+            if schedule.compressed { add(9, .replicate, qLocal * r) }
+            if let outer = schedule.outer { add(10, outer, r, 8) }
         }
         return (0...10).flatMap { phase -> [PlannedCollective] in
             if phase == 7 { return gathers }

@@ -29,7 +29,7 @@ extension DistributedDion {
                 let s = states[item.index]
                 let sketch = { dion.sketch(parameterID: s.parameterID, step: s.step, rank: item.rank, rows: item.geometry.p) }
                 work[k].p = try Orthonormalization.orthonormalize(item.p, method: configuration.orthonormalization, sketch: sketch).q
-            } else if item.geometry.p > item.rank && configuration.orthonormalization == .rcqr {
+            } else if item.schedule.distributedOrthonormalization {
                 distributed.append(k)
             } else {
                 gathered.append(k)

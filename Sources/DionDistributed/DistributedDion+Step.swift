@@ -55,25 +55,31 @@ extension DistributedDion {
     /// What the batched step needs to know of one matrix.
     struct WorkItem {
         let index: Int
-        let geometry: DionWorkGeometry
-        let inner: MeshAxis?
-        let outer: MeshAxis?
-        let compressed: Bool
-        let rank: Int
+        /// Which phases this matrix takes part in (`DionMatrixSchedule`, shared with `StepPlan`).
+        let schedule: DionMatrixSchedule
         let pLocal: Int
         /// P₀ (then P) on this rank, R, and whether any buffer of this matrix holds a non-zero.
         var p = Matrix(rows: 0, columns: 0)
         var r = Matrix(rows: 0, columns: 0)
         var anyNonZero = false
 
+        var geometry: DionWorkGeometry { schedule.geometry }
+        var inner: MeshAxis? { schedule.inner }
+        var outer: MeshAxis? { schedule.outer }
+        var compressed: Bool { schedule.compressed }
+        var rank: Int { schedule.rank }
+
         init(index: Int, x: ShardedMatrix, state: State, dion: DistributedDion, mesh: DeviceMesh) throws {
             self.index = index
-            geometry = try DistributedDion.geometry(x, preferTransposed: state.transposed)
-            inner = geometry.inner(mesh)
-            outer = geometry.outer(mesh)
-            rank = state.q.columns
-            compressed = dion.usesCompressedSync(for: x, rank: rank, mesh: mesh)
-            pLocal = geometry.pRange(of: x).count
+            do {
+                schedule = try DionMatrixSchedule(x.planned(rank: state.q.columns, transposed: state.transposed),
+                                                  sync: dion.dataParallelSync,
+                                                  randomizedCholeskyQR: dion.dion.configuration.orthonormalization == .rcqr,
+                                                  mesh: mesh.shape)
+            } catch {
+                throw OptimizerError(.unsupportedTensor, error.message)
+            }
+            pLocal = schedule.geometry.pRange(of: x).count
         }
     }
 
@@ -82,10 +88,8 @@ extension DistributedDion {
     private func addGradients(_ work: inout [WorkItem], _ gs: [ShardedMatrix], _ states: inout [State],
                               _ mesh: DeviceMesh) throws {
         var gradients = work.map { gs[$0.index].local }
-        if mesh.shape.replicate > 1 && dataParallelSync != .averagedByCaller {
-            try ConcatenatedCollective.allReduce(&gradients, where: work.map { !$0.compressed },
-                                                 over: mesh.communicator(.replicate), op: .average)
-        }
+        try ConcatenatedCollective.allReduce(&gradients, where: work.map(\.schedule.averagesGradient),
+                                             over: mesh.communicator(.replicate), op: .average)
         for (k, item) in work.enumerated() {
             let i = item.index
             try BLAS.axpy(1, try Matrix(rows: states[i].momentum.rows, columns: states[i].momentum.columns,

@@ -1,0 +1,33 @@
+/// Which phases of Dion's step one matrix takes part in on a mesh — decided from global shapes,
+/// the layout and the configuration alone, so every rank agrees. The distributed step selects the
+/// matrices of each batched collective with it, and `StepPlan.dion` lists the same collectives
+/// from it: the one place that says who moves what.
+public struct DionMatrixSchedule: Sendable, Hashable {
+    /// The orientation and the axes sharding P's and Q's sides.
+    public let geometry: DionWorkGeometry
+    /// Dion's rank r.
+    public let rank: Int
+    /// The axis sharding P's side (tp) when it has more than one rank: phases 4–8.
+    public let inner: MeshAxis?
+    /// The axis sharding Q's side (fsdp) when it has more than one rank: phases 2 and 10.
+    public let outer: MeshAxis?
+    /// P₀ and R averaged over `dp` instead of the gradient (phases 3 and 9).
+    public let compressed: Bool
+    /// The gradient averaged over `dp` before the step (phase 1).
+    public let averagesGradient: Bool
+    /// Orth(P) by the distributed randomized Cholesky QR over the inner axis (phases 5–6); `false`
+    /// gathers P over it (phase 7) when there is an inner axis.
+    public let distributedOrthonormalization: Bool
+
+    /// - Throws: `ShardingError.invalidLayout` for a layout Dion cannot work on.
+    public init(_ x: PlannedMatrix, sync: DionDataParallelSync, randomizedCholeskyQR: Bool,
+                mesh: MeshShape) throws(ShardingError) {
+        geometry = try DionWorkGeometry(layout: x.layout, rows: x.rows, columns: x.columns, preferTransposed: x.transposed)
+        rank = x.rank
+        inner = geometry.inner(on: mesh)
+        outer = geometry.outer(on: mesh)
+        compressed = sync.usesCompressedSync(rows: x.rows, columns: x.columns, layout: x.layout, rank: x.rank, mesh: mesh)
+        averagesGradient = mesh.replicate > 1 && !compressed && sync != .averagedByCaller
+        distributedOrthonormalization = geometry.p > x.rank && randomizedCholeskyQR
+    }
+}
