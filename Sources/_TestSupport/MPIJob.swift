@@ -174,3 +174,22 @@ public struct MPIJob: Sendable {
         return nil
     }
 }
+
+extension MPIJob.Result {
+    /// The check count each rank of a `ranks`-rank job printed on its `PASS rank r/n checks=N`
+    /// line, in rank order (`nil` for a rank that printed none).
+    public func checkCounts(ranks: Int) -> [Int?] {
+        let lines = standardOutput.split(separator: "\n")
+        return (0..<ranks).map { rank in
+            lines.first { $0.hasPrefix("PASS rank \(rank)/\(ranks) checks=") }
+                .flatMap { Int($0.split(separator: "=").last ?? "") }
+        }
+    }
+
+    /// Whether every rank passed and the ranks ran `expected` checks in total (what the runner
+    /// does for that mesh: a runner that silently skipped checks fails this).
+    public func ranChecks(ranks: Int, total expected: Int) -> Bool {
+        let counts = checkCounts(ranks: ranks)
+        return !counts.contains(nil) && counts.compactMap { $0 }.reduce(0, +) == expected
+    }
+}
