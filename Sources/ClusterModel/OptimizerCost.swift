@@ -1,38 +1,7 @@
 import DionCore
 
-/// The optimizers the model compares.
-public enum SimulatedOptimizer: Sendable, Hashable {
-    case dion(rankFraction: Double)
-    case muon
-    case adamw
-
-    public var name: String {
-        switch self {
-        case .dion: "dion"
-        case .muon: "muon"
-        case .adamw: "adamw"
-        }
-    }
-
-    public var rankFraction: Double? {
-        if case .dion(let rho) = self { return rho }
-        return nil
-    }
-
-    /// Parses `dion:1/16`, `dion:0.25`, `muon`, `adamw`.
-    public static func parse(_ text: String) throws(ClusterModelError) -> SimulatedOptimizer {
-        if text == "muon" { return .muon }
-        if text == "adamw" { return .adamw }
-        if text.hasPrefix("dion:") {
-            let value = text.dropFirst(5)
-            let parts = value.split(separator: "/")
-            let rho = parts.count == 2 ? Double(parts[0]).flatMap { a in Double(parts[1]).map { a / $0 } } : Double(value)
-            // Below 2⁻²⁴ every matrix this model accepts gets rank 1, the smallest there is.
-            if let rho, rho.isFinite, rho >= 0x1p-24, rho <= 1 { return .dion(rankFraction: rho) }
-        }
-        throw ClusterModelError("bad optimizer '\(text)'; use dion:ρ with 2^-24 ≤ ρ ≤ 1 (e.g. dion:1/16), muon or adamw")
-    }
-}
+/// The optimizers the model compares (`OptimizerChoice`, parsed once for every command).
+public typealias SimulatedOptimizer = OptimizerChoice
 
 /// Per-rank cost of one optimizer step for a whole model on a mesh: bytes per axis (including the
 /// data-parallel gradient synchronization the optimizer needs, so optimizers compare like for like;

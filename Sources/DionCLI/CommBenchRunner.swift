@@ -36,17 +36,11 @@ struct CommBenchCase {
             targets = parsedShapes.map { ("\($0.0)x\($0.1)", false, [(rows: $0.0, columns: $0.1)]) }
         }
         let kinds = try optimizers.split(separator: ",").map { text -> (Kind, String) in
-            if text == "muon" { return (.muon, "muon") }
-            if text == "adamw" { return (.adamw, "adamw") }
-            if text.hasPrefix("dion:") {
-                let value = text.dropFirst(5)
-                let parts = value.split(separator: "/")
-                let rho: Double? = parts.count == 2 ? Double(parts[0]).flatMap { a in Double(parts[1]).map { a / $0 } }
-                                                     : Double(value)
-                guard let rho, rho > 0, rho <= 1 else { throw ValidationError("bad rank fraction in '\(text)'") }
-                return (.dion(rho), String(text))
+            switch try OptimizerChoice.parse(String(text)) {
+            case .dion(let rho): return (.dion(rho), String(text))
+            case .muon: return (.muon, "muon")
+            case .adamw: return (.adamw, "adamw")
             }
-            throw ValidationError("unknown optimizer '\(text)'; use dion:ρ, muon or adamw")
         }
         return kinds.flatMap { kind in
             targets.map { CommBenchCase(kind: kind.0, name: kind.1, label: $0.label, isModel: $0.isModel, matrices: $0.matrices) }

@@ -194,11 +194,12 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// "0.25" or "1/4".
+    /// "0.25" or "1/4" (`OptimizerChoice.rankFraction(parsing:)`).
     static func fraction(_ text: String) throws -> Double {
-        let parts = text.split(separator: "/")
-        if parts.count == 2, let a = Double(parts[0]), let b = Double(parts[1]), b != 0 { return a / b }
-        if parts.count == 1, let value = Double(text) { return value }
-        throw ValidationError("--rank-fraction must be a number like 0.25 or 1/4, got '\(text)'")
+        do {
+            return try OptimizerChoice.rankFraction(parsing: text)
+        } catch {
+            throw ValidationError("--rank-fraction: \(error.message)")
+        }
     }
 }

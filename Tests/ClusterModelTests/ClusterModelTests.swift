@@ -1,5 +1,6 @@
-import Testing
 import DionCore
+import Foundation
+import Testing
 @testable import ClusterModel
 
 @Suite("Cluster model")
@@ -85,8 +86,44 @@ struct ClusterModelTests {
         #expect(throws: ClusterModelError.self) { try NetworkPreset.named("tpu-v9") }
         #expect(throws: ClusterModelError.self) { try ModelDescription.named("llama3-1t") }
         #expect(throws: ClusterModelError.self) { try ModelDescription.shapes("4096by1024") }
-        #expect(throws: ClusterModelError.self) { try SimulatedOptimizer.parse("dion:2") }
-        #expect(throws: ClusterModelError.self) { try SimulatedOptimizer.parse("sgd") }
+        #expect(throws: OptimizerChoiceError.self) { try SimulatedOptimizer.parse("dion:2") }
+        #expect(throws: OptimizerChoiceError.self) { try SimulatedOptimizer.parse("sgd") }
+        #expect(throws: OptimizerChoiceError.self) { try SimulatedOptimizer.parse("dion:1e-300") }
+        #expect(throws: OptimizerChoiceError.self) { try SimulatedOptimizer.parse("dion:1/0") }
+        #expect(throws: OptimizerChoiceError.self) { try SimulatedOptimizer.parse("dion:nan") }
         #expect(try SimulatedOptimizer.parse("dion:1/16") == .dion(rankFraction: 0.0625))
+    }
+
+    @Test("model descriptions from users are range-checked: negative, zero, huge and overflowing sizes are refused")
+    func descriptionValidation() throws {
+        func model(_ rows: Int, _ columns: Int, _ count: Int, vectors: Int = 0) -> Data {
+            Data("{\"name\":\"m\",\"matrices\":[{\"name\":\"w\",\"rows\":\(rows),\"columns\":\(columns),\"count\":\(count),\"scalarOptimizer\":false}],\"vectorParameters\":\(vectors)}".utf8)
+        }
+        #expect(try ModelDescription.fromJSON(model(4096, 1024, 32)).parameters == 4096 * 1024 * 32)
+        for (rows, columns, count, vectors) in [(-4096, 1024, 1, 0), (4096, 0, 1, 0), (4096, 1024, -3, 0), (1 << 40, 1, 1, 0),
+                                                 (1 << 24, 1 << 24, 1 << 24, 0), (16, 16, 1, -1), (16, 16, 1, Int.max)] {
+            #expect(throws: ClusterModelError.self, "\(rows)x\(columns)x\(count)+\(vectors)") {
+                try ModelDescription.fromJSON(model(rows, columns, count, vectors: vectors))
+            }
+        }
+        #expect(throws: ClusterModelError.self) { try ModelDescription.shapes("99999999999999999999x4") }
+        #expect(throws: ClusterModelError.self) { try ModelDescription.shapes("x4") }
+    }
+
+    @Test("the report keeps exact integers, survives odd names, and its reference half is OptimizerCost's")
+    func report() throws {
+        let mesh = try MeshShape(replicate: 2, fsdp: 2, tp: 2)
+        let network = try NetworkPreset.named("h100-nvlink-ib400")
+        let model = try ModelDescription.fromJSON(Data(#"{"name":"my \"model\"","matrices":[{"name":"w","rows":130,"columns":70,"count":3,"scalarOptimizer":false}],"vectorParameters":0}"#.utf8))
+        let report = try SimulationReport.make(model: model, mesh: mesh, network: network, optimizers: [.dion(rankFraction: 0.25), .muon])
+        let decoded = try JSONDecoder().decode(SimulationReport.self, from: try JSONEncoder().encode(report))
+        #expect(decoded == report)
+        let dion = report.records[0]
+        let reference = OptimizerCost.estimate(.dion(rankFraction: 0.25), model: model, mesh: mesh, network: network)
+        #expect(dion.reference.bytes_sent_per_rank == Int(reference.bytesSent.rounded()))
+        #expect(dion.reference.comm_seconds == reference.commSeconds)
+        let implemented = try ImplementedSchedule.bytesSent(.dion(rankFraction: 0.25), matrices: Array(repeating: (130, 70), count: 3),
+                                                            mesh: mesh)
+        #expect(dion.implemented.bytes_sent_per_rank == implemented.total && implemented.total > 0)
     }
 }
