@@ -95,8 +95,7 @@ struct BenchCollectives: ParsableCommand {
                 if world.rank == 0 { print(overhead) }
             }
             if world.rank == 0, let json {
-                let text = "[\n" + records.map(\.json).joined(separator: ",\n") + "\n]\n"
-                try Data(text.utf8).write(to: URL(fileURLWithPath: json))
+                try JSONOutput.write(records.map(\.record), to: json)
                 print("wrote \(json)")
             }
         }

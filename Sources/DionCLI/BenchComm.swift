@@ -73,7 +73,7 @@ struct BenchComm: ParsableCommand {
                 print("dion bench comm: mesh \(shape), layout \(chosenLayout), \(steps) steps per case")
                 print(CommBenchResult.header + (simulateNetwork.map { "  simulated comm ms on \($0)" } ?? ""))
             }
-            var records: [String] = []
+            var records: [CommBenchRecord] = []
             for benchCase in cases {
                 let result = try runner.run(benchCase)
                 if check && result.bytesSent != result.predictedSent {
@@ -82,11 +82,11 @@ struct BenchComm: ParsableCommand {
                 }
                 if world.rank == 0 {
                     print(result.row + (simulateNetwork == nil ? "" : String(format: " %12.3f", result.simulatedSeconds * 1e3)))
-                    records.append(result.json(mesh: shape))
+                    records.append(result.record(mesh: shape))
                 }
             }
             if world.rank == 0, let json {
-                try Data(("[\n" + records.joined(separator: ",\n") + "\n]\n").utf8).write(to: URL(fileURLWithPath: json))
+                try JSONOutput.write(records, to: json)
                 print("wrote \(json)")
             }
         }

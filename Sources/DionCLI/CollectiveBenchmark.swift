@@ -24,6 +24,22 @@ enum BenchmarkedCollective: String, CaseIterable {
     }
 }
 
+/// One point of `dion bench collectives --json`.
+struct CollectiveBenchRecord: Codable, Equatable {
+    var op: String
+    var ranks: Int
+    var bytes: Int
+    var seconds: Double
+    var mean_seconds: Double
+    var iterations: Int
+    var algbw_GBps: Double
+    var busbw_GBps: Double
+    var ledger: Bool
+    var implementation: String
+    /// The α–β model's time on `--simulate-network`, when asked.
+    var model_seconds: Double?
+}
+
 /// One measured point.
 struct BenchmarkRecord {
     let op: BenchmarkedCollective
@@ -48,12 +64,11 @@ struct BenchmarkRecord {
             + (modelSeconds.map { String(format: " %11.2f %11.2f", $0 * 1e6, $0 / seconds) } ?? "")
     }
 
-    var json: String {
-        String(format: "{\"op\":\"%@\",\"ranks\":%d,\"bytes\":%d,\"seconds\":%.9g,\"mean_seconds\":%.9g,"
-               + "\"iterations\":%d,\"algbw_GBps\":%.6g,\"busbw_GBps\":%.6g,\"ledger\":%@,\"implementation\":\"swift\"%@}",
-               op.rawValue as NSString, ranks, bytes, seconds, meanSeconds, iterations, algbw, busbw,
-               (ledger ? "true" : "false") as NSString,
-               (modelSeconds.map { String(format: ",\"model_seconds\":%.9g", $0) } ?? "") as NSString)
+    /// The JSON record of this point (`dion bench collectives --json`).
+    var record: CollectiveBenchRecord {
+        CollectiveBenchRecord(op: op.rawValue, ranks: ranks, bytes: bytes, seconds: seconds, mean_seconds: meanSeconds,
+                              iterations: iterations, algbw_GBps: algbw, busbw_GBps: busbw, ledger: ledger,
+                              implementation: "swift", model_seconds: modelSeconds)
     }
 
     /// This point with the model's time on `network` (one link: intra-node if the ranks fit in a node).

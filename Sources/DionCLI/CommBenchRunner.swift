@@ -69,20 +69,36 @@ struct CommBenchResult {
                collectives, stepSeconds * 1e3, commSeconds * 1e3)
     }
 
-    func json(mesh: MeshShape) -> String {
-        let rho: Double
-        switch benchCase.kind {
-        case .dion(let value): rho = value
-        default: rho = 1
-        }
-        return String(format: "{\"optimizer\":\"%@\",\"rank_fraction\":%g,\"rank\":%d,\"mesh\":{\"dp\":%d,\"fsdp\":%d,\"tp\":%d},"
-                      + "\"%@\":\"%@\",\"bytes_sent_per_rank\":%d,\"bytes_received_per_rank\":%d,"
-                      + "\"predicted_bytes_sent_per_rank\":%d,\"collectives\":%d,\"step_seconds\":%.6g,\"comm_seconds\":%.6g,"
-                      + "\"simulated_comm_seconds\":%.6g}",
-                      (benchCase.name.split(separator: ":").first.map(String.init) ?? benchCase.name) as NSString, rho, rank, mesh.replicate,
-                      mesh.fsdp, mesh.tp, (benchCase.isModel ? "model" : "shape") as NSString, benchCase.label as NSString, bytesSent, bytesReceived, predictedSent,
-                      collectives, stepSeconds, commSeconds, simulatedSeconds)
+    /// The JSON record of this result (`dion bench comm --json`).
+    func record(mesh: MeshShape) -> CommBenchRecord {
+        let rho: Double = if case .dion(let value) = benchCase.kind { value } else { 1 }
+        return CommBenchRecord(
+            optimizer: benchCase.name.split(separator: ":").first.map(String.init) ?? benchCase.name, rank_fraction: rho,
+            rank: rank, mesh: ["dp": mesh.replicate, "fsdp": mesh.fsdp, "tp": mesh.tp],
+            shape: benchCase.isModel ? nil : benchCase.label, model: benchCase.isModel ? benchCase.label : nil,
+            bytes_sent_per_rank: bytesSent, bytes_received_per_rank: bytesReceived, predicted_bytes_sent_per_rank: predictedSent,
+            collectives: collectives, step_seconds: stepSeconds, comm_seconds: commSeconds,
+            simulated_comm_seconds: simulatedSeconds)
     }
+}
+
+/// One case of `dion bench comm --json`: bytes per rank per step, the maximum over ranks.
+struct CommBenchRecord: Codable, Equatable {
+    var optimizer: String
+    var rank_fraction: Double
+    var rank: Int
+    var mesh: [String: Int]
+    /// The matrix shape ("130x70"), or `model` for a whole model's matrices.
+    var shape: String?
+    var model: String?
+    var bytes_sent_per_rank: Int
+    var bytes_received_per_rank: Int
+    /// What the step plan says this step sends (`StepPlan`).
+    var predicted_bytes_sent_per_rank: Int
+    var collectives: Int
+    var step_seconds: Double
+    var comm_seconds: Double
+    var simulated_comm_seconds: Double
 }
 
 /// Runs the cases on the mesh with real collectives.

@@ -74,9 +74,7 @@ struct SimulateCommand: ParsableCommand {
             printTable(report, \.reference)
         }
         if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+            try JSONOutput.write(report, to: json)
             print("wrote \(json)")
         }
     }
