@@ -95,7 +95,7 @@ struct BenchCollectives: ParsableCommand {
                 if world.rank == 0 { print(overhead) }
             }
             if world.rank == 0, let json {
-                try JSONOutput.write(records.map(\.record), to: json)
+                try JSONOutput.write(records, to: json)
                 print("wrote \(json)")
             }
         }

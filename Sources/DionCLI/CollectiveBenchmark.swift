@@ -24,24 +24,8 @@ enum BenchmarkedCollective: String, CaseIterable {
     }
 }
 
-/// One point of `dion bench collectives --json`.
-struct CollectiveBenchRecord: Codable, Equatable {
-    var op: String
-    var ranks: Int
-    var bytes: Int
-    var seconds: Double
-    var mean_seconds: Double
-    var iterations: Int
-    var algbw_GBps: Double
-    var busbw_GBps: Double
-    var ledger: Bool
-    var implementation: String
-    /// The α–β model's time on `--simulate-network`, when asked.
-    var model_seconds: Double?
-}
-
-/// One measured point.
-struct BenchmarkRecord {
+/// One measured point; encoded as one record of `dion bench collectives --json`.
+struct BenchmarkRecord: Encodable {
     let op: BenchmarkedCollective
     let ranks: Int
     let bytes: Int
@@ -64,11 +48,23 @@ struct BenchmarkRecord {
             + (modelSeconds.map { String(format: " %11.2f %11.2f", $0 * 1e6, $0 / seconds) } ?? "")
     }
 
-    /// The JSON record of this point (`dion bench collectives --json`).
-    var record: CollectiveBenchRecord {
-        CollectiveBenchRecord(op: op.rawValue, ranks: ranks, bytes: bytes, seconds: seconds, mean_seconds: meanSeconds,
-                              iterations: iterations, algbw_GBps: algbw, busbw_GBps: busbw, ledger: ledger,
-                              implementation: "swift", model_seconds: modelSeconds)
+    enum CodingKeys: String, CodingKey {
+        case op, ranks, bytes, seconds, mean_seconds, iterations, algbw_GBps, busbw_GBps, ledger, implementation, model_seconds
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(op.rawValue, forKey: .op)
+        try c.encode(ranks, forKey: .ranks)
+        try c.encode(bytes, forKey: .bytes)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(meanSeconds, forKey: .mean_seconds)
+        try c.encode(iterations, forKey: .iterations)
+        try c.encode(algbw, forKey: .algbw_GBps)
+        try c.encode(busbw, forKey: .busbw_GBps)
+        try c.encode(ledger, forKey: .ledger)
+        try c.encode("swift", forKey: .implementation)
+        try c.encodeIfPresent(modelSeconds, forKey: .model_seconds)
     }
 
     /// This point with the model's time on `network` (one link: intra-node if the ranks fit in a node).
