@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import Training
+import _TestSupport
+
+/// The training options that had no test of their own: the learning-rate schedules (exact values),
+/// gradient accumulation, gradient clipping and Dion's compressed data-parallel sync in a real run.
+@Suite("dion train options (schedules, accumulation, clipping, compressed sync)", .serialized)
+struct TrainOptionsTests {
+    @Test("the schedules give their documented multipliers")
+    func schedules() throws {
+        let constant = try LearningRateSchedule(shape: .constant, warmup: 4, steps: 20)
+        #expect((0..<4).map { constant.multiplier(at: $0) } == [0.25, 0.5, 0.75, 1])
+        #expect((4..<20).allSatisfy { constant.multiplier(at: $0) == 1 })
+
+        let cosine = try LearningRateSchedule(shape: .cosine, warmup: 0, steps: 100, minimumFraction: 0.1)
+        #expect(cosine.multiplier(at: 0) == 1)
+        #expect(abs(cosine.multiplier(at: 50) - 0.55) < 1e-12)          // halfway: (1 + 0.1) / 2
+        #expect(abs(cosine.multiplier(at: 100) - 0.1) < 1e-12)          // the floor
+        let falling = (0..<100).map { cosine.multiplier(at: $0) }
+        #expect(zip(falling, falling.dropFirst()).allSatisfy { $0 >= $1 })
+
+        let wsd = try LearningRateSchedule(shape: .wsd, warmup: 10, steps: 110, minimumFraction: 0, decayFraction: 0.2)
+        #expect(wsd.multiplier(at: 9) == 1)                              // end of warm-up
+        #expect(wsd.multiplier(at: 90) == 1)                             // progress 0.8: decay starts
+        #expect(abs(wsd.multiplier(at: 100) - 0.5) < 1e-12)              // halfway through the decay
+        #expect(abs(wsd.multiplier(at: 110) - 0) < 1e-12)
+
+        #expect(throws: TrainingError.self) { try LearningRateSchedule(shape: .cosine, warmup: 5, steps: 5) }
+        #expect(throws: TrainingError.self) { try LearningRateSchedule(shape: .cosine, warmup: -1, steps: 5) }
+        #expect(throws: TrainingError.self) { try LearningRateSchedule(shape: .cosine, warmup: 0, steps: 0) }
+    }
+
+    /// Losses of `dion train` (train, val, train, val over two steps) with `extra` flags.
+    static func losses(ranks: Int, mesh: String, optimizer: String = "dion", _ extra: [String]) throws -> [Double] {
+        TrainMultiRankTests.losses(try TrainMultiRankTests.train(ranks: ranks, mesh: mesh, optimizer: optimizer, extra: extra))
+    }
+
+    static func expectClose(_ a: [Double], _ b: [Double], tolerance: Double = 2e-5, _ what: String) {
+        #expect(a.count == 4 && b.count == 4, "\(what): \(a) vs \(b)")
+        for (x, y) in zip(a, b) { #expect(abs(x - y) <= tolerance * abs(x), "\(what): \(b) vs \(a)") }
+    }
+
+    @Test("two micro-batches of 4 give the losses of one batch of 8, on one process and on dp=2")
+    func gradientAccumulation() throws {
+        let whole = try Self.losses(ranks: 1, mesh: "dp=1", [])
+        let accumulated = try Self.losses(ranks: 1, mesh: "dp=1", ["--grad-accum", "2"])
+        Self.expectClose(whole, accumulated, "--grad-accum 2 on one process")
+        let distributed = try Self.losses(ranks: 2, mesh: "dp=2", ["--grad-accum", "2"])
+        Self.expectClose(whole, distributed, "--grad-accum 2 on dp=2")
+    }
+
+    @Test("clipping: a huge threshold changes nothing, a tiny one changes the run, and dp=2 clips as one process does")
+    func gradientClipping() throws {
+        let free = try Self.losses(ranks: 1, mesh: "dp=1", optimizer: "adamw", [])
+        let loose = try Self.losses(ranks: 1, mesh: "dp=1", optimizer: "adamw", ["--grad-clip", "1e9"])
+        Self.expectClose(free, loose, "--grad-clip 1e9")
+        // A tiny threshold rescales every gradient: Dion's orthonormalized step is nearly scale-free,
+        // but its momentum mixes steps of different scale, so the run must differ from unclipped.
+        let tight = try Self.losses(ranks: 1, mesh: "dp=1", ["--grad-clip", "1e-6"])
+        let dion = try Self.losses(ranks: 1, mesh: "dp=1", [])
+        #expect(tight[2] != dion[2], "a tiny clip changes the run: \(tight) vs \(dion)")
+        let distributed = try Self.losses(ranks: 2, mesh: "dp=2", ["--grad-clip", "1e-6"])
+        Self.expectClose(tight, distributed, "--grad-clip 1e-6 on dp=2")
+        let clipped = try Self.losses(ranks: 2, mesh: "dp=2", ["--grad-clip", "0.5"])
+        let alone = try Self.losses(ranks: 1, mesh: "dp=1", ["--grad-clip", "0.5"])
+        Self.expectClose(alone, clipped, "--grad-clip 0.5 on dp=2")
+    }
+
+    @Test("Dion's compressed data-parallel sync trains like one process (its mean buffer follows the single-device recursion)")
+    func compressedSync() throws {
+        let alone = try Self.losses(ranks: 1, mesh: "dp=1", ["--rank-fraction", "1/8"])
+        let compressed = try Self.losses(ranks: 2, mesh: "dp=2", ["--rank-fraction", "1/8", "--sync", "compressed"])
+        Self.expectClose(alone, compressed, tolerance: 5e-5, "--sync compressed on dp=2")
+        let uncompressed = try Self.losses(ranks: 2, mesh: "dp=2", ["--rank-fraction", "1/8", "--sync", "uncompressed"])
+        Self.expectClose(alone, uncompressed, "--sync uncompressed on dp=2")
+    }
+}
