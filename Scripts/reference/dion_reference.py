@@ -148,6 +148,18 @@ def main(out_dir):
     cases.append(("lion", {"optimizer": "lion", "hyperparameters": {"lr": 0.01, "betas": [0.9, 0.99], "weight_decay": 0.1},
                            "X0": X0.tolist(), "gradients": [g.tolist() for g in grads]},
                   lion(X0, grads, 0.01, (0.9, 0.99), 0.1)))
+    # Mesh-sized Dion cases (a square, a tall and a wide matrix large enough to shard over 4 ranks on
+    # each side), drawn from their own generator so the cases above stay byte-identical.
+    rng_mesh = np.random.default_rng(20261219)
+    for name, (m, n), rank, method in [("square-32", (32, 32), 8, "rcqr"), ("tall-48x32", (48, 32), 8, "rcqr"),
+                                       ("wide-32x48", (32, 48), 12, "qr")]:
+        X0 = rng_mesh.standard_normal((m, n)).astype(f32)
+        grads = [rng_mesh.standard_normal((m, n)).astype(f32) for _ in range(3)]
+        Q0 = rng_mesh.standard_normal((min(m, n), rank)).astype(f32)
+        hp = {"lr": 0.02, "mu": 0.95, "weight_decay": 0.01, "epsilon": 1e-8, "rank": rank, "orthonormalization": method}
+        cases.append(("dion-" + name, {"optimizer": "dion", "hyperparameters": hp, "X0": X0.tolist(),
+                                       "Q0": Q0.tolist(), "gradients": [g.tolist() for g in grads]},
+                      dion(X0, grads, Q0, 0.02, 0.95, 0.01, 1e-8)))
     for name, case, steps in cases:
         case = dict(case)
         case["steps"] = steps

@@ -51,14 +51,8 @@ struct BenchComm: ParsableCommand {
             let world = try MPIRuntime.world()
             let shape = try MeshShape(parsing: mesh ?? "dp=\(world.size)")
             let deviceMesh = try DeviceMesh(shape: shape, world: world)
-            let chosenLayout: ShardLayout
-            switch layout ?? (shape.tp > 1 ? "column" : shape.fsdp > 1 ? "fsdp" : "replicated") {
-            case "fsdp": chosenLayout = .fsdp
-            case "replicated": chosenLayout = .replicated
-            case "column": chosenLayout = shape.fsdp > 1 ? .fsdpColumnParallel : .columnParallel
-            case "row": chosenLayout = shape.fsdp > 1 ? .fsdpRowParallel : .rowParallel
-            default: throw ValidationError("--layout must be replicated, fsdp, column or row")
-            }
+            let chosenLayout = try LayoutName.layout(layout ?? (shape.tp > 1 ? "column" : shape.fsdp > 1 ? "fsdp" : "replicated"),
+                                                     on: shape)
             guard let dataParallelSync = DistributedDion.DataParallelSync(rawValue: sync) else {
                 throw ValidationError("--sync must be automatic, compressed or uncompressed")
             }

@@ -3,6 +3,7 @@ import Foundation
 import LinearAlgebra
 import MPIShim
 import Optimizers
+import DionDistributed
 import Sharding
 
 /// `dion replay`: runs an optimizer on recorded gradients and writes the state after each step,
@@ -18,8 +19,13 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Output JSON: {\"steps\": [{\"X\", \"momentum\", \"Q\"}, …]}.")
     var output: String
 
-    @Option(help: "Run on this mesh (dp=R,fsdp=F) under mpirun: shard, step with the distributed optimizer, gather.")
+    @Option(help: ArgumentHelp("Run on this mesh (dp=R,fsdp=F,tp=T) under mpirun: shard, step with the distributed "
+                               + "optimizer, gather. Q0 and Q stay in the single-process format on every mesh."))
     var mesh: String?
+
+    @Option(help: ArgumentHelp("With --mesh: auto (for Dion the layout that keeps the single-process work orientation) "
+                               + "or \(LayoutName.choices). A layout that would flip Dion's orientation is refused."))
+    var layout: String = "auto"
 
     func run() throws {
         BLASThreads.configureForProcess()
@@ -33,11 +39,27 @@ struct ReplayCommand: ParsableCommand {
         if let mesh {
             FailFast.run {
                 let world = try MPIRuntime.world()
-                let deviceMesh = try DeviceMesh(shape: try MeshShape(parsing: mesh), world: world)
-                let steps = try ReplayOnMesh.run(input, mesh: deviceMesh)
-                if world.rank == 0 { try write(steps) }
+                let shape: MeshShape
+                let chosen: ShardLayout
+                do {
+                    shape = try MeshShape(parsing: mesh)
+                    let requested = layout == "auto" ? nil : try LayoutName.layout(layout, on: shape)
+                    chosen = try MeshReplay.layout(for: input, on: shape, requested: requested)
+                } catch {
+                    // Pure checks, before any collective: every rank reaches the same verdict, and
+                    // the grace lets each print it before the first abort ends the job.
+                    FailFast.fail(error, graceSeconds: 1)
+                }
+                let deviceMesh = try DeviceMesh(shape: shape, world: world)
+                let steps = try MeshReplay.run(input, mesh: deviceMesh, layout: chosen)
+                if world.rank == 0 {
+                    print("dion replay: \(input.optimizer) \(input.X0.count)×\(input.X0.first?.count ?? 0) on \(shape), "
+                          + "layout \(chosen)")
+                    try write(steps)
+                }
             }
         } else {
+            guard layout == "auto" else { throw ValidationError("--layout needs --mesh") }
             try write(try Replay.run(input))
         }
     }

@@ -30,7 +30,7 @@ public struct DionWorkGeometry: Sendable, Hashable {
         } else if rowAxis == .tp || columnAxis == .fsdp {
             transposed = false
         } else {
-            transposed = preferTransposed ?? (m < n)
+            transposed = preferTransposed ?? Self.singleDeviceTransposed(rows: m, columns: n)
         }
         let inner = transposed ? columnAxis : rowAxis
         let outer = transposed ? rowAxis : columnAxis

@@ -64,7 +64,8 @@ public struct ShardLayout: Sendable, Hashable, Codable, CustomStringConvertible 
                       columns: columnAxes.first.map { .sharded($0) } ?? .replicated)
     }
 
-    private init(unchecked rows: DimensionPlacement, _ columns: DimensionPlacement) {
+    /// A layout the caller knows is valid (no axis twice, never the replicate axis).
+    init(unchecked rows: DimensionPlacement, _ columns: DimensionPlacement) {
         self.rows = rows
         self.columns = columns
     }

@@ -55,25 +55,43 @@ public struct DistributedDion: Sendable {
     /// The work orientation a layout implies (§2): FSDP on dim 0 transposes; the replicated
     /// layout keeps the single-device rule (transpose when m < n).
     public static func transposed(for layout: ShardLayout, rows m: Int, columns n: Int) -> Bool {
-        (try? DionWorkGeometry(layout: layout, rows: m, columns: n))?.transposed ?? (m < n)
+        (try? DionWorkGeometry(layout: layout, rows: m, columns: n))?.transposed
+            ?? DionWorkGeometry.singleDeviceTransposed(rows: m, columns: n)
     }
 
     /// The state for a sharded parameter: M = 0 on this rank's block and this rank's rows of the
-    /// global Q₀ — the keyed generator's, or `q0` (the whole q × r matrix in this layout's work
-    /// orientation: q = m under FSDP) when given.
+    /// global Q₀ — the keyed generator's, or `q0` when given.
     ///
-    /// - Parameter transposed: the work orientation (B = Mᵀ) to use; `nil` takes the layout's
-    ///   (§2), and a value the layout contradicts is refused.
+    /// `q0` is the whole q×r matrix in the work orientation of the layout (`DionWorkGeometry`):
+    /// B = Mᵀ, q = m, when the rows are over `fsdp` or the columns over `tp` (`.fsdp`, `.rowParallel`,
+    /// `.fsdpRowParallel`); B = M, q = n, when the rows are over `tp` or the columns over `fsdp`
+    /// (`.columnParallel`, `.fsdpColumnParallel`); for `.replicated`, `transposed` or else the
+    /// single-device rule (B = Mᵀ when m < n). A single-process Q₀ is in that rule's orientation, so
+    /// to reuse one on a mesh shard with `DionWorkGeometry.layout(keepingTransposed:on:)` and pass
+    /// `transposed`.
+    ///
+    /// - Parameters:
+    ///   - x: this rank's shard of the parameter.
+    ///   - parameterID: the key of the parameter's Q₀ and sketch streams.
+    ///   - mesh: the mesh `x` is sharded on.
+    ///   - q0: the global Q₀ (q×r) in the work orientation, or `nil` for the keyed generator's.
+    ///   - requested: the work orientation (B = Mᵀ) to use; `nil` takes the layout's (§2). A square
+    ///     `q0` needs it: its shape reads the same in both orientations.
+    /// - Throws: `OptimizerError.unsupportedTensor` when the layout cannot be stepped on `mesh`, when
+    ///   it implies the other orientation than `requested` (naming the layout that keeps it), or when
+    ///   a square `q0` comes without `requested`; `.shapeMismatch` when `q0` is not q×r;
+    ///   `.rankExceedsMatrix` for a rank outside 1…min(m, n).
     public func initialState(for x: ShardedMatrix, parameterID: UInt64, mesh: DeviceMesh,
                              q0: Matrix? = nil, transposed requested: Bool? = nil) throws(OptimizerError) -> State {
         try Self.checkSupported(x.layout, mesh)
         let (m, n) = (x.rows, x.columns)
         guard m > 0, n > 0 else { throw OptimizerError(.unsupportedTensor, "Dion needs a non-empty matrix, got \(m)×\(n)") }
         let r = try dion.configuration.rank(rows: m, columns: n)
-        let geometry = try Self.geometry(x, preferTransposed: requested)
-        if let requested, requested != geometry.transposed {
-            throw OptimizerError(.unsupportedTensor, "\(x.layout) implies the work orientation B = \(geometry.transposed ? "Mᵀ" : "M"); "
-                                 + "B = \(requested ? "Mᵀ" : "M") was requested (shard the other dimension instead)")
+        let geometry = try Self.geometry(x, mesh: mesh, keepingTransposed: requested)
+        if q0 != nil && m == n && requested == nil {
+            throw OptimizerError(.unsupportedTensor, "a square Q₀ (\(m)×\(r)) reads the same as either factor; pass "
+                                 + "transposed: to say which orientation it is in (\(x.layout) implies B = "
+                                 + "\(geometry.transposed ? "Mᵀ" : "M"))")
         }
         let transposed = geometry.transposed
         let qRows = geometry.q
@@ -98,6 +116,19 @@ public struct DistributedDion: Sendable {
     static func geometry(_ x: ShardedMatrix, preferTransposed: Bool? = nil) throws(OptimizerError) -> DionWorkGeometry {
         do throws(ShardingError) {
             return try DionWorkGeometry(layout: x.layout, rows: x.rows, columns: x.columns, preferTransposed: preferTransposed)
+        } catch {
+            throw OptimizerError(.unsupportedTensor, error.message)
+        }
+    }
+
+    /// The work geometry of a sharded parameter whose orientation must be `transposed` (when given),
+    /// or a clear refusal.
+    static func geometry(_ x: ShardedMatrix, mesh: DeviceMesh,
+                         keepingTransposed transposed: Bool?) throws(OptimizerError) -> DionWorkGeometry {
+        guard let transposed else { return try geometry(x) }
+        do throws(ShardingError) {
+            return try DionWorkGeometry(layout: x.layout, rows: x.rows, columns: x.columns, keepingTransposed: transposed,
+                                        on: mesh.shape)
         } catch {
             throw OptimizerError(.unsupportedTensor, error.message)
         }

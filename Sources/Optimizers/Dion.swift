@@ -1,3 +1,4 @@
+import DionCore
 import LinearAlgebra
 
 /// Dion (§1 of the algorithm notes): one amortized power-iteration step per training step.
@@ -79,7 +80,7 @@ public struct Dion: Optimizer {
         let (m, n) = (parameter.rows, parameter.columns)
         guard m > 0, n > 0 else { throw OptimizerError(.unsupportedTensor, "Dion needs a non-empty matrix, got \(m)×\(n)") }
         let r = try configuration.rank(rows: m, columns: n)
-        let transposed = transposed ?? (m < n)
+        let transposed = transposed ?? DionWorkGeometry.singleDeviceTransposed(rows: m, columns: n)
         let q = transposed ? m : n
         let initial = q0 ?? generator.matrix(stream: Self.q0Stream(parameterID: parameterID), rows: q, columns: r)
         guard initial.rows == q, initial.columns == r else {

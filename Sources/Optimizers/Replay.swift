@@ -76,16 +76,11 @@ public enum Replay {
             throw OptimizerError(.shapeMismatch, "replay matrices: \(error.message)")
         }
         let h = input.hyperparameters
-        let lr = h.lr ?? 0.01
+        let lr = h.learningRate
         var records: [StepRecord] = []
         switch input.optimizer {
         case "dion":
-            let rank: DionConfiguration.Rank = h.rank.map { .absolute($0) } ?? .fraction(h.rank_fraction ?? 1)
-            guard let method = OrthonormalizationMethod(rawValue: h.orthonormalization ?? "rcqr") else {
-                throw OptimizerError(.invalidHyperparameter, "orthonormalization must be rcqr, qr or cqr")
-            }
-            let dion = Dion(try DionConfiguration(momentum: h.mu ?? 0.95, weightDecay: h.weight_decay ?? 0.01,
-                                                  epsilon: h.epsilon ?? 1e-8, rank: rank, orthonormalization: method))
+            let dion = Dion(try h.dionConfiguration())
             var q0: Matrix?
             if let nested = input.Q0 {
                 do throws(LinearAlgebraError) { q0 = try Matrix(nested) } catch {
@@ -95,14 +90,7 @@ public enum Replay {
             let state = try dion.initialState(for: x, parameterID: 0, q0: q0)
             records = try replay(dion, x, state, gradients, lr) { StepRecord(X: $0.nested, momentum: $1.momentum.nested, Q: $1.q.nested) }
         case "muon":
-            guard let coefficients = NewtonSchulz.Coefficients(rawValue: h.coefficients ?? "polar-express"),
-                  let adjustment = Muon.LearningRateAdjustment(rawValue: h.adjust_lr ?? "spectral_norm") else {
-                throw OptimizerError(.invalidHyperparameter, "coefficients must be polar-express or keller-jordan, "
-                                     + "adjust_lr spectral_norm, rms_norm or none")
-            }
-            let muon = Muon(try Muon.Configuration(momentum: h.mu ?? 0.95, weightDecay: h.weight_decay ?? 0.01,
-                                                   nesterov: h.nesterov ?? false, coefficients: coefficients,
-                                                   adjustment: adjustment))
+            let muon = Muon(try h.muonConfiguration())
             records = try replay(muon, x, try muon.initialState(for: x), gradients, lr) {
                 StepRecord(X: $0.nested, momentum: $1.momentum.nested, Q: nil)
             }
@@ -125,5 +113,38 @@ public enum Replay {
             throw OptimizerError(.invalidHyperparameter, "unknown optimizer \(input.optimizer); use dion, muon, adamw or lion")
         }
         return records
+    }
+}
+
+extension Replay.Hyperparameters {
+    /// The learning rate (default 0.01).
+    public var learningRate: Float { lr ?? 0.01 }
+
+    /// Dion's configuration: `rank` or `rank_fraction` (default full rank), `mu` (0.95),
+    /// `weight_decay` (0.01), `epsilon` (1e-8), `orthonormalization` (`rcqr`, `qr` or `cqr`).
+    ///
+    /// - Throws: `OptimizerError.invalidHyperparameter` for an unknown orthonormalization or a value
+    ///   outside its domain.
+    public func dionConfiguration() throws(OptimizerError) -> DionConfiguration {
+        let rank: DionConfiguration.Rank = self.rank.map { .absolute($0) } ?? .fraction(rank_fraction ?? 1)
+        guard let method = OrthonormalizationMethod(rawValue: orthonormalization ?? "rcqr") else {
+            throw OptimizerError(.invalidHyperparameter, "orthonormalization must be rcqr, qr or cqr")
+        }
+        return try DionConfiguration(momentum: mu ?? 0.95, weightDecay: weight_decay ?? 0.01, epsilon: epsilon ?? 1e-8,
+                                     rank: rank, orthonormalization: method)
+    }
+
+    /// Muon's configuration: `mu` (0.95), `weight_decay` (0.01), `nesterov` (false), `coefficients`
+    /// (`polar-express` or `keller-jordan`), `adjust_lr` (`spectral_norm`, `rms_norm` or `none`).
+    ///
+    /// - Throws: `OptimizerError.invalidHyperparameter` for an unknown name or a value outside its domain.
+    public func muonConfiguration() throws(OptimizerError) -> Muon.Configuration {
+        guard let coefficients = NewtonSchulz.Coefficients(rawValue: coefficients ?? "polar-express"),
+              let adjustment = Muon.LearningRateAdjustment(rawValue: adjust_lr ?? "spectral_norm") else {
+            throw OptimizerError(.invalidHyperparameter, "coefficients must be polar-express or keller-jordan, "
+                                 + "adjust_lr spectral_norm, rms_norm or none")
+        }
+        return try Muon.Configuration(momentum: mu ?? 0.95, weightDecay: weight_decay ?? 0.01, nesterov: nesterov ?? false,
+                                      coefficients: coefficients, adjustment: adjustment)
     }
 }

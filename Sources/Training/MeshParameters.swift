@@ -21,16 +21,15 @@ public struct MeshParameters: ParameterSource {
     /// This rank's shard of every gradient, summed over the micro-batches and fsdp ranks.
     public var gradients: [[Float]]
 
-    /// The layout of a parameter on a mesh.
+    /// The layout of a parameter on a mesh: for a weight matrix, the one that keeps its Dion work
+    /// orientation (`dionTransposed`) on every mesh (`DionWorkGeometry.layout(keepingTransposed:on:)`,
+    /// the rule `dion replay --mesh` uses too); the rest by rows over `fsdp`.
     public static func layout(for split: TensorParallelSplit, mesh: MeshShape) throws(ShardingError) -> ShardLayout {
-        let (f, t) = (mesh.fsdp > 1, mesh.tp > 1)
         switch split {
-        case .outputRows:
-            return try ShardLayout(rows: t ? .sharded(.tp) : .replicated, columns: f ? .sharded(.fsdp) : .replicated)
-        case .inputColumns:
-            return try ShardLayout(rows: f ? .sharded(.fsdp) : .replicated, columns: t ? .sharded(.tp) : .replicated)
+        case .outputRows, .inputColumns:
+            return DionWorkGeometry.layout(keepingTransposed: dionTransposed(split), on: mesh)
         case .replicated:
-            return f ? .fsdp : .replicated
+            return mesh.fsdp > 1 ? .fsdp : .replicated
         }
     }
 

@@ -55,8 +55,8 @@ func runDionEquivalence(_ world: Communicator, mesh text: String, _ checker: ino
                     let gathered = try x.gathered(on: mesh)
                     let update = zip(reference.elements, previous.elements).map { abs($0 - $1) }.max() ?? 0
                     let error = zip(gathered, reference.elements).map { abs($0 - $1) }.max() ?? 0
-                    let relative: Float = referenceState.q.columns == min(m, n) ? 1e-4 : 1e-5
-                    let bound = relative * update + 4 * (reference.elements.map(abs).max() ?? 1).ulp
+                    let bound = dionStepBound(update: update, weights: reference.elements,
+                                              fullRank: referenceState.q.columns == min(m, n))
                     worst = max(worst, error / bound)
                     try checker.expect(error <= bound, true,
                                        "\(m)×\(n) \(rank) \(layout) step \(step): error \(error) > \(bound) (update \(update))")

@@ -13,6 +13,7 @@
 //   _MPITestRunner placement MESH     every rank prints its host name and its coordinate on mesh MESH
 //   _MPITestRunner wait-for-kill      every rank prints its pid, then all-reduces in a loop for 60 s
 //   _MPITestRunner dion-equivalence MESH   distributed vs single-process Dion, 5 steps, many shapes
+//   _MPITestRunner replay-mesh MESH FIXTURE…   MeshReplay of recorded cases vs their single-process replay
 //   _MPITestRunner checkpoint-save DIR STEP [die-after-file|huge]   save (or crash / overflow while saving)
 //   _MPITestRunner checkpoint-load DIR [CONFIG]                      load the latest; LOADED/REFUSED per rank
 import Foundation
@@ -86,6 +87,10 @@ FailFast.run {
         try runDataParallelSyncChecks(world, mesh: meshText, &checker)
         try runBaselineChecks(world, mesh: meshText, &checker)
         print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
+    case "replay-mesh":
+        var checker = Checker(rank: world.rank, size: world.size)
+        try runReplayMeshChecks(world, mesh: arguments.count > 1 ? arguments[1] : "dp=\(world.size)",
+                                fixtures: Array(arguments.dropFirst(2)), &checker)
     case "checkpoint-save", "checkpoint-load":
         try runCheckpointScenario(world, arguments)
     case "throw-on-rank":

@@ -31,33 +31,3 @@ struct DistributedDionTests {
         }
     }
 }
-
-/// `dion replay --mesh` under mpirun reproduces the numpy reference's weights.
-@Suite("Replay on a mesh (mpirun)", .serialized)
-struct ReplayOnMeshTests {
-    struct Steps: Decodable { let steps: [Step] }
-    struct Step: Decodable { let X: [[Float]] }
-
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../OptimizersTests/Fixtures").standardizedFileURL
-
-    @Test("replayed weights match the reference",
-          arguments: [(4, "fsdp=4", "dion-wide"), (2, "dp=2", "dion-tall-half"), (4, "dp=2,fsdp=2", "muon-tall-pe"),
-                      (2, "fsdp=2", "dion-wide"), (4, "dp=2,fsdp=2", "dion-wide")])
-    func matches(ranks: Int, mesh: String, fixture: String) throws {
-        let dion = try #require(MPIJob.builtProduct("dion"), "the dion executable was not built next to the tests")
-        let input = Self.fixtures.appendingPathComponent("\(fixture).json")
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("replay-\(UUID()).json")
-        defer { try? FileManager.default.removeItem(at: output) }
-        let result = try MPIJob(executable: dion, arguments: ["replay", "--mesh", mesh, "--input", input.path,
-                                                              "--output", output.path], ranks: ranks, timeout: 120).run()
-        #expect(result.status == 0, "\(result)")
-        let got = try JSONDecoder().decode(Steps.self, from: Data(contentsOf: output))
-        let want = try JSONDecoder().decode(Steps.self, from: Data(contentsOf: input))
-        #expect(got.steps.count == want.steps.count)
-        for (a, b) in zip(got.steps, want.steps) {
-            let error = zip(a.X.joined(), b.X.joined()).map { abs($0 - $1) }.max() ?? 1
-            #expect(error < 1e-6, "\(fixture) on \(mesh): X differs by \(error)")
-        }
-    }
-}
