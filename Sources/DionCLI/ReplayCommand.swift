@@ -16,7 +16,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Input JSON: optimizer, hyperparameters, X0, optional Q0, gradients.")
     var input: String
 
-    @Option(help: "Output JSON: {\"steps\": [{\"X\", \"momentum\", \"Q\"}, …]}.")
+    @Option(help: "Output JSON: {\"steps\": [{\"X\", \"momentum\", \"Q\", \"selected\", \"variance\"}, …]} (each where it applies).")
     var output: String
 
     @Option(help: ArgumentHelp("Run on this mesh (dp=R,fsdp=F,tp=T) under mpirun: shard, step with the distributed "

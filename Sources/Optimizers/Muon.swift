@@ -6,10 +6,21 @@ import LinearAlgebra
 ///
 /// Difference from the reference: the orthogonalization runs in fp32, not bf16.
 public struct Muon: Optimizer {
-    public enum LearningRateAdjustment: String, Sendable, Hashable, Codable {
+    /// How η is scaled for an out×in matrix (shared by Muon, Dion2, NorMuon and NorDion2).
+    public enum LearningRateAdjustment: String, Sendable, Hashable, Codable, CaseIterable {
         case spectralNorm = "spectral_norm"
         case rmsNorm = "rms_norm"
         case none
+
+        /// η_adj / η for an out×in matrix: √(out/in), 0.2·√max(out, in) or 1, always from the
+        /// whole matrix's shape (never a selected submatrix's).
+        public func factor(rows: Int, columns: Int) -> Float {
+            switch self {
+            case .spectralNorm: (Float(rows) / Float(columns)).squareRoot()
+            case .rmsNorm: 0.2 * Float(Swift.max(rows, columns)).squareRoot()
+            case .none: 1
+            }
+        }
     }
 
     public struct Configuration: Sendable, Hashable, Codable {
@@ -52,11 +63,7 @@ public struct Muon: Optimizer {
 
     /// η_adj / η for an out×in matrix.
     public func scale(rows: Int, columns: Int) -> Float {
-        switch configuration.adjustment {
-        case .spectralNorm: (Float(rows) / Float(columns)).squareRoot()
-        case .rmsNorm: 0.2 * Float(Swift.max(rows, columns)).squareRoot()
-        case .none: 1
-        }
+        configuration.adjustment.factor(rows: rows, columns: columns)
     }
 
     public func step(parameter x: inout Matrix, gradient g: Matrix, state: inout State,

@@ -1,6 +1,6 @@
 /// What a parameter is, which decides its optimizer and learning rate (§1.2).
 public enum ParameterRole: String, Sendable, Hashable, Codable, CaseIterable {
-    /// A 2-D weight inside the network: Dion or Muon.
+    /// A 2-D weight inside the network: Dion, Muon, Dion2, NorMuon or NorDion2.
     case matrix
     /// The token embedding: the scalar optimizer at the base learning rate.
     case embedding
@@ -33,7 +33,16 @@ public enum ParameterRole: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// The optimizer family a parameter goes to.
 public enum OptimizerFamily: String, Sendable, Hashable, Codable {
-    case dion, muon, adamw, lion
+    case dion, muon, adamw, lion, dion2, normuon, nordion2
+
+    /// Whether the family makes orthonormal (Polar Express / power-iteration) updates, which suit
+    /// hidden matrices and not embeddings or output heads.
+    public var isOrthonormal: Bool {
+        switch self {
+        case .dion, .muon, .dion2, .normuon, .nordion2: true
+        case .adamw, .lion: false
+        }
+    }
 }
 
 /// A parameter's optimizer and learning rate, with a warning when the choice is a known mistake.
@@ -41,7 +50,8 @@ public struct ParameterAssignment: Sendable, Hashable {
     public let role: ParameterRole
     public let family: OptimizerFamily
     public let learningRate: Float
-    /// Set when the assignment is legal but probably wrong (a 2-D embedding or head through Dion/Muon).
+    /// Set when the assignment is legal but probably wrong (a 2-D embedding or head through an
+    /// orthonormal-update family).
     public let warning: String?
 
     /// Assigns `role` given the matrix optimizer, the scalar optimizer and the base learning rate.
@@ -53,7 +63,7 @@ public struct ParameterAssignment: Sendable, Hashable {
         var lr = baseLearningRate
         if role == .head && family == .lion { lr = baseLearningRate / Float(Swift.max(1, inputDimension)).squareRoot() }
         var warning: String?
-        if (role == .embedding || role == .head) && (family == .dion || family == .muon) {
+        if (role == .embedding || role == .head) && family.isOrthonormal {
             warning = "\(name) is the \(role.rawValue) but goes to \(family.rawValue): embeddings and output heads train "
                 + "badly with orthonormal updates (the most common mistake with the reference); use adamw or lion"
         }

@@ -2,20 +2,27 @@ import Foundation
 import LinearAlgebra
 
 /// `dion replay`: runs an optimizer on recorded gradients so another implementation can be
-/// checked against this one. Input: `{"optimizer": "dion"|"muon"|"adamw"|"lion",
-/// "hyperparameters": {…}, "X0": [[…]], "Q0": [[…]] (optional, Dion, work orientation),
-/// "gradients": [[[…]], …]}`; output: `{"steps": [{"X", "momentum", "Q"}]}` after each step.
+/// checked against this one. Input: `{"optimizer": "dion"|"muon"|"adamw"|"lion"|"dion2"|"normuon"|
+/// "nordion2", "hyperparameters": {…}, "X0": [[…]], "Q0": [[…]] (optional, Dion, work orientation),
+/// "gradients": [[[…]], …]}`; output: `{"steps": [{"X", "momentum", "Q", "selected", "variance"}]}`
+/// after each step (each field only where the optimizer has it).
 public enum Replay {
     /// The state after one step, as nested row lists.
     public struct StepRecord: Sendable, Codable, Equatable {
         public var X: [[Float]]
         public var momentum: [[Float]]?
         public var Q: [[Float]]?
+        /// Dion2 and NorDion2: the slices (rows or columns) selected at this step, ascending.
+        public var selected: [Int]?
+        /// NorMuon and NorDion2: V, one second moment per row of X.
+        public var variance: [Float]?
 
-        public init(X: [[Float]], momentum: [[Float]]?, Q: [[Float]]?) {
+        public init(X: [[Float]], momentum: [[Float]]?, Q: [[Float]]?, selected: [Int]? = nil, variance: [Float]? = nil) {
             self.X = X
             self.momentum = momentum
             self.Q = Q
+            self.selected = selected
+            self.variance = variance
         }
     }
 
@@ -41,6 +48,16 @@ public enum Replay {
         public let coefficients: String?
         public let adjust_lr: String?
         public let orthonormalization: String?
+        /// Dion2, NorDion2: α.
+        public let fraction: Double?
+        /// Dion2: β.
+        public let ef_decay: Float?
+        /// NorMuon, NorDion2: β₂ of the neuron-wise second moment.
+        public let muon_beta2: Float?
+        /// Dion2, NorDion2: `exact`, `global` or `local` (identical on one process).
+        public let selection: String?
+        /// NorMuon: cautious weight decay.
+        public let cautious_wd: Bool?
     }
 
     /// Parses `data` as a replay input.
@@ -109,8 +126,11 @@ public enum Replay {
             records = try replay(lion, x, try lion.initialState(for: x), gradients, lr) {
                 StepRecord(X: $0.nested, momentum: $1.m.nested, Q: nil)
             }
+        case "dion2", "normuon", "nordion2":
+            records = try runSelective(input.optimizer, x, gradients, lr, h)
         default:
-            throw OptimizerError(.invalidHyperparameter, "unknown optimizer \(input.optimizer); use dion, muon, adamw or lion")
+            throw OptimizerError(.invalidHyperparameter, "unknown optimizer \(input.optimizer); use dion, muon, adamw, lion, "
+                                 + "dion2, normuon or nordion2")
         }
         return records
     }
