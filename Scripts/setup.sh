@@ -3,8 +3,8 @@
 # with apt-get, only when they are missing. Idempotent: a second run installs nothing.
 set -euo pipefail
 
-# iproute2 and util-linux: the emulated cluster (ip netns, tc, unshare).
-packages=(libopenmpi-dev openmpi-bin libopenblas-dev liblapacke-dev pkg-config iproute2 util-linux)
+# iproute2, util-linux, procps: the emulated cluster (ip netns, tc, unshare, sysctl).
+packages=(libopenmpi-dev openmpi-bin libopenblas-dev liblapacke-dev pkg-config iproute2 util-linux procps)
 
 missing=()
 for p in "${packages[@]}"; do
