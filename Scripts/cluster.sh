@@ -15,15 +15,22 @@
 #
 # Addresses: the project's own private range 10.77.0.0/24 on a bridge that exists only on this
 # machine (host k is 10.77.0.k, the bridge 10.77.0.254); nothing is routed off the machine.
+# (With DION_CLUSTER_ID=N: 10.77.N.0/24 and names dionN-…, so two clusters can coexist.)
 # Names: namespaces dion-h1…, links dion-v1… (bridge side), bridge dion-br0. State (hostfile,
 # Open MPI parameter file, the launch agent) lives in $DION_CLUSTER_DIR (default /run/dion-cluster).
 set -euo pipefail
 
-STATE="${DION_CLUSTER_DIR:-/run/dion-cluster}"
-BRIDGE=dion-br0
-PREFIX=10.77.0
-NS_PREFIX=dion-h
-LINK_PREFIX=dion-v
+# DION_CLUSTER_ID=1…9 runs a second, independent cluster beside the default one (names dionN-h1…,
+# bridge dionN-br0, addresses 10.77.N.0/24, state /run/dion-clusterN): e.g. a benchmark beside a test.
+ID="${DION_CLUSTER_ID:-}"
+if [ -n "$ID" ] && ! [[ "$ID" =~ ^[1-9]$ ]]; then
+  echo "cluster: DION_CLUSTER_ID must be 1…9 (or unset for the default cluster), got '$ID'" >&2; exit 1
+fi
+STATE="${DION_CLUSTER_DIR:-/run/dion-cluster$ID}"
+BRIDGE="dion$ID-br0"
+PREFIX="10.77.${ID:-0}"
+NS_PREFIX="dion$ID-h"
+LINK_PREFIX="dion$ID-v"
 
 die() { echo "cluster: $*" >&2; exit 1; }
 
