@@ -2,7 +2,8 @@
 # The project's test command (README): installs the system packages, builds, runs `swift test`
 # (unit tests in one process, then the multi-rank tests that launch mpirun -np 1, 2, 4), and
 # finally runs the collectives benchmark, byte-checked optimizer steps and a short training run on
-# the Shakespeare corpus under mpirun -np 4 with the release build. Exits non-zero on any failure.
+# the Shakespeare corpus under mpirun -np 4 with the release build, and the examples package
+# (Scripts/test-examples.sh). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/setup.sh
@@ -36,4 +37,6 @@ if [ "$(id -u)" -eq 0 ]; then
 else
   echo "(skipped: the emulated cluster needs root)"
 fi
+echo "== the examples as an outside package: clean build, mlp-dion on 1, 2, 4 ranks, collectives, simulate-my-model"
+bash Scripts/test-examples.sh
 echo "== all tests passed"

@@ -11,8 +11,11 @@ import DionCore
 public enum ImplementedSchedule {
     /// A rank's step: bytes sent per axis label (`dp`, `fsdp`, `tp`, `world`) and modelled time.
     public struct RankCost: Sendable, Hashable {
+        /// Bytes this rank sends per step, by axis label (`dp`, `fsdp`, `tp`, `world`).
         public var bytesByAxis: [String: Int] = [:]
+        /// The modelled time of the rank's collectives, seconds (0 without a network).
         public var commSeconds = 0.0
+        /// Bytes this rank sends per step over all axes.
         public var total: Int { bytesByAxis.values.reduce(0, +) }
     }
 

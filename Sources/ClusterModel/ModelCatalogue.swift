@@ -1,15 +1,24 @@
 import Foundation
 
-/// A model as a list of weight matrices (m × n = out × in, with a count) plus vectors.
+/// A model as a list of weight matrices (m × n = out × in, with a count) plus vectors: what the
+/// cluster model needs to price an optimizer step. Build one for your own model with
+/// `init(name:matrices:vectorParameters:)` and `validated()`, take one from `catalogue`, or read
+/// one from JSON (`fromJSON(_:)`).
 public struct ModelDescription: Sendable, Hashable, Codable {
+    /// `count` weight matrices of one shape.
     public struct MatrixGroup: Sendable, Hashable, Codable {
+        /// The group's name (e.g. `mlp.up`), for error messages and reports.
         public let name: String
+        /// m: the output dimension.
         public let rows: Int
+        /// n: the input dimension.
         public let columns: Int
+        /// How many matrices of this shape the model has (e.g. one per layer).
         public let count: Int
         /// Embeddings and output heads go to the scalar optimizer (AdamW), never Dion or Muon.
         public let scalarOptimizer: Bool
 
+        /// `count` matrices of `rows × columns` (out × in); `scalarOptimizer` sends them to AdamW.
         public init(name: String, rows: Int, columns: Int, count: Int, scalarOptimizer: Bool = false) {
             self.name = name
             self.rows = rows
@@ -19,11 +28,28 @@ public struct ModelDescription: Sendable, Hashable, Codable {
         }
     }
 
+    /// The model's name, printed in reports.
     public let name: String
+    /// The weight matrices, in groups of one shape.
     public let matrices: [MatrixGroup]
     /// Parameters in vectors (norm gains, biases).
     public let vectorParameters: Int
 
+    /// A model as its weight matrices and the number of parameters in vectors. Nothing is checked
+    /// here; call `validated()` on a description a user wrote.
+    ///
+    /// - Parameters:
+    ///   - name: the model's name, printed in reports.
+    ///   - matrices: the weight matrices (out × in), in groups of one shape.
+    ///   - vectorParameters: parameters in vectors (norm gains, biases); they only count toward
+    ///     `parameters`.
+    public init(name: String, matrices: [MatrixGroup], vectorParameters: Int = 0) {
+        self.name = name
+        self.matrices = matrices
+        self.vectorParameters = vectorParameters
+    }
+
+    /// Every parameter: the matrices' elements times their counts, plus the vectors.
     public var parameters: Int { matrices.reduce(vectorParameters) { $0 + $1.rows * $1.columns * $1.count } }
 
     /// The largest dimension and count a description may hold, and the most parameters in total

@@ -16,7 +16,9 @@ import DionCore
 ///   ≈ 5 GB/s bus bandwidth and ≈ 2 µs per step measured by `dion bench collectives` with 2 ranks
 ///   (docs/benchmarks.md), 100 GFLOP/s single-thread sgemm, ≈ 10 GB/s memory bandwidth.
 public struct NetworkPreset: Sendable, Hashable, Codable {
+    /// The name `named(_:)` and `dion simulate --network` take.
     public let name: String
+    /// Devices (ranks) per node: groups up to this size run on the intra-node link.
     public let devicesPerNode: Int
     /// Intra-node bandwidth per device per direction, bytes/s.
     public let intraBandwidth: Double
@@ -33,6 +35,7 @@ public struct NetworkPreset: Sendable, Hashable, Codable {
     /// One line on where the numbers come from.
     public let source: String
 
+    /// The built-in presets (see the type's discussion for their sources).
     public static let all: [NetworkPreset] = [
         NetworkPreset(name: "h100-nvlink-ib400", devicesPerNode: 8, intraBandwidth: 450e9, intraLatency: 5e-6,
                       interBandwidth: 50e9, interLatency: 10e-6, deviceFlops: 494e12, memoryBandwidth: 3.35e12,

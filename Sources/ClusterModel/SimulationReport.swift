@@ -6,15 +6,23 @@ public struct SimulationReport: Sendable, Codable, Equatable {
     /// One optimizer's step under one schedule: bytes per rank (exact for `implemented`, the
     /// reference's real-valued volumes rounded to bytes for `reference`), modelled times.
     public struct Schedule: Sendable, Codable, Equatable {
+        /// Bytes the busiest rank sends per step, all axes.
         public var bytes_sent_per_rank: Int
+        /// That rank's bytes by axis label (`dp`, `fsdp`, `tp`, `world`).
         public var bytes_by_axis: [String: Int]
+        /// The α–β time of the step's collectives on the preset's links, seconds.
         public var comm_seconds: Double
+        /// The modelled time of the optimizer's arithmetic, seconds.
         public var compute_seconds: Double
+        /// (comm + compute) over Muon's under the same schedule.
         public var ratio_to_muon: Double
     }
 
+    /// One optimizer's step under both schedules.
     public struct Record: Sendable, Codable, Equatable {
+        /// `dion`, `muon` or `adamw`.
         public var optimizer: String
+        /// Dion's ρ, `nil` for the others.
         public var rank_fraction: Double?
         /// This implementation (the default the table prints).
         public var implemented: Schedule
@@ -22,13 +30,18 @@ public struct SimulationReport: Sendable, Codable, Equatable {
         public var reference: Schedule
     }
 
+    /// The model's name.
     public var model: String
+    /// All of the model's parameters (`ModelDescription.parameters`).
     public var parameters: Int
     /// Parameters in the weight matrices the implemented schedule covers (embeddings, heads and
     /// vectors, stepped by AdamW in `dion train`, are left out there; the reference counts them).
     public var weight_matrix_parameters: Int
+    /// The network preset's name.
     public var network: String
+    /// The mesh's axis sizes by label (`dp`, `fsdp`, `tp`).
     public var mesh: [String: Int]
+    /// One record per optimizer, in the order asked.
     public var records: [Record]
 
     /// Both schedules for every optimizer of `optimizers` on `model`, `mesh` and `network`.

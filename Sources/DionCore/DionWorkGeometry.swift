@@ -10,8 +10,9 @@
 public struct DionWorkGeometry: Sendable, Hashable {
     /// B = Mᵀ.
     public let transposed: Bool
-    /// p (rows of B) and q (columns of B), global.
+    /// p: rows of B, global (the side P lives on).
     public let p: Int
+    /// q: columns of B, global (the side Q and R live on).
     public let q: Int
     /// The axis sharding B's rows (`tp`) or `nil`.
     public let innerAxis: MeshAxis?

@@ -1,8 +1,11 @@
 /// An optimizer for a weight matrix as the command line names it: `dion:ρ`, `muon`, `adamw`. The one
 /// parser `dion train`, `dion bench comm` and `dion simulate` share.
 public enum OptimizerChoice: Sendable, Hashable {
+    /// Dion at rank fraction ρ (r = ρ·min(m, n), rounded up).
     case dion(rankFraction: Double)
+    /// Muon (Newton–Schulz orthogonalization of the whole matrix).
     case muon
+    /// AdamW (elementwise).
     case adamw
 
     /// `dion`, `muon` or `adamw`.
@@ -54,6 +57,7 @@ public enum OptimizerChoice: Sendable, Hashable {
 
 /// A command-line optimizer or rank fraction that does not parse.
 public struct OptimizerChoiceError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What was written and what is accepted.
     public let message: String
     public var description: String { message }
 }

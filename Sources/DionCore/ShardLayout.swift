@@ -12,6 +12,7 @@ public enum DimensionPlacement: Sendable, Hashable, Codable, CustomStringConvert
         }
     }
 
+    /// The axis the dimension is split over, `nil` when replicated.
     public var axis: MeshAxis? {
         if case .sharded(let axis) = self { return axis }
         return nil

@@ -35,6 +35,7 @@ public struct ShardingError: Error, Sendable, Hashable, CustomStringConvertible 
     /// What was wrong, in words a user can act on.
     public let message: String
 
+    /// An error of kind `code` explained by `message`.
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message

@@ -5,10 +5,20 @@ import Sharding
 
 extension DistributedDion {
     /// One step on this rank's shards. Collective over the mesh: every rank calls it with its
-    /// block of the parameter and of the gradient (already summed over this rank's data).
+    /// block of the parameter and of the gradient.
     ///
     /// The same as a batched step (`step(parameters:gradients:states:learningRates:mesh:)`) of
-    /// one matrix; the collectives are listed there.
+    /// one matrix; the gradient convention and the collectives are described there.
+    ///
+    /// - Parameters:
+    ///   - x: this rank's shard of the parameter, updated in place.
+    ///   - g: this rank's block of the gradient, with `x`'s shape and layout.
+    ///   - state: the matrix's state from `initialState(for:parameterID:mesh:q0:transposed:)`.
+    ///   - eta: the learning rate.
+    ///   - mesh: the mesh `x` is sharded on.
+    /// - Returns: `.applied`, or `.skipped` (on every rank) when the gradient holds NaN/±∞.
+    /// - Throws: `OptimizerError` for a gradient that does not match, a non-finite gradient under
+    ///   the `.error` policy, or a failed collective (`.numerical`, with the MPI error).
     public func step(parameter x: inout ShardedMatrix, gradient g: ShardedMatrix, state: inout State,
                      learningRate eta: Float, mesh: DeviceMesh) throws(OptimizerError) -> StepOutcome {
         var xs = [x], states = [state]
@@ -32,6 +42,25 @@ extension DistributedDion {
     /// Collective over the mesh: every rank passes the same matrices in the same order.
     /// A matrix whose gradient holds NaN/±∞ on any rank is skipped (or throws, by the policy)
     /// on every rank; the others step.
+    ///
+    /// The gradient each rank passes: its block (same layout as the parameter) of the gradient of
+    /// the loss over **this rank's data** — with FSDP, summed over the `fsdp` group by a
+    /// reduce-scatter (`ShardedMatrix.reduceScattered(_:over:on:)`) and, to get the mean over the
+    /// group's data, divided by F (what `Trainer` does). The step averages it over `dp` itself
+    /// (or, with the compressed sync, P₀ and R instead); with `.averagedByCaller` it does not.
+    /// So each rank passing the gradient of its own mean loss, reduce-scattered and divided by F,
+    /// makes the step that of the global batch's mean loss on every mesh.
+    ///
+    /// - Parameters:
+    ///   - xs: this rank's shards of the parameters, updated in place.
+    ///   - gs: this rank's blocks of their gradients, one per parameter, same shapes and layouts.
+    ///   - states: one state per parameter, updated in place.
+    ///   - etas: one learning rate per parameter.
+    ///   - mesh: the mesh the parameters are sharded on.
+    /// - Returns: per parameter, `.applied` or `.skipped` (the same on every rank).
+    /// - Throws: `OptimizerError.shapeMismatch` when the counts or a gradient's shape do not match;
+    ///   `.unsupportedTensor` for a layout Dion cannot step on `mesh`; `.nonFiniteGradient` under
+    ///   the `.error` policy; `.numerical` for a failed collective or factorization.
     public func step(parameters xs: inout [ShardedMatrix], gradients gs: [ShardedMatrix], states: inout [State],
                      learningRates etas: [Float], mesh: DeviceMesh) throws(OptimizerError) -> [StepOutcome] {
         guard gs.count == xs.count, states.count == xs.count, etas.count == xs.count else {

@@ -24,18 +24,22 @@ import Sharding
 /// concatenated, never padded with dummy matrices. Not done: spreading the orthonormalizations of
 /// a batch over the `fsdp` ranks (every rank of an fsdp group orthonormalizes every P₀ itself).
 public struct DistributedDion: Sendable {
-    /// This rank's share of the optimizer state.
+    /// This rank's share of the optimizer state: a plain value, one per matrix, that the caller
+    /// keeps between steps (and saves in a checkpoint, after `synchronizeForCheckpoint(_:mesh:)`).
     public struct State: Sendable, Equatable {
         /// This rank's block of M (same block as the parameter's).
         public var momentum: Matrix
         /// This rank's rows of Q (all of Q for the replicated layout).
         public var q: Matrix
+        /// Steps applied so far (the key of each step's RCQR sketch).
         public var step: Int
+        /// The parameter's key for its Q₀ and sketch streams; unique per matrix in one run.
         public let parameterID: UInt64
         /// The work orientation (Mᵀ for FSDP on dim 0).
         public let transposed: Bool
-        /// The global shape.
+        /// The global rows of the parameter.
         public let rows: Int
+        /// The global columns of the parameter.
         public let columns: Int
     }
 
@@ -47,6 +51,15 @@ public struct DistributedDion: Sendable {
     /// The data-parallel synchronization.
     public let dataParallelSync: DataParallelSync
 
+    /// A distributed Dion with these hyperparameters.
+    ///
+    /// - Parameters:
+    ///   - configuration: the hyperparameters (rank, momentum, weight decay, seed of Q₀ and the
+    ///     sketches), shared with the single-device `Dion`.
+    ///   - dataParallelSync: how gradients meet over `dp`: `.automatic` (the compressed sync where it
+    ///     sends fewer bytes, else the gradient is all-reduce-averaged), `.uncompressed`,
+    ///     `.compressed`, or `.averagedByCaller` when the caller has already averaged the gradients
+    ///     over `dp`.
     public init(_ configuration: DionConfiguration, dataParallelSync: DataParallelSync = .automatic) {
         dion = Dion(configuration)
         self.dataParallelSync = dataParallelSync

@@ -14,29 +14,44 @@ import Sharding
 ///   sharded axes and every rank of the group runs Newton–Schulz (the ZeRO-1 scheme).
 /// The momentum stays sharded like the parameter.
 public struct DistributedMuon: Sendable {
+    /// This rank's share of one matrix's optimizer state.
     public struct State: Sendable, Equatable {
         /// This rank's block of the momentum.
         public var momentum: Matrix
+        /// Steps applied so far.
         public var step: Int
+        /// The parameter's identifier; the owner of its Newton–Schulz is this id mod the axis size.
         public let parameterID: UInt64
     }
 
+    /// The single-device optimizer whose configuration and Newton–Schulz iteration this one uses.
     public let muon: Muon
     /// `true` when the caller averages gradients over `dp` itself (e.g. to clip them); the step
     /// then moves nothing over `dp` for the gradient.
     public let gradientsAveragedByCaller: Bool
 
+    /// A distributed Muon with these hyperparameters; see `gradientsAveragedByCaller`.
     public init(_ configuration: Muon.Configuration, gradientsAveragedByCaller: Bool = false) {
         muon = Muon(configuration)
         self.gradientsAveragedByCaller = gradientsAveragedByCaller
     }
 
+    /// The state for a sharded parameter: zero momentum on this rank's block.
+    ///
+    /// - Throws: `OptimizerError.unsupportedTensor` for a layout that replicates the matrix over
+    ///   `fsdp` ranks or shards it over `dp`.
     public func initialState(for x: ShardedMatrix, parameterID: UInt64, mesh: DeviceMesh) throws(OptimizerError) -> State {
         try DistributedDion.checkSupported(x.layout, mesh)
         return State(momentum: Matrix(rows: x.localRows, columns: x.localColumns), step: 0, parameterID: parameterID)
     }
 
-    /// One step; collective over the mesh.
+    /// One step; collective over the mesh. The gradient convention is Dion's
+    /// (`DistributedDion.step(parameters:gradients:states:learningRates:mesh:)`): this rank's block of
+    /// the gradient of its data's loss, summed over `fsdp`; averaged over `dp` here unless
+    /// `gradientsAveragedByCaller`.
+    ///
+    /// - Returns: `.applied`, or `.skipped` on every rank for a non-finite gradient.
+    /// - Throws: `OptimizerError` for a mismatched gradient or a failed collective.
     public func step(parameter x: inout ShardedMatrix, gradient g: ShardedMatrix, state: inout State,
                      learningRate eta: Float, mesh: DeviceMesh) throws(OptimizerError) -> StepOutcome {
         let c = muon.configuration
@@ -118,20 +133,44 @@ public struct DistributedMuon: Sendable {
 /// single-device optimizer and the optimizer sends nothing (ZeRO); the gradient is averaged over
 /// `dp` and every rank agrees on skipping a non-finite step.
 public struct DistributedElementwise<O: Optimizer>: Sendable {
+    /// The single-device optimizer each rank runs on its block.
     public let optimizer: O
     /// `true` when the caller averages gradients over `dp` itself.
     public let gradientsAveragedByCaller: Bool
 
-    /// - Parameter optimizer: `AdamW` or `Lion` (an elementwise update; Dion and Muon are not).
+    /// - Parameters:
+    ///   - optimizer: `AdamW` or `Lion` (an elementwise update; Dion and Muon are not).
+    ///   - gradientsAveragedByCaller: `true` when the caller averages the gradients over `dp`
+    ///     itself (e.g. to clip by the global norm); the step then sends nothing over `dp`.
     public init(_ optimizer: O, gradientsAveragedByCaller: Bool = false) {
         self.optimizer = optimizer
         self.gradientsAveragedByCaller = gradientsAveragedByCaller
     }
 
+    /// The state for this rank's block of `x` (e.g. AdamW's zero moments of the block's shape).
+    ///
+    /// - Throws: what the optimizer's `initialState(for:)` throws.
     public func initialState(for x: ShardedMatrix) throws(OptimizerError) -> O.State {
         try optimizer.initialState(for: Matrix(rows: x.localRows, columns: x.localColumns))
     }
 
+    /// One step on this rank's block. Collective over the mesh (a 1-element all-reduce over the
+    /// world agrees on skipping a non-finite gradient; the gradient block is all-reduce-averaged
+    /// over `dp` unless `gradientsAveragedByCaller`).
+    ///
+    /// The gradient convention is Dion's (`DistributedDion.step(parameters:gradients:states:learningRates:mesh:)`):
+    /// this rank's block of the gradient of its data's loss, summed over `fsdp` (divide by F for
+    /// the mean over the group's data).
+    ///
+    /// - Parameters:
+    ///   - x: this rank's shard of the parameter, updated in place.
+    ///   - g: this rank's block of the gradient, with `x`'s shape and layout.
+    ///   - state: this rank's state from `initialState(for:)`.
+    ///   - eta: the learning rate.
+    ///   - mesh: the mesh `x` is sharded on.
+    /// - Returns: `.applied`, or `.skipped` on every rank when any rank's block is non-finite.
+    /// - Throws: `OptimizerError.shapeMismatch` for a gradient that does not match; `.numerical`
+    ///   for a failed collective.
     public func step(parameter x: inout ShardedMatrix, gradient g: ShardedMatrix, state: inout O.State,
                      learningRate eta: Float, mesh: DeviceMesh) throws(OptimizerError) -> StepOutcome {
         try ShardedStepSupport.run { () throws -> StepOutcome in

@@ -33,6 +33,10 @@ public enum BLAS {
     }
 
     /// op(A)·op(B) as a new matrix.
+    ///
+    /// - Throws: `LinearAlgebraError.shapeMismatch` when the shapes do not chain.
+    ///
+    /// The corresponding BLAS function is `cblas_sgemm`.
     public static func matmul(_ a: Matrix, transposeA: Bool = false, _ b: Matrix,
                               transposeB: Bool = false) throws(LinearAlgebraError) -> Matrix {
         var c = Matrix(rows: transposeA ? a.columns : a.rows, columns: transposeB ? b.rows : b.columns)

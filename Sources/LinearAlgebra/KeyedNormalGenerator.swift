@@ -9,6 +9,7 @@ public struct KeyedNormalGenerator: Sendable, Hashable {
     /// The seed shared by all ranks.
     public let seed: UInt64
 
+    /// A generator whose every number is a function of `seed`, a stream and an index.
     public init(seed: UInt64) { self.seed = seed }
 
     /// A stream number from its parts (e.g. parameter id, role, step), well mixed.

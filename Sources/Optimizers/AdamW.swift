@@ -4,13 +4,21 @@ import LinearAlgebra
 /// AdamW with bias correction (§1.2): m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; X ← (1−ηλ)X;
 /// X ← X − (η/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε).
 public struct AdamW: Optimizer {
+    /// AdamW's hyperparameters, validated when made.
     public struct Configuration: Sendable, Hashable, Codable {
+        /// β₁, the first moment's decay, in [0, 1).
         public let beta1: Float
+        /// β₂, the second moment's decay, in [0, 1).
         public let beta2: Float
+        /// λ, decoupled weight decay: X ← (1 − ηλ)X each step.
         public let weightDecay: Float
+        /// ε added to √v̂.
         public let epsilon: Float
+        /// What a NaN/±∞ in a gradient does: skip the step (default) or throw.
         public let nonFinitePolicy: NonFiniteGradientPolicy
 
+        /// - Throws: `OptimizerError.invalidHyperparameter` for β outside [0, 1), negative or
+        ///   non-finite decay, or ε ≤ 0.
         public init(beta1: Float = 0.9, beta2: Float = 0.95, weightDecay: Float = 0.01, epsilon: Float = 1e-8,
                     nonFinitePolicy: NonFiniteGradientPolicy = .skip) throws(OptimizerError) {
             try Check.finite(Double(beta1), "β₁", atLeast: 0, below: 1)
@@ -25,21 +33,33 @@ public struct AdamW: Optimizer {
         }
     }
 
+    /// One parameter's moments and step count.
     public struct State: Sendable, Codable, Equatable {
+        /// The first moment (same shape as the parameter).
         public var m: Matrix
+        /// The second moment (same shape as the parameter).
         public var v: Matrix
+        /// Steps applied so far (for the bias correction).
         public var step: Int
     }
 
+    /// The hyperparameters.
     public let configuration: Configuration
 
+    /// AdamW with these hyperparameters.
     public init(_ configuration: Configuration) { self.configuration = configuration }
 
+    /// Zero moments of the parameter's shape, step 0.
     public func initialState(for parameter: Matrix) throws(OptimizerError) -> State {
         State(m: Matrix(rows: parameter.rows, columns: parameter.columns),
               v: Matrix(rows: parameter.rows, columns: parameter.columns), step: 0)
     }
 
+    /// One step: updates `x` and `state` from the gradient `g`.
+    ///
+    /// - Returns: `.applied`, or `.skipped` for a non-finite gradient under the `.skip` policy.
+    /// - Throws: `OptimizerError.shapeMismatch` when `g` and `x` differ in shape;
+    ///   `.nonFiniteGradient` under the `.error` policy.
     public func step(parameter x: inout Matrix, gradient g: Matrix, state: inout State,
                      learningRate eta: Float) throws(OptimizerError) -> StepOutcome {
         try Check.sameShape(g, x)

@@ -11,16 +11,25 @@ public struct DionConfiguration: Sendable, Hashable, Codable {
         case absolute(Int)
     }
 
+    /// μ, the momentum of the error-feedback buffer M, in [0, 1).
     public let momentum: Float
+    /// λ, decoupled weight decay: X ← (1 − ηλ)X each step.
     public let weightDecay: Float
+    /// ε in the column normalization of Q.
     public let epsilon: Float
+    /// How the rank r of each matrix is chosen.
     public let rank: Rank
+    /// k: a fractional rank is rounded up to a multiple of k (then capped at min(m, n)).
     public let rankMultipleOf: Int
+    /// How P is orthonormalized: randomized Cholesky QR (`.rcqr`, the default), `.qr` or `.cqr`.
     public let orthonormalization: OrthonormalizationMethod
+    /// What a NaN/±∞ in a gradient does: skip the step (default) or throw.
     public let nonFinitePolicy: NonFiniteGradientPolicy
     /// Seed of the keyed generator for Q₀ and the RCQR sketches (shared by all ranks).
     public let seed: UInt64
 
+    /// Validated hyperparameters; the defaults are the paper's (§1.2) with full rank.
+    ///
     /// - Throws: `OptimizerError.invalidHyperparameter` for μ outside [0, 1), negative or
     ///   non-finite decay, ε ≤ 0, ρ outside (0, 1], k < 1 or an absolute rank < 1.
     public init(momentum: Float = 0.95, weightDecay: Float = 0.01, epsilon: Float = 1e-8, rank: Rank = .fraction(1),

@@ -34,9 +34,12 @@ public struct OptimizerError: Error, Sendable, Hashable, CustomStringConvertible
         }
     }
 
+    /// What kind of failure it is.
     public let code: Code
+    /// What went wrong and, where possible, how to fix it.
     public let message: String
 
+    /// An error of kind `code` explained by `message`.
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
@@ -57,6 +60,7 @@ public enum NonFiniteGradientPolicy: String, Sendable, Hashable, Codable {
 
 /// What one optimizer step did.
 public enum StepOutcome: Sendable, Equatable {
+    /// The step updated the weights and the state.
     case applied
     /// The step was skipped; weights and state are unchanged.
     case skipped(reason: String)

@@ -2,13 +2,20 @@ import Synchronization
 
 /// Totals of one group of collectives (same operation, communicator and element type).
 public struct LedgerTotals: Sendable, Hashable, Codable {
+    /// Collectives recorded.
     public var calls: Int = 0
+    /// Elements they moved (each collective's element count).
     public var elements: Int = 0
+    /// Bytes this rank sent under the ring model (`RingCost`).
     public var bytesSent: Int = 0
+    /// Bytes this rank received under the ring model.
     public var bytesReceived: Int = 0
+    /// Wall time inside the collectives.
     public var nanoseconds: UInt64 = 0
+    /// Modelled time, when an observer (a simulated network) stamps the records.
     public var simulatedSeconds: Double = 0
 
+    /// Zero totals.
     public init() {}
 
     mutating func add(_ other: LedgerTotals) {
