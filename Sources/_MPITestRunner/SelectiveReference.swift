@@ -13,7 +13,7 @@ struct SelectiveVariant: CustomStringConvertible {
                                           .init(kind: .norDion2, mode: .global), .init(kind: .norDion2, mode: .local),
                                           .init(kind: .norMuon, mode: .exact)]
 
-    var description: String { kind == .norMuon ? "normuon" : "\(kind.rawValue.lowercased())/\(mode.rawValue)" }
+    var description: String { kind == .norMuon ? "normuon" : "\(kind.rawValue)/\(mode.rawValue)" }
 
     var dion2: Dion2.Configuration { get throws { try Dion2.Configuration(fraction: 0.25, weightDecay: 0.01, selection: mode) } }
     var norDion2: NorDion2.Configuration { get throws { try NorDion2.Configuration(fraction: 0.25, weightDecay: 0.01, selection: mode) } }
