@@ -23,6 +23,15 @@ for mesh in dp=4 fsdp=4 dp=2,fsdp=2 tp=4 fsdp=2,tp=2 dp=2,tp=2; do
   timeout 300 mpirun -np 4 .build/release/dion bench comm --mesh "$mesh" --shapes 130x70,70x130,3x5 --steps 1 --check
 done
 timeout 300 mpirun -np 4 .build/release/dion bench comm --mesh fsdp=2,tp=2 --layout row --shapes 130x70,70x130 --steps 1 --check
+echo "== Dion2, NorDion2, NorMuon: measured bytes must equal the plan of each step (exact and global selection)"
+for mesh in dp=4 fsdp=4 tp=4 dp=2,fsdp=2 fsdp=2,tp=2; do
+  for selection in exact global; do
+    timeout 300 mpirun -np 4 .build/release/dion bench comm --mesh "$mesh" --selection "$selection" --shapes 130x70,70x130,3x5 \
+      --optimizers dion2:0.25,nordion2:0.25,normuon --steps 2 --check
+  done
+done
+timeout 300 mpirun -np 4 .build/release/dion bench comm --mesh fsdp=2,tp=2 --model dion-train --optimizers dion2:0.25,nordion2:0.25,normuon \
+  --steps 1 --check
 echo "== a whole model's matrices in one batched Dion step: measured bytes must equal the plan"
 for mesh in dp=4 dp=2,fsdp=2 fsdp=2,tp=2; do
   timeout 300 mpirun -np 4 .build/release/dion bench comm --mesh "$mesh" --model dion-train --optimizers dion:0.25,dion:1/16,adamw \

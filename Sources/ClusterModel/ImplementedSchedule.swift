@@ -44,6 +44,11 @@ public enum ImplementedSchedule {
             }
         case .muon: return planned.flatMap { StepPlan.muon($0, gradientsAveragedByCaller: false, at: c) }
         case .adamw: return planned.flatMap { StepPlan.elementwise($0, gradientsAveragedByCaller: false, at: c) }
+        case .dion2, .norMuon, .norDion2:
+            // Their bytes depend on which slices each step selects (StepPlan.selective takes the selection).
+            throw ClusterModelError("\(optimizer.name) is not modelled yet by dion simulate: its bytes depend on the "
+                                    + "selection of each step; measure them with dion bench comm --optimizers "
+                                    + "dion2:0.25,nordion2:0.25,normuon --check")
         }
     }
 

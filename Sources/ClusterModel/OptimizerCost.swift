@@ -43,24 +43,27 @@ public struct OptimizerCost: Sendable {
             switch optimizer {
             case .adamw:
                 break
-            case .muon:
+            case .muon, .norMuon, .dion2, .norDion2:
+                // The reference's mega-batch (algorithms §4.5): NorMuon moves what Muon moves; Dion2 and NorDion2
+                // (local scope) move and orthogonalize the fraction α of it.
+                let share = optimizer.selectionFraction ?? 1
                 cost.add(.allReduce, .replicate, elements: local, count: count, mesh: mesh, network: network)
                 if mesh.fsdp > 1 {
                     // All-to-all owner scheme over a batch of F matrices: each rank sends (F−1)/F of its
                     // shards away and gets (F−1)/F of one whole matrix back, per F matrices.
-                    cost.add(.allToAll, .fsdp, elements: m * n / (F * T), count: count, mesh: mesh, network: network)
-                    cost.add(.allToAll, .fsdp, elements: m * n / (F * T), count: count, mesh: mesh, network: network)
+                    cost.add(.allToAll, .fsdp, elements: share * m * n / (F * T), count: count, mesh: mesh, network: network)
+                    cost.add(.allToAll, .fsdp, elements: share * m * n / (F * T), count: count, mesh: mesh, network: network)
                 } else if mesh.replicate > 1 {
                     // Replicated round robin: each rank orthogonalizes 1/R of the matrices, then all-gather.
-                    cost.add(.allGather, .replicate, elements: m * n / T, count: count, mesh: mesh, network: network)
+                    cost.add(.allGather, .replicate, elements: share * m * n / T, count: count, mesh: mesh, network: network)
                 }
                 if mesh.tp > 1 {
-                    cost.add(.allGather, .tp, elements: m * n / F, count: count, mesh: mesh, network: network)
+                    cost.add(.allGather, .tp, elements: share * m * n / F, count: count, mesh: mesh, network: network)
                 }
                 let (a, b) = (min(m, n), max(m, n))
                 let flops = 5 * (4 * a * a * b + 2 * a * a * a)
                 // Newton–Schulz runs on whole matrices, shared over all ranks of the mesh.
-                cost.computeSeconds += flops * Double(count) / (R * F * T) / network.deviceFlops
+                cost.computeSeconds += share * flops * Double(count) / (R * F * T) / network.deviceFlops
             case .dion(let rho):
                 let small = min(m, n)
                 let r = max(1, min(small, (rho * small).rounded(.up)))

@@ -24,7 +24,7 @@ struct BenchComm: ParsableCommand {
     @Option(help: "Instead of --shapes: every weight matrix of a named model (dion simulate --model names), stepped together (Dion as one batch).")
     var model: String?
 
-    @Option(help: "Comma-separated optimizers: dion:ρ (ρ a decimal or 1/k), muon, adamw.")
+    @Option(help: "Comma-separated optimizers: dion:ρ (ρ a decimal or 1/k), muon, adamw, dion2:α, nordion2:α, normuon.")
     var optimizers: String = "dion:0.25,dion:0.0625,muon,adamw"
 
     @Option(help: "replicated, fsdp, column or row (tensor parallel over tp, columns/rows over fsdp when the mesh has it); default column with tp > 1, else fsdp with fsdp > 1, else replicated.")
@@ -32,6 +32,9 @@ struct BenchComm: ParsableCommand {
 
     @Option(help: "Dion's data-parallel sync: automatic, compressed or uncompressed.")
     var sync: String = "automatic"
+
+    @Option(help: "Dion2's and NorDion2's selection: exact (whole-matrix top-k, only selected slices move), global or local (the reference's two scopes).")
+    var selection: String = "exact"
 
     @Option(help: "Timed steps per case (after one warm-up step).")
     var steps: Int = 3
@@ -62,7 +65,8 @@ struct BenchComm: ParsableCommand {
             if let simulateNetwork {
                 SimulatedNetwork(preset: try NetworkPreset.named(simulateNetwork), mesh: shape).attach(to: .shared)
             }
-            let runner = CommBenchRunner(mesh: deviceMesh, layout: chosenLayout, sync: dataParallelSync, steps: steps)
+            var runner = CommBenchRunner(mesh: deviceMesh, layout: chosenLayout, sync: dataParallelSync, steps: steps)
+            runner.selection = try SelectionMode.parse(selection)
             if world.rank == 0 {
                 print("dion bench comm: mesh \(shape), layout \(chosenLayout), \(steps) steps per case")
                 print(CommBenchResult.header + (simulateNetwork.map { "  simulated comm ms on \($0)" } ?? ""))
@@ -76,7 +80,7 @@ struct BenchComm: ParsableCommand {
                 }
                 if world.rank == 0 {
                     print(result.row + (simulateNetwork == nil ? "" : String(format: " %12.3f", result.simulatedSeconds * 1e3)))
-                    records.append(result.record(mesh: shape))
+                    records.append(result.record(mesh: shape, selection: runner.selection))
                 }
             }
             if world.rank == 0, let json {

@@ -9,7 +9,7 @@ import Sharding
 
 /// One (optimizer, shape or model) case of `dion bench comm`.
 struct CommBenchCase {
-    enum Kind { case dion(Double), muon, adamw }
+    enum Kind { case dion(Double), muon, adamw, selective(OptimizerChoice) }
     let kind: Kind
     let name: String
     /// What is stepped: one shape ("1024x1024") or a model's name.
@@ -40,6 +40,7 @@ struct CommBenchCase {
             case .dion(let rho): return (.dion(rho), String(text))
             case .muon: return (.muon, "muon")
             case .adamw: return (.adamw, "adamw")
+            case let choice: return (.selective(choice), String(text))
             }
         }
         return kinds.flatMap { kind in
@@ -70,10 +71,13 @@ struct CommBenchResult {
     }
 
     /// The JSON record of this result (`dion bench comm --json`).
-    func record(mesh: MeshShape) -> CommBenchRecord {
+    func record(mesh: MeshShape, selection: SelectionMode) -> CommBenchRecord {
         let rho: Double = if case .dion(let value) = benchCase.kind { value } else { 1 }
+        var choice: OptimizerChoice? = nil
+        if case .selective(let c) = benchCase.kind { choice = c }
         return CommBenchRecord(
             optimizer: benchCase.name.split(separator: ":").first.map(String.init) ?? benchCase.name, rank_fraction: rho,
+            fraction: choice?.selectionFraction, selection: choice.map { $0 == .norMuon ? "whole" : selection.rawValue },
             rank: rank, mesh: ["dp": mesh.replicate, "fsdp": mesh.fsdp, "tp": mesh.tp],
             shape: benchCase.isModel ? nil : benchCase.label, model: benchCase.isModel ? benchCase.label : nil,
             bytes_sent_per_rank: bytesSent, bytes_received_per_rank: bytesReceived, predicted_bytes_sent_per_rank: predictedSent,
@@ -86,6 +90,10 @@ struct CommBenchResult {
 struct CommBenchRecord: Codable, Equatable {
     var optimizer: String
     var rank_fraction: Double
+    /// Dion2's or NorDion2's selection fraction α (absent for the others).
+    var fraction: Double?
+    /// The selection mode of Dion2 and NorDion2 (exact, global, local), `whole` for NorMuon.
+    var selection: String?
     var rank: Int
     var mesh: [String: Int]
     /// The matrix shape ("130x70"), or `model` for a whole model's matrices.
@@ -107,6 +115,8 @@ struct CommBenchRunner {
     let layout: ShardLayout
     let sync: DistributedDion.DataParallelSync
     let steps: Int
+    /// The selection of Dion2 and NorDion2.
+    var selection: SelectionMode = .exact
 
     func run(_ c: CommBenchCase) throws -> CommBenchResult {
         let generator = KeyedNormalGenerator(seed: 11)
@@ -127,6 +137,8 @@ struct CommBenchRunner {
         let ids = xs.indices.map { UInt64($0) }  // matrix i has parameter id i (ImplementedSchedule assumes it)
         var stepFunction: ([ShardedMatrix]) throws -> Void
         var plan: [PlannedCollective]
+        /// For data-dependent plans: the plan of the step just taken.
+        var planAfterStep: (() -> [PlannedCollective])?
         var rank = 0
         switch c.kind {
         case .dion(let rho):
@@ -148,6 +160,19 @@ struct CommBenchRunner {
                     _ = try muon.step(parameter: &xs[i], gradient: gs[i], state: &states[i], learningRate: 0.01, mesh: mesh)
                 }
             }
+        case .selective(let choice):
+            let optimizer: any DistributedSelectiveOptimizer = switch choice {
+            case .norMuon: DistributedNorMuon(try NorMuon.Configuration())
+            case .norDion2(let alpha): DistributedNorDion2(try NorDion2.Configuration(fraction: alpha, selection: selection))
+            default: DistributedDion2(try Dion2.Configuration(fraction: choice.selectionFraction ?? 0.25, selection: selection))
+            }
+            var states = try xs.map { try optimizer.initialState(for: $0, mesh: mesh) }
+            let rates = [Float](repeating: 0.01, count: xs.count)
+            plan = []
+            stepFunction = { gs in
+                _ = try optimizer.step(parameters: &xs, gradients: gs, states: &states, learningRates: rates, mesh: mesh)
+            }
+            planAfterStep = { optimizer.plannedCollectives(forBatch: xs, states: states, mesh: mesh) }
         case .adamw:
             let adam = DistributedElementwise(AdamW(try AdamW.Configuration()))
             var states = try xs.map { try adam.initialState(for: $0) }
@@ -166,14 +191,18 @@ struct CommBenchRunner {
         let control = try mesh.world.duplicate(label: "bench-control", ledger: quiet)
         try control.barrier()
         let start = MPIRuntime.wallTime()
-        for step in 1...steps { try stepFunction(try gradients(step)) }
+        var plannedBytes = 0
+        for step in 1...steps {
+            try stepFunction(try gradients(step))
+            plannedBytes += planAfterStep.map { $0().reduce(0) { $0 + $1.bytesSent } } ?? plan.reduce(0) { $0 + $1.bytesSent }
+        }
         let elapsed = MPIRuntime.wallTime() - start
         let after = ledger.grandTotal()
         let mine: [Double] = [Double(after.bytesSent - before.bytesSent) / Double(steps),
                               Double(after.bytesReceived - before.bytesReceived) / Double(steps),
                               Double(after.calls - before.calls) / Double(steps),
                               elapsed / Double(steps), (after.seconds - before.seconds) / Double(steps),
-                              Double(plan.reduce(0) { $0 + $1.bytesSent }),
+                              Double(plannedBytes) / Double(steps),
                               (after.simulatedSeconds - before.simulatedSeconds) / Double(steps)]
         let worst = try control.allReduced(mine, op: .max)
         return CommBenchResult(benchCase: c, rank: rank, bytesSent: Int(worst[0]), bytesReceived: Int(worst[1]),

@@ -1,5 +1,6 @@
-/// An optimizer for a weight matrix as the command line names it: `dion:ρ`, `muon`, `adamw`. The one
-/// parser `dion train`, `dion bench comm` and `dion simulate` share.
+/// An optimizer for a weight matrix as the command line names it: `dion:ρ`, `muon`, `adamw`,
+/// `dion2:α`, `nordion2:α`, `normuon`. The one parser `dion train`, `dion bench comm` and `dion
+/// simulate` share.
 public enum OptimizerChoice: Sendable, Hashable {
     /// Dion at rank fraction ρ (r = ρ·min(m, n), rounded up).
     case dion(rankFraction: Double)
@@ -7,15 +8,34 @@ public enum OptimizerChoice: Sendable, Hashable {
     case muon
     /// AdamW (elementwise).
     case adamw
+    /// Dion2 with the fraction α of slices selected per step.
+    case dion2(fraction: Double)
+    case norMuon
+    /// NorDion2 with the fraction α of rows selected per step.
+    case norDion2(fraction: Double)
 
-    /// `dion`, `muon` or `adamw`.
+    /// `dion`, `muon`, `adamw`, `dion2`, `normuon` or `nordion2` (the JSON records' name).
     public var name: String {
         switch self {
         case .dion: "dion"
         case .muon: "muon"
         case .adamw: "adamw"
+        case .dion2: "dion2"
+        case .norMuon: "normuon"
+        case .norDion2: "nordion2"
         }
     }
+
+    /// Dion2's or NorDion2's selection fraction α, `nil` for the others.
+    public var selectionFraction: Double? {
+        switch self {
+        case .dion2(let alpha), .norDion2(let alpha): alpha
+        default: nil
+        }
+    }
+
+    /// The default α of `dion2` and `nordion2` written without one (the reference's 0.25).
+    public static let defaultSelectionFraction = 0.25
 
     /// Dion's rank fraction ρ, `nil` for the others.
     public var rankFraction: Double? {
@@ -26,16 +46,30 @@ public enum OptimizerChoice: Sendable, Hashable {
     /// The smallest rank fraction accepted: below it every matrix up to 2²⁴ gets rank 1 anyway.
     public static let smallestRankFraction = 0x1p-24
 
-    /// Parses `dion:1/16`, `dion:0.25`, `muon`, `adamw`.
+    /// Parses `dion:1/16`, `dion:0.25`, `muon`, `adamw`, `dion2:0.25` (or `dion2`, α = 0.25), `nordion2:1/4`,
+    /// `normuon`.
     ///
     /// - Throws: `OptimizerChoiceError` saying what is accepted.
     public static func parse(_ text: String) throws(OptimizerChoiceError) -> OptimizerChoice {
-        if text == "muon" { return .muon }
-        if text == "adamw" { return .adamw }
+        switch text {
+        case "muon": return .muon
+        case "adamw": return .adamw
+        case "normuon": return .norMuon
+        case "dion2": return .dion2(fraction: defaultSelectionFraction)
+        case "nordion2": return .norDion2(fraction: defaultSelectionFraction)
+        default: break
+        }
         if text.hasPrefix("dion:"), let rho = try? rankFraction(parsing: String(text.dropFirst(5))) {
             return .dion(rankFraction: rho)
         }
-        throw OptimizerChoiceError(message: "bad optimizer '\(text)'; use dion:ρ with 2^-24 ≤ ρ ≤ 1 (e.g. dion:1/16), muon or adamw")
+        for (prefix, make) in [("dion2:", { OptimizerChoice.dion2(fraction: $0) }), ("nordion2:", { .norDion2(fraction: $0) })]
+            where text.hasPrefix(prefix) {
+            if let alpha = try? rankFraction(parsing: String(text.dropFirst(prefix.count))) { return make(alpha) }
+            throw OptimizerChoiceError(message: "bad optimizer '\(text)'; the fraction α of \(prefix)α is a number like 0.25 "
+                                       + "or 1/4 in (0, 1]")
+        }
+        throw OptimizerChoiceError(message: "bad optimizer '\(text)'; use dion:ρ with 2^-24 ≤ ρ ≤ 1 (e.g. dion:1/16), muon, "
+                                   + "adamw, dion2:α, nordion2:α (0 < α ≤ 1, e.g. dion2:0.25) or normuon")
     }
 
     /// Parses a rank fraction written `0.25` or `1/4`, in [2⁻²⁴, 1].

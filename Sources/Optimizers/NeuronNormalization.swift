@@ -22,10 +22,9 @@ public enum NeuronNormalization {
                     var squares = 0.0
                     for j in 0..<width { squares += Double(e[i * width + j]) * Double(e[i * width + j]) }
                     before += squares
-                    let mean = Float(squares / Double(Swift.max(width, 1)))
-                    let v = variance.elements[i] + (1 - beta2) * (mean - variance.elements[i])
+                    let v = updatedVariance(variance.elements[i], rowSumOfSquares: squares, width: width, beta2: beta2)
                     variance.elements[i] = v
-                    let divisor = v.squareRoot() + epsilon
+                    let divisor = divisor(variance: v)
                     for j in 0..<width {
                         let value = e[i * width + j] / divisor
                         out[i * width + j] = value
@@ -37,6 +36,16 @@ public enum NeuronNormalization {
         normalized.scale(rescaleFactor(sumOfSquaresBefore: before, after: after))
         return normalized
     }
+
+    /// V ← V + (1 − β₂)·(mean_j O_ij² − V) for one row, from its sum of squares over `width` entries
+    /// (what a sharded step adds up over the row's shards first).
+    public static func updatedVariance(_ v: Float, rowSumOfSquares squares: Double, width: Int, beta2: Float) -> Float {
+        let mean = Float(squares / Double(Swift.max(width, 1)))
+        return v + (1 - beta2) * (mean - v)
+    }
+
+    /// The row divisor √V + 1e-8.
+    public static func divisor(variance v: Float) -> Float { v.squareRoot() + epsilon }
 
     /// ‖O‖_F / max(‖Ô‖_F, 1e-8) from the two sums of squares (what a sharded step must add up
     /// over ranks before rescaling).

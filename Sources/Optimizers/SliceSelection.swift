@@ -1,3 +1,4 @@
+import DionCore
 import LinearAlgebra
 
 /// Dion2's top-k slice selection (§4.1 steps 2–4), written once for Dion2 and NorDion2.
@@ -11,14 +12,12 @@ import LinearAlgebra
 /// - Indices are returned sorted ascending.
 public enum SliceSelection {
     /// Which slices of a matrix are selected.
-    public enum Dimension: String, Sendable, Hashable, Codable {
-        case rows, columns
-    }
+    public typealias Dimension = SliceDimension
 
     /// Dion2's single-process selection dimension: rows when m ≤ n, else columns (the shorter
     /// slices, so Polar Express runs on a k×n or m×k submatrix).
     public static func dion2Dimension(rows m: Int, columns n: Int) -> Dimension {
-        m <= n ? .rows : .columns
+        SliceDimension.dion2(rows: m, columns: n)
     }
 
     /// Checks a selection fraction α.

@@ -13,6 +13,8 @@
 //   _MPITestRunner placement MESH     every rank prints its host name and its coordinate on mesh MESH
 //   _MPITestRunner wait-for-kill      every rank prints its pid, then all-reduces in a loop for 60 s
 //   _MPITestRunner dion-equivalence MESH   distributed vs single-process Dion, 5 steps, many shapes
+//   _MPITestRunner dion2-equivalence MESH  distributed vs single-process Dion2/NorDion2/NorMuon, every mode
+//   _MPITestRunner dion2-refuse WHAT MESH  bad input on every rank (fraction | local | layout): must abort
 //   _MPITestRunner replay-mesh MESH FIXTURE…   MeshReplay of recorded cases vs their single-process replay
 //   _MPITestRunner checkpoint-save DIR STEP [die-after-file|huge]   save (or crash / overflow while saving)
 //   _MPITestRunner checkpoint-load DIR [CONFIG]                      load the latest; LOADED/REFUSED per rank
@@ -87,6 +89,13 @@ FailFast.run {
         try runDataParallelSyncChecks(world, mesh: meshText, &checker)
         try runBaselineChecks(world, mesh: meshText, &checker)
         print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
+    case "dion2-equivalence":
+        var checker = Checker(rank: world.rank, size: world.size)
+        try runDion2Equivalence(world, mesh: arguments.count > 1 ? arguments[1] : "dp=\(world.size)", &checker)
+        print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
+    case "dion2-refuse":
+        try runDion2BadInput(world, what: arguments.count > 1 ? arguments[1] : "fraction",
+                             mesh: arguments.count > 2 ? arguments[2] : "dp=\(world.size)")
     case "replay-mesh":
         var checker = Checker(rank: world.rank, size: world.size)
         try runReplayMeshChecks(world, mesh: arguments.count > 1 ? arguments[1] : "dp=\(world.size)",
