@@ -17,12 +17,17 @@ import Sharding
 /// `--grad-clip`), averages them over the saved replicas, which preserves their mean — the only
 /// thing the compressed sync's updates depend on.
 extension Trainer {
-    /// What a checkpoint must match to be resumed: the model, the optimizer and its rank fraction,
-    /// and the seed (the learning rate, schedule length and mesh may change).
+    /// What a checkpoint must match to be resumed, as `; `-separated parts (a refusal names the
+    /// parts that differ): the model, the optimizer and its rank fraction, the seed, the global
+    /// batch and its micro-batches, the schedule's shape, the weight decay and the data (by size
+    /// and CRC-32C, wherever the file lies). The learning rates, the number of steps (and so the
+    /// default warm-up), the mesh, the sync, clipping, logging and checkpoint flags may change.
     public var checkpointIdentity: String {
         let c = configuration
         return "model \(c.model); optimizer \(c.optimizer.rawValue)"
             + (c.optimizer == .dion ? " rank fraction \(c.rankFraction)" : "") + "; seed \(c.seed)"
+            + "; batch-size \(c.batchSize); grad-accum \(c.gradientAccumulation); schedule \(c.schedule.shape.rawValue)"
+            + "; weight-decay \(c.weightDecay); data \(dataIdentity)"
     }
 
     /// This rank's tensors for a checkpoint.
