@@ -109,7 +109,9 @@ struct TrainCommand: ParsableCommand {
     var debugPrintPids = false
 
     func run() throws {
-        FailFast.run {
+        // Most refusals are agreed, so every rank throws within moments of the others: let each
+        // print before the first abort ends the job.
+        FailFast.run(graceSeconds: 0.25) {
             BLASThreads.configureForProcess()
             let world = try MPIRuntime.world()
             let configuration = try makeConfiguration(processes: world.size)

@@ -9,11 +9,15 @@ import Foundation
 public enum FailFast {
     /// Runs `body`. On success finalizes MPI (when it was initialized) and returns; on a thrown
     /// error prints `[rank r/n] error: …` to standard error and aborts the job with `exitCode`.
-    public static func run(exitCode: Int32 = 1, _ body: () throws -> Void) {
+    ///
+    /// - Parameter graceSeconds: the pause between printing and aborting (`fail`), for programs
+    ///   whose ranks refuse the same input at about the same time: the first abort would
+    ///   otherwise kill the others before they print.
+    public static func run(exitCode: Int32 = 1, graceSeconds: Double = 0, _ body: () throws -> Void) {
         do {
             try body()
         } catch {
-            fail(error, exitCode: exitCode)
+            fail(error, exitCode: exitCode, graceSeconds: graceSeconds)
         }
         do {
             try MPIRuntime.finalize()
