@@ -64,8 +64,10 @@ extension CheckpointStore {
             }
             let manifest = try Self.manifest(at: latest.path)
             guard manifest.configuration == configuration else {
+                let differing = Self.differences(saved: manifest.configuration, current: configuration)
                 throw CheckpointError(.configurationMismatch, "\(latest.path) was written for another model "
-                                      + "configuration:\n  checkpoint: \(manifest.configuration)\n  this run:   \(configuration)")
+                                      + "configuration" + (differing.isEmpty ? "" : " (\(differing.joined(separator: "; ")))")
+                                      + ":\n  checkpoint: \(manifest.configuration)\n  this run:   \(configuration)")
             }
             let wanted = filesToRead?(manifest) ?? [communicator.rank]
             var files: [Int: [String: CheckpointTensor]] = [:]
@@ -74,5 +76,13 @@ extension CheckpointStore {
         }
         guard let found else { throw CheckpointError(.notFound, "no checkpoint loaded from \(directory)") }
         return found
+    }
+
+    /// The parts of two `; `-separated configuration strings that differ, as
+    /// `checkpoint X, this run Y` (empty when the strings are not of that form).
+    static func differences(saved: String, current: String) -> [String] {
+        let a = saved.components(separatedBy: "; "), b = current.components(separatedBy: "; ")
+        guard a.count == b.count else { return [] }
+        return zip(a, b).filter { $0 != $1 }.map { "checkpoint \($0), this run \($1)" }
     }
 }

@@ -35,8 +35,8 @@ public struct CheckpointStore: Sendable {
         if let run = manifest.run { self.run = run }
     }
 
-    static func stepDirectory(_ step: Int) -> String { String(format: "step-%08d", step) }
-    static func rankFile(_ rank: Int) -> String { String(format: "rank-%05d.bin", rank) }
+    package static func stepDirectory(_ step: Int) -> String { String(format: "step-%08d", step) }
+    package static func rankFile(_ rank: Int) -> String { String(format: "rank-%05d.bin", rank) }
 
     /// The step of a checkpoint directory's name, `step-<digits>` (complete) or
     /// `step-<digits>.partial` (an unfinished save); `nil` for any other name.
@@ -107,8 +107,7 @@ public struct CheckpointStore: Sendable {
                 CheckpointManifest.FileEntry(name: Self.rankFile($0), bytes: Int(entries[2 * $0]),
                                              crc32c: UInt32(truncatingIfNeeded: entries[2 * $0 + 1]))
             }
-            let manifest = CheckpointManifest(formatVersion: CheckpointManifest.currentFormatVersion, step: step,
-                                              configuration: configuration, run: run, mesh: mesh,
+            let manifest = CheckpointManifest(step: step, configuration: configuration, run: run, mesh: mesh,
                                               worldSize: communicator.size, files: files,
                                               createdUnixSeconds: Date().timeIntervalSince1970)
             try DurableFile.write(try manifest.encoded(),

@@ -31,19 +31,28 @@ public struct CheckpointTensor: Sendable, Equatable, Codable {
 
     /// A tensor from raw bytes, validated against its shape.
     ///
-    /// - Throws: `CheckpointError.corrupt` when the byte count does not match the shape.
+    /// Every size is checked with overflow-reporting arithmetic, so a crafted index (a file
+    /// whose CRC was recomputed after editing it) is refused rather than trapping.
+    ///
+    /// - Throws: `CheckpointError.corrupt` for a negative dimension, a shape whose element or byte
+    ///   count overflows, a byte count that does not match the shape, `globalShape` without
+    ///   `offsets` (or the reverse), or a block that does not fit its global shape.
     public init(name: String, element: Element, shape: [Int], globalShape: [Int]? = nil, offsets: [Int]? = nil,
                 bytes: [UInt8]) throws(CheckpointError) {
-        let count = shape.reduce(1, *)
-        guard shape.allSatisfy({ $0 >= 0 }), count * element.size == bytes.count else {
+        let needed = try Self.byteCount(of: shape, element: element, name: name)
+        guard needed == bytes.count else {
             throw CheckpointError(.corrupt, "tensor \(name): shape \(shape) of \(element.rawValue) needs "
-                                  + "\(count * element.size) bytes, got \(bytes.count)")
+                                  + "\(needed) bytes, got \(bytes.count)")
         }
-        if let globalShape, let offsets {
-            guard globalShape.count == shape.count, offsets.count == shape.count,
-                  zip(zip(offsets, shape), globalShape).allSatisfy({ $0.0 >= 0 && $0.0 + $0.1 <= $1 }) else {
-                throw CheckpointError(.corrupt, "tensor \(name): block \(shape) at \(offsets) does not fit \(globalShape)")
-            }
+        switch (globalShape, offsets) {
+        case (nil, nil):
+            break
+        case (let globalShape?, let offsets?):
+            try Self.checkBlock(shape: shape, globalShape: globalShape, offsets: offsets, name: name)
+        default:
+            throw CheckpointError(.corrupt, "tensor \(name): a block needs both globalShape and offsets, got "
+                                  + "globalShape \(globalShape.map { "\($0)" } ?? "none") and offsets "
+                                  + "\(offsets.map { "\($0)" } ?? "none")")
         }
         self.name = name
         self.element = element
@@ -51,6 +60,42 @@ public struct CheckpointTensor: Sendable, Equatable, Codable {
         self.globalShape = globalShape
         self.offsets = offsets
         self.bytes = bytes
+    }
+
+    /// The bytes a tensor of `shape` holds: every dimension ≥ 0, the product and the byte count
+    /// computed without overflow.
+    static func byteCount(of shape: [Int], element: Element, name: String) throws(CheckpointError) -> Int {
+        if let negative = shape.first(where: { $0 < 0 }) {
+            throw CheckpointError(.corrupt, "tensor \(name): shape \(shape) has a negative dimension (\(negative))")
+        }
+        var count = 1
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard !overflow else {
+                throw CheckpointError(.corrupt, "tensor \(name): shape \(shape) has more elements than an Int can count")
+            }
+            count = product
+        }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: element.size)
+        guard !overflow else {
+            throw CheckpointError(.corrupt, "tensor \(name): shape \(shape) of \(element.rawValue) has more bytes than "
+                                  + "an Int can count")
+        }
+        return bytes
+    }
+
+    /// Checks that a block of `shape` at `offsets` lies inside `globalShape` (no overflow).
+    static func checkBlock(shape: [Int], globalShape: [Int], offsets: [Int], name: String) throws(CheckpointError) {
+        guard globalShape.count == shape.count, offsets.count == shape.count else {
+            throw CheckpointError(.corrupt, "tensor \(name): block \(shape), offsets \(offsets) and global shape "
+                                  + "\(globalShape) have different numbers of dimensions")
+        }
+        for k in shape.indices {
+            let (end, overflow) = offsets[k].addingReportingOverflow(shape[k])
+            guard offsets[k] >= 0, !overflow, end <= globalShape[k] else {
+                throw CheckpointError(.corrupt, "tensor \(name): block \(shape) at \(offsets) does not fit \(globalShape)")
+            }
+        }
     }
 
     /// A `Float` tensor.

@@ -4,8 +4,9 @@ import MPIShim
 /// every rank throws the first failing rank's error (naming that rank). Every rank calls the
 /// same collectives whatever happened locally, so a failure on one rank never leaves the
 /// others waiting.
-enum RankAgreement {
-    static func agree(_ local: CheckpointError?, over communicator: Communicator) throws(CheckpointError) {
+package enum RankAgreement {
+    /// Exchanges whether each rank failed; throws the first failing rank's error on every rank.
+    package static func agree(_ local: CheckpointError?, over communicator: Communicator) throws(CheckpointError) {
         let code = local.map { Int64(CheckpointError.Code.all.firstIndex(of: $0.code) ?? 0) } ?? -1
         let codes: [Int64]
         let messages: (values: [UInt8], counts: [Int])
@@ -25,7 +26,7 @@ enum RankAgreement {
     }
 
     /// Runs `body`, turning its error into the agreed one.
-    static func run<T>(over communicator: Communicator, _ body: () throws(CheckpointError) -> T) throws(CheckpointError) -> T? {
+    package static func run<T>(over communicator: Communicator, _ body: () throws(CheckpointError) -> T) throws(CheckpointError) -> T? {
         var result: T?
         var failure: CheckpointError?
         do {

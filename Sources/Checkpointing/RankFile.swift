@@ -67,14 +67,26 @@ enum RankFile {
             throw CheckpointError(.corrupt, "\(path): unreadable tensor index (\(error))")
         }
         var tensors: [CheckpointTensor] = []
+        var names = Set<String>()
+        let dataBytes = bytes.count - dataStart
         for e in entries {
-            guard e.offset >= 0, e.byteCount >= 0, dataStart + e.offset + e.byteCount <= bytes.count else {
-                throw CheckpointError(.truncated, "\(path): tensor \(e.name) runs past the end of the file")
+            guard names.insert(e.name).inserted else {
+                throw CheckpointError(.corrupt, "\(path): tensor \(e.name) appears twice in the index")
+            }
+            // offset + byteCount ≤ the data section, without overflow.
+            let (end, overflow) = e.offset.addingReportingOverflow(e.byteCount)
+            guard e.offset >= 0, e.byteCount >= 0, !overflow, end <= dataBytes else {
+                throw CheckpointError(.truncated, "\(path): tensor \(e.name) (bytes \(e.offset) + \(e.byteCount)) does not "
+                                      + "lie inside the \(dataBytes) data bytes of the file")
             }
             let start = dataStart + e.offset
-            tensors.append(try CheckpointTensor(name: e.name, element: e.element, shape: e.shape,
-                                                globalShape: e.globalShape, offsets: e.offsets,
-                                                bytes: Array(bytes[start..<(start + e.byteCount)])))
+            do throws(CheckpointError) {
+                tensors.append(try CheckpointTensor(name: e.name, element: e.element, shape: e.shape,
+                                                    globalShape: e.globalShape, offsets: e.offsets,
+                                                    bytes: Array(bytes[start..<(start + e.byteCount)])))
+            } catch {
+                throw CheckpointError(error.code, "\(path): \(error.message)")
+            }
         }
         return tensors
     }

@@ -47,10 +47,26 @@ struct BenchCollectives: ParsableCommand {
     @Option(help: "Also print the α–β model's time for each point on this network preset (dion simulate --list-networks).")
     var simulateNetwork: String?
 
+    /// The largest message: two buffers of it per rank must fit in memory, and the sweep's ×4
+    /// steps must not overflow.
+    static let largestMessage = 1 << 34
+
+    /// The longest timed loop.
+    static let longestPoint = 3600.0
+
     func validate() throws {
-        guard minBytes >= 4, maxBytes >= minBytes else { throw ValidationError("need 4 ≤ --min-bytes ≤ --max-bytes") }
-        guard repeats >= 1, secondsPerPoint > 0 else { throw ValidationError("--repeats ≥ 1 and --seconds-per-point > 0") }
-        guard ledgerOverheadIterations >= 0 else { throw ValidationError("--ledger-overhead-iterations ≥ 0") }
+        guard minBytes >= 4, maxBytes >= minBytes, maxBytes <= Self.largestMessage else {
+            throw ValidationError("need 4 ≤ --min-bytes ≤ --max-bytes ≤ \(Self.largestMessage) (16 GiB), got --min-bytes "
+                                  + "\(minBytes) and --max-bytes \(maxBytes)")
+        }
+        guard repeats >= 1, repeats <= 1_000_000 else { throw ValidationError("--repeats must be in 1...1000000, got \(repeats)") }
+        guard secondsPerPoint.isFinite, secondsPerPoint > 0, secondsPerPoint <= Self.longestPoint else {
+            throw ValidationError("--seconds-per-point must be a number of seconds in (0, \(Int(Self.longestPoint))], got "
+                                  + "\(secondsPerPoint)")
+        }
+        guard ledgerOverheadIterations >= 0, ledgerOverheadIterations <= 100_000_000 else {
+            throw ValidationError("--ledger-overhead-iterations must be in 0...100000000, got \(ledgerOverheadIterations)")
+        }
         _ = try parsedOperations()
     }
 

@@ -31,7 +31,18 @@ struct BenchOptimizer: ParsableCommand {
     func run() throws {
         let parts = shape.lowercased().split(separator: "x").compactMap { Int($0) }
         guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else { throw ValidationError("--shape must be MxN, e.g. 4096x1024") }
-        guard steps >= 10 else { throw ValidationError("--steps must be at least 10") }
+        // The matrix, three gradients and the optimizer state must fit: at most 2^28 elements (1 GiB).
+        let (elements, overflow) = parts[0].multipliedReportingOverflow(by: parts[1])
+        guard !overflow, elements <= 1 << 28 else {
+            throw ValidationError("--shape \(shape) has more than 2^28 elements; the benchmark keeps several such matrices")
+        }
+        guard steps >= 10, steps <= 1_000_000 else { throw ValidationError("--steps must be in 10...1000000, got \(steps)") }
+        guard (1...1024).contains(threads) else {
+            throw ValidationError("--threads must be in 1...1024 (OpenBLAS threads), got \(threads)")
+        }
+        guard rankFraction.isFinite, rankFraction > 0, rankFraction <= 1 else {
+            throw ValidationError("--rank-fraction must be in (0, 1], got \(rankFraction)")
+        }
         let (m, n) = (parts[0], parts[1])
         BLASThreads.set(1)
         let peak = try sgemmPeak()

@@ -35,6 +35,8 @@ struct CheckpointInspect: ParsableCommand {
               + "\(manifest.worldSize) rank files, written \(Date(timeIntervalSince1970: manifest.createdUnixSeconds))")
         print("  configuration \(manifest.configuration)")
         print("  run \(manifest.run ?? "- (written before runs had ids; never pruned)")")
+        print("  manifest crc32c " + (manifest.checksum.map { "\(String($0, radix: 16)) (verified)" }
+                                      ?? "- (written before manifests were checksummed; range-checked)"))
         for (rank, file) in manifest.files.enumerated() {
             let tensors = try CheckpointStore.readRankFile(rank, at: path, manifest: manifest)
             print("  \(file.name): \(file.bytes) bytes, crc32c \(String(file.crc32c, radix: 16)) (verified), "

@@ -109,6 +109,8 @@ struct TrainCommand: ParsableCommand {
     var debugPrintPids = false
 
     func run() throws {
+        // Most refusals are agreed, so every rank throws within moments of the others: let each
+        // print before the first abort ends the job.
         FailFast.run {
             BLASThreads.configureForProcess()
             let world = try MPIRuntime.world()
@@ -124,7 +126,9 @@ struct TrainCommand: ParsableCommand {
             if debugPrintPids {
                 FileHandle.standardOutput.write(Data("PID rank \(world.rank) \(ProcessInfo.processInfo.processIdentifier)\n".utf8))
             }
-            let corpus = try ByteCorpus(contentsOf: data)
+            let corpus = try ByteCorpus(contentsOf: data, minimumLength: seqLen)
+            // Every rank runs the same run: flags and data compared before anything is written.
+            try RunFingerprint(fields: fingerprintFields(data: corpus)).check(over: world)
             // Before anything is written: a directory of another run is refused (or, asked to, cleared).
             var store: CheckpointStore?
             if let checkpointDir {
@@ -136,7 +140,11 @@ struct TrainCommand: ParsableCommand {
                 }
                 store = claimed
             }
-            let output = try TrainingOutput(active: world.rank == 0, metricsPath: metrics, append: resume)
+            // Rank 0 writes the metrics and the trace: a file it cannot write stops every rank now.
+            let output = try RankFailure.agree(over: world) {
+                if world.rank == 0, let trace { try TrainingOutput.checkWritable(trace, purpose: "trace file") }
+                return try TrainingOutput(active: world.rank == 0, metricsPath: metrics, append: resume)
+            }
             let trainer = try Trainer(configuration: configuration, corpus: corpus, mesh: deviceMesh, output: output,
                                       simulatedNetwork: network)
             trainer.faults.nanSteps = Set((debugNanSteps ?? "").split(separator: ",").compactMap { Int($0) })
@@ -169,13 +177,21 @@ struct TrainCommand: ParsableCommand {
                                   + "and needs --checkpoint-dir")
         }
         if let stopAt, stopAt < 1 { throw ValidationError("--stop-at must be at least 1, got \(stopAt)") }
+        if stopAt != nil && checkpointDir == nil {
+            throw ValidationError("--stop-at saves a checkpoint to continue from with --resume; it needs --checkpoint-dir")
+        }
+        guard collectiveTimeout.isFinite, collectiveTimeout >= 0,
+              collectiveTimeout <= MPIRuntime.maximumWatchdogTimeout else {
+            throw ValidationError("--collective-timeout must be a number of seconds from 0 (off) to "
+                                  + "\(Int(MPIRuntime.maximumWatchdogTimeout)), got \(collectiveTimeout)")
+        }
         if checkpointEvery < 0 || keep < 1 { throw ValidationError("--checkpoint-every must be ≥ 0 and --keep ≥ 1") }
         let meshShape = try MeshShape(parsing: mesh ?? "dp=\(processes)")
         guard meshShape.processCount == processes else {
             throw ValidationError("--mesh \(meshShape) needs \(meshShape.processCount) processes but the job has \(processes); "
                                   + "start it with mpirun -np \(meshShape.processCount) or change --mesh")
         }
-        return TrainingConfiguration(
+        let configuration = TrainingConfiguration(
             model: try TransformerConfiguration(layers: layers, modelDimension: dModel, heads: heads, sequenceLength: seqLen),
             mesh: meshShape, optimizer: matrixOptimizer, rankFraction: try Self.fraction(rankFraction),
             learningRate: lr ?? Self.defaultLearningRate(matrixOptimizer), scalarLearningRate: scalarLr,
@@ -183,6 +199,32 @@ struct TrainCommand: ParsableCommand {
             batchSize: batchSize, gradientAccumulation: gradAccum, seed: seed, gradientClip: gradClip,
             dataParallelSync: dataParallelSync, logEvery: logEvery, evalEvery: evalEvery, evalBatches: evalBatches,
             maxBadSteps: maxBadSteps)
+        try configuration.validate()
+        return configuration
+    }
+
+    /// Every flag as this rank parsed it (by reflection, so a new flag is compared too), the
+    /// mesh this rank resolved, and the data's size and CRC-32C.
+    func fingerprintFields(data corpus: ByteCorpus) -> [RunFingerprint.Field] {
+        var fields: [RunFingerprint.Field] = []
+        for child in Mirror(reflecting: self).children {
+            guard let label = child.label else { continue }
+            fields.append(RunFingerprint.Field(name: "--" + Self.kebab(label.hasPrefix("_") ? String(label.dropFirst()) : label),
+                                               value: Self.unwrapped(String(describing: child.value))))
+        }
+        return fields + [RunFingerprint.Field(name: "the contents of --data", value: corpus.identity)]
+    }
+
+    /// `Optional(0.02)` → `0.02`, `nil` → `(not given)`.
+    static func unwrapped(_ text: String) -> String {
+        if text == "nil" { return "(not given)" }
+        guard text.hasPrefix("Optional("), text.hasSuffix(")") else { return text }
+        return String(text.dropFirst(9).dropLast())
+    }
+
+    /// `collectiveTimeout` → `collective-timeout`.
+    static func kebab(_ name: String) -> String {
+        name.reduce(into: "") { out, c in out += c.isUppercase ? "-" + c.lowercased() : String(c) }
     }
 
     /// The learning rates chosen by the sweep in docs/results.md.

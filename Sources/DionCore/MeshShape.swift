@@ -32,10 +32,17 @@ public struct MeshShape: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// A mesh of R × F × T processes.
     ///
-    /// - Throws: `ShardingError.invalidMesh` when an axis is smaller than 1.
+    /// - Throws: `ShardingError.invalidMesh` when an axis is smaller than 1 or R·F·T overflows
+    ///   (so `processCount` never traps).
     public init(replicate: Int = 1, fsdp: Int = 1, tp: Int = 1) throws(ShardingError) {
         for (axis, size) in [(MeshAxis.replicate, replicate), (.fsdp, fsdp), (.tp, tp)] where size < 1 {
             throw ShardingError(.invalidMesh, "mesh axis \(axis.label) must be at least 1, got \(size)")
+        }
+        let (rf, first) = replicate.multipliedReportingOverflow(by: fsdp)
+        let (_, second) = rf.multipliedReportingOverflow(by: tp)
+        guard !first, !second else {
+            throw ShardingError(.invalidMesh, "mesh dp=\(replicate),fsdp=\(fsdp),tp=\(tp) has more processes than an Int "
+                                + "can count; the product of the axes must be the number of processes")
         }
         self.replicate = replicate
         self.fsdp = fsdp

@@ -8,14 +8,16 @@ import Foundation
 /// waits for ranks that will never arrive is itself a hang).
 public enum FailFast {
     /// Runs `body`. On success finalizes MPI (when it was initialized) and returns; on a thrown
-    /// error prints `[rank r/n] error: …` to standard error and aborts the job with `exitCode`
-    /// half a second later, so that the other ranks refusing the same input (an agreed error)
-    /// print theirs before the abort takes them down.
-    public static func run(exitCode: Int32 = 1, _ body: () throws -> Void) {
+    /// error prints `[rank r/n] error: …` to standard error and aborts the job with `exitCode`.
+    ///
+    /// - Parameter graceSeconds: the pause between printing and aborting (`fail`): ranks that
+    ///   refuse the same input (an agreed error) throw at about the same time, and the first abort
+    ///   would otherwise kill the others before they print. Half a second by default.
+    public static func run(exitCode: Int32 = 1, graceSeconds: Double = 0.5, _ body: () throws -> Void) {
         do {
             try body()
         } catch {
-            fail(error, exitCode: exitCode, graceSeconds: 0.5)
+            fail(error, exitCode: exitCode, graceSeconds: graceSeconds)
         }
         do {
             try MPIRuntime.finalize()

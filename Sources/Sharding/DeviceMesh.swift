@@ -36,7 +36,8 @@ public final class DeviceMesh: Sendable, CustomStringConvertible {
             let all = try check.allGather([Int64(shape.replicate), Int64(shape.fsdp), Int64(shape.tp)])
             for rank in 0..<world.size where Array(all[(3 * rank)..<(3 * rank + 3)]) != all[0..<3].map({ $0 }) {
                 throw ShardingError(.meshMismatch, "rank \(rank) was started with mesh dp=\(all[3 * rank]),"
-                                    + "fsdp=\(all[3 * rank + 1]),tp=\(all[3 * rank + 2]) but rank 0 with \(shape)")
+                                    + "fsdp=\(all[3 * rank + 1]),tp=\(all[3 * rank + 2]) but rank 0 with dp=\(all[0]),"
+                                    + "fsdp=\(all[1]),tp=\(all[2]); every rank must get the same --mesh")
             }
         } catch let error as ShardingError {
             throw error

@@ -3,6 +3,10 @@ import Sharding
 
 /// Cuts a rank's block of a tensor out of the blocks of a checkpoint's rank files (any mesh to
 /// any mesh: each saved block carries its offsets in the global tensor).
+///
+/// Everything read is checked against what this run expects — the global shape of every block,
+/// the length and agreement of integer tensors — and a mismatch is a `CheckpointError.corrupt`
+/// naming the tensor and the rank file, never a trap.
 struct BlockAssembler {
     let loaded: LoadedCheckpoint
     let savedMesh: MeshShape
@@ -10,27 +14,49 @@ struct BlockAssembler {
     /// The replica (dp index) a saved rank belonged to: rank = (d·F + f)·T + t.
     func replica(ofSavedRank rank: Int) -> Int { rank / (savedMesh.fsdp * savedMesh.tp) }
 
-    /// An integer tensor every rank saved identically, from the first file read.
-    func int64s(_ name: String) throws -> [Int64] {
-        guard let rank = loaded.files.keys.sorted().first else {
-            throw TrainingError(.invalidConfiguration, "\(loaded.path): no rank file was read")
+    private func corrupt(_ what: String) -> CheckpointError { CheckpointError(.corrupt, "\(loaded.path): \(what)") }
+
+    /// An integer tensor every rank saved identically, of `count` elements: the same in every
+    /// file read.
+    func int64s(_ name: String, count: Int) throws(CheckpointError) -> [Int64] {
+        let ranks = loaded.files.keys.sorted()
+        guard let first = ranks.first else { throw corrupt("no rank file was read") }
+        let values = try loaded.tensor(name, rank: first).int64s()
+        guard values.count == count else {
+            throw corrupt("tensor \(name) of rank \(first) holds \(values.count) integers, not \(count)")
         }
-        return try loaded.tensor(name, rank: rank).int64s()
+        for rank in ranks.dropFirst() where try loaded.tensor(name, rank: rank).int64s() != values {
+            throw corrupt("tensor \(name) differs between rank files \(first) and \(rank)")
+        }
+        return values
     }
 
-    /// The `rows × columns` block of tensor `name`. Replicas hold the same values except Dion's
-    /// per-replica buffers; with `averageOverReplicas` the block is the mean over the saved
-    /// replicas read (summed in replica order, so every reader gets the same bits; replicas that
-    /// are all equal are returned as they are), otherwise it comes from the lowest replica read,
-    /// or from replica `only` when given.
-    func block(_ name: String, rows: Range<Int>, columns: Range<Int>, averageOverReplicas: Bool = false,
-               replica only: Int? = nil) throws -> [Float] {
+    /// A step counter: one integer in `0...limit` (no counter can pass the trainer's step).
+    func counter(_ name: String, limit: Int) throws(CheckpointError) -> Int {
+        let value = try int64s(name, count: 1)[0]
+        guard value >= 0, value <= Int64(limit) else {
+            throw corrupt("step counter \(name) is \(value), outside 0...\(limit) (the trainer's step)")
+        }
+        return Int(value)
+    }
+
+    /// The `rows × columns` block of tensor `name`, a block of a `global` matrix. Replicas hold
+    /// the same values except Dion's per-replica buffers; with `averageOverReplicas` the block is
+    /// the mean over the saved replicas read (summed in replica order, so every reader gets the
+    /// same bits; replicas that are all equal are returned as they are), otherwise it comes from
+    /// the lowest replica read, or from replica `only` when given.
+    func block(_ name: String, global: (rows: Int, columns: Int), rows: Range<Int>, columns: Range<Int>,
+               averageOverReplicas: Bool = false, replica only: Int? = nil) throws(CheckpointError) -> [Float] {
         let width = columns.count
         var byReplica = [Int: (values: [Float], covered: [Bool])]()
         for rank in loaded.files.keys.sorted() where only.map({ replica(ofSavedRank: rank) == $0 }) ?? true {
             let tensor = try loaded.tensor(name, rank: rank)
-            guard tensor.shape.count == 2, let offsets = tensor.offsets else {
-                throw TrainingError(.invalidConfiguration, "\(loaded.path): tensor \(name) of rank \(rank) has no block offsets")
+            // The tensor's own checks (CheckpointTensor.init) put the block inside its global shape.
+            guard tensor.shape.count == 2, let offsets = tensor.offsets,
+                  tensor.globalShape == [global.rows, global.columns] else {
+                throw corrupt("tensor \(name) of rank \(rank) is the block \(tensor.shape) of "
+                              + "\(tensor.globalShape.map { "\($0)" } ?? "no global shape"); this run's is "
+                              + "\(global.rows)×\(global.columns)")
             }
             let values = try tensor.floats()
             let replica = replica(ofSavedRank: rank)
@@ -50,11 +76,10 @@ struct BlockAssembler {
         }
         let replicas = byReplica.keys.sorted()
         for replica in replicas where byReplica[replica]?.covered.contains(false) ?? true {
-            throw TrainingError(.invalidConfiguration, "\(loaded.path): the saved blocks of \(name) (replica \(replica)) do not "
-                                + "cover rows \(rows), columns \(columns)")
+            throw corrupt("the saved blocks of \(name) (replica \(replica)) do not cover rows \(rows), columns \(columns)")
         }
         guard let first = replicas.first, var result = byReplica[first]?.values else {
-            throw TrainingError(.invalidConfiguration, "\(loaded.path): no block of \(name)")
+            throw corrupt("no block of \(name)")
         }
         let others = replicas.dropFirst().compactMap { byReplica[$0]?.values }
         if averageOverReplicas && others.contains(where: { $0 != result }) {

@@ -17,12 +17,17 @@ import Sharding
 /// `--grad-clip`), averages them over the saved replicas, which preserves their mean — the only
 /// thing the compressed sync's updates depend on.
 extension Trainer {
-    /// What a checkpoint must match to be resumed: the model, the optimizer and its rank fraction,
-    /// and the seed (the learning rate, schedule length and mesh may change).
+    /// What a checkpoint must match to be resumed, as `; `-separated parts (a refusal names the
+    /// parts that differ): the model, the optimizer and its rank fraction, the seed, the global
+    /// batch and its micro-batches, the schedule's shape, the weight decay and the data (by size
+    /// and CRC-32C, wherever the file lies). The learning rates, the number of steps (and so the
+    /// default warm-up), the mesh, the sync, clipping, logging and checkpoint flags may change.
     public var checkpointIdentity: String {
         let c = configuration
         return "model \(c.model); optimizer \(c.optimizer.rawValue)"
             + (c.optimizer == .dion ? " rank fraction \(c.rankFraction)" : "") + "; seed \(c.seed)"
+            + "; batch-size \(c.batchSize); grad-accum \(c.gradientAccumulation); schedule \(c.schedule.shape.rawValue)"
+            + "; weight-decay \(c.weightDecay); data \(dataIdentity)"
     }
 
     /// This rank's tensors for a checkpoint.
@@ -65,76 +70,5 @@ extension Trainer {
     public func saveCheckpoint(to store: CheckpointStore) throws -> String {
         try store.save(step: step, tensors: try checkpointTensors(), configuration: checkpointIdentity,
                        mesh: mesh.shape.description, communicator: mesh.world)
-    }
-
-    /// Restores the newest complete checkpoint of `store` (collective over the world). On the
-    /// mesh it was saved on, every rank reads its own file; on another mesh every rank reads all
-    /// files and cuts its blocks out of them.
-    ///
-    /// - Returns: The manifest of the checkpoint restored (`CheckpointStore.continueRun(of:)`
-    ///   takes its run).
-    /// - Throws: `CheckpointError` (agreed on every rank) for a missing, corrupt or foreign
-    ///   checkpoint; `TrainingError` when a block is not covered by the saved files.
-    @discardableResult
-    public func restore(from store: CheckpointStore) throws -> CheckpointManifest {
-        let shape = mesh.shape
-        let rank = mesh.world.rank
-        // Dion matrices whose sync assumes every replica holds the same buffer.
-        let synchronized = Set(optimizers.slots.indices.filter { i in
-            guard case .dion(let s) = optimizers.slots[i].state, shape.replicate > 1 else { return false }
-            return !optimizers.dion.usesCompressedSync(for: parameters.shards[i], rank: s.q.columns, mesh: mesh)
-        })
-        func sameMesh(_ manifest: CheckpointManifest) -> Bool {
-            manifest.mesh == shape.description && manifest.worldSize == shape.processCount
-        }
-        let loaded = try store.loadLatest(configuration: checkpointIdentity, communicator: mesh.world) { manifest in
-            guard sameMesh(manifest) else { return Array(0..<manifest.worldSize) }
-            guard !synchronized.isEmpty else { return [rank] }
-            // This rank's blocks as every replica saved them: rank = d·F·T + (f·T + t).
-            let perReplica = shape.fsdp * shape.tp
-            return (0..<shape.replicate).map { $0 * perReplica + rank % perReplica }
-        }
-        // On the saved mesh, a compressed-sync buffer continues from this rank's own replica.
-        let ownReplica = sameMesh(loaded.manifest) ? mesh.index(on: .replicate) : nil
-        let saved = try MeshShape(parsing: loaded.manifest.mesh)
-        let assembler = BlockAssembler(loaded: loaded, savedMesh: saved)
-        let state = try assembler.int64s("trainer.state")
-        guard state.count == 4, UInt64(bitPattern: state[3]) == configuration.seed else {
-            throw TrainingError(.invalidConfiguration, "\(loaded.path): trainer state \(state) does not match seed \(configuration.seed)")
-        }
-        step = Int(state[0])
-        badSteps = Int(state[1])
-        skippedSteps = Int(state[2])
-        for i in optimizers.slots.indices {
-            let name = optimizers.slots[i].name
-            let x = parameters.shards[i]
-            func block(_ prefix: String, averaged: Bool = false, replica: Int? = nil) throws -> Matrix {
-                try Matrix(rows: x.localRows, columns: x.localColumns,
-                           elements: try assembler.block("\(prefix).\(name)", rows: x.rowRange, columns: x.columnRange,
-                                                         averageOverReplicas: averaged, replica: replica))
-            }
-            parameters.shards[i].local = try block("param").elements
-            switch optimizers.slots[i].state {
-            case .dion(var s):
-                let perReplica = synchronized.contains(i) ? nil : ownReplica
-                s.momentum = try block("dion.momentum", averaged: perReplica == nil, replica: perReplica)
-                let qRange = try Self.qRange(x, s)
-                s.q = try Matrix(rows: qRange.count, columns: s.q.columns,
-                                 elements: try assembler.block("dion.q.\(name)", rows: qRange, columns: 0..<s.q.columns))
-                s.step = Int(try assembler.int64s("dion.step.\(name)")[0])
-                optimizers.slots[i].state = .dion(s)
-            case .muon(var s):
-                s.momentum = try block("muon.momentum")
-                s.step = Int(try assembler.int64s("muon.step.\(name)")[0])
-                optimizers.slots[i].state = .muon(s)
-            case .adamw(var s):
-                s.m = try block("adamw.m")
-                s.v = try block("adamw.v")
-                s.step = Int(try assembler.int64s("adamw.step.\(name)")[0])
-                optimizers.slots[i].state = .adamw(s)
-            }
-        }
-        output.print("resumed from \(loaded.path) (step \(step), saved on \(saved))")
-        return loaded.manifest
     }
 }

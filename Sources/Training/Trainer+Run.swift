@@ -12,9 +12,20 @@ extension Trainer {
     ///   (a full disk): every rank stops before the next update, and the state after the last
     ///   completed step is checkpointed when the run has a checkpoint directory (as `stopAt`
     ///   would); a failure of the last records is reported after the run ends.
+    ///   `TrainingError.invalidConfiguration` on every rank before anything is written when the
+    ///   run has nothing to do: it starts (from a checkpoint) at or past `--steps`, or
+    ///   `stopAt` is not after the step it starts at.
     @discardableResult
     public func run(tracePath: String? = nil, stopAt: Int? = nil) throws -> SummaryRecord {
         let c = configuration
+        guard step < c.steps else {
+            throw TrainingError(.invalidConfiguration, "the run starts at step \(step) (its checkpoint) but --steps is \(c.steps): "
+                                + "nothing to train; pass a --steps above \(step) to train further")
+        }
+        if let stopAt, stopAt <= step {
+            throw TrainingError(.invalidConfiguration, "--stop-at \(stopAt) is not after step \(step), where the run starts "
+                                + "(its checkpoint); pass a later --stop-at")
+        }
         output.write(RunRecord(configuration: c, processes: mesh.world.size, parameters: c.model.parameterCount,
                                data: dataSource, simulated_network: simulatedNetwork?.preset.name))
         output.print("dion train: \(c.model) (\(c.model.parameterCount) parameters) on \(mesh.shape), \(c.optimizer.rawValue)"

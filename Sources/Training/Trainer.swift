@@ -28,6 +28,8 @@ public final class Trainer {
     let validation: BatchSampler
     let output: TrainingOutput
     let dataSource: String
+    /// The data's size and CRC-32C (`ByteCorpus.identity`), part of the checkpoint identity.
+    let dataIdentity: String
     /// Steps completed.
     public internal(set) var step = 0
     /// Consecutive skipped steps.
@@ -55,8 +57,10 @@ public final class Trainer {
         self.output = output
         self.simulatedNetwork = simulatedNetwork
         dataSource = corpus.source
+        dataIdentity = corpus.identity
         model = try TransformerModel(configuration.model, tensorParallelSize: mesh.shape.tp,
                                      tensorParallelRank: mesh.index(on: .tp))
+        try corpus.requireParts(longerThan: configuration.model.sequenceLength)
         train = try BatchSampler(tokens: corpus.train, sequenceLength: configuration.model.sequenceLength, seed: configuration.seed)
         validation = try BatchSampler(tokens: corpus.validation, sequenceLength: configuration.model.sequenceLength,
                                       seed: configuration.seed &+ 0x5EED)

@@ -1,4 +1,5 @@
 import DionDistributed
+import Foundation
 import Sharding
 import Transformer
 
@@ -97,9 +98,51 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
         guard gradientClip.isFinite, gradientClip >= 0 else {
             throw TrainingError(.invalidConfiguration, "--grad-clip must be ≥ 0 (0 = off), got \(gradientClip)")
         }
+        let (tokensPerStep, overflowPerStep) = batchSize.multipliedReportingOverflow(by: model.sequenceLength)
+        let (_, overflowTotal) = tokensPerStep.multipliedReportingOverflow(by: steps)
+        guard !overflowPerStep, !overflowTotal else {
+            throw TrainingError(.invalidConfiguration, "--steps \(steps) × --batch-size \(batchSize) × --seq-len "
+                                + "\(model.sequenceLength) tokens cannot be counted in 64 bits")
+        }
+        try checkMemory(available: ProcessInfo.processInfo.physicalMemory)
         guard logEvery >= 1, evalEvery >= 0, evalBatches >= 1, maxBadSteps >= 1 else {
             throw TrainingError(.invalidConfiguration, "--log-every, --eval-batches and --max-bad-steps must be ≥ 1 and "
                                 + "--eval-every ≥ 0")
+        }
+    }
+}
+
+extension TrainingConfiguration {
+    /// About how many bytes one rank allocates for a training step, computed in floating point
+    /// so that no flag can overflow it: parameters, gradients and two optimizer buffers of the
+    /// whole model (an upper bound: shards are smaller), and the activations one micro-batch
+    /// keeps for the backward pass — per block the attention probabilities (sequences × local
+    /// heads × T²) and about eight d-wide and two hidden-wide rows per token — plus the logits.
+    public var estimatedBytesPerRank: Double {
+        let m = model
+        let (t, d, layers) = (Double(m.sequenceLength), Double(m.modelDimension), Double(m.layers))
+        let vocabulary = Double(m.vocabularySize)
+        let parameters = 2 * vocabulary * d + t * d + layers * (4 * d * d + 2 * d * Double(m.hiddenDimension) + 2 * d) + d
+        let sequences = Double(batchSize) / Double(dataParallelSize) / Double(gradientAccumulation)
+        let tokens = sequences * t
+        let heads = Double(m.heads) / Double(mesh.tp), hidden = Double(m.hiddenDimension) / Double(mesh.tp)
+        let activations = layers * (sequences * heads * t * t + tokens * (8 * d + 2 * hidden)) + 2 * tokens * vocabulary
+        return 4 * (4 * parameters + activations)
+    }
+
+    /// Refuses a configuration whose step would need more memory than the machine has (it
+    /// would otherwise die in an allocation), naming the flags that set the size.
+    ///
+    /// - Throws: `TrainingError.invalidConfiguration`.
+    public func checkMemory(available: UInt64) throws(TrainingError) {
+        let needed = estimatedBytesPerRank
+        guard needed.isFinite, needed <= Double(available) else {
+            let gigabytes = { (bytes: Double) in String(format: "%.3g GB", bytes / 1e9) }
+            throw TrainingError(.invalidConfiguration, "this model and batch need about \(gigabytes(needed)) per rank "
+                                + "(--batch-size \(batchSize) over \(dataParallelSize) data-parallel ranks and --grad-accum "
+                                + "\(gradientAccumulation), --seq-len \(model.sequenceLength), --layers \(model.layers), --d-model "
+                                + "\(model.modelDimension)) but the machine has \(gigabytes(Double(available))); lower "
+                                + "--batch-size or --seq-len, raise --grad-accum or use a smaller model")
         }
     }
 }

@@ -32,6 +32,21 @@ public final class TrainingOutput {
         metrics = try MetricsFile(path: metricsPath, append: append)
     }
 
+    /// Checks before training that a file can be written at `path` (the Chrome trace, written
+    /// after the last step): opens it for appending, and removes it again if this created it.
+    /// The corresponding C function is `open`.
+    ///
+    /// - Throws: `TrainingError.io` naming the path and the reason.
+    public static func checkWritable(_ path: String, purpose: String) throws(TrainingError) {
+        let existed = FileManager.default.fileExists(atPath: path)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw TrainingError(.io, "cannot write the \(purpose) \(path): \(String(cString: strerror(errno)))")
+        }
+        close(descriptor)
+        if !existed { unlink(path) }
+    }
+
     /// Appends one JSON record to the metrics file; after a failure, does nothing.
     func write<T: Encodable>(_ record: T) {
         guard let metrics, metricsFailure == nil else { return }

@@ -30,12 +30,16 @@ public struct TransformerConfiguration: Sendable, Hashable, Codable, CustomStrin
         guard modelDimension % heads == 0 else {
             throw TransformerError(.invalidConfiguration, "--d-model \(modelDimension) must be a multiple of --heads \(heads)")
         }
+        let (hidden, overflow) = mlpRatio.multipliedReportingOverflow(by: modelDimension)
+        guard !overflow else {
+            throw TransformerError(.invalidConfiguration, "--d-model \(modelDimension) × the MLP ratio \(mlpRatio) is too large")
+        }
         self.vocabularySize = vocabularySize
         self.layers = layers
         self.modelDimension = modelDimension
         self.heads = heads
         self.sequenceLength = sequenceLength
-        self.hiddenDimension = mlpRatio * modelDimension
+        self.hiddenDimension = hidden
     }
 
     /// d / heads.

@@ -136,16 +136,22 @@ extension MPIRuntime {
         set { CollectiveGuards.debugChecks.store(newValue, ordering: .relaxed) }
     }
 
+    /// The longest watchdog timeout, in seconds (about 115 days): the watchdog counts in
+    /// nanoseconds of a 64-bit clock.
+    public static let maximumWatchdogTimeout: Double = 1e7
+
     /// Starts the collective watchdog (`--collective-timeout`): a collective that has not
     /// completed after `timeout` seconds aborts the job with its name and the ranks that did
     /// not arrive. Collective over `MPI_COMM_WORLD`; call it once on every rank.
     ///
-    /// - Throws: `MPIError.invalidArgument` when the timeout is not positive or MPI does not
-    ///   provide `MPI_THREAD_MULTIPLE`.
+    /// - Throws: `MPIError.invalidArgument` when the timeout or the period is not a finite
+    ///   number of seconds in (0, `maximumWatchdogTimeout`], or MPI does not provide
+    ///   `MPI_THREAD_MULTIPLE`.
     public static func startCollectiveWatchdog(timeout: Double, period: Double = 1) throws(MPIError) {
-        guard timeout > 0, period > 0, timeout.isFinite else {
-            throw .invalidArgument("the collective timeout and period must be positive, got \(timeout), \(period)",
-                                   in: "MPIRuntime.startCollectiveWatchdog")
+        for (name, value) in [("timeout", timeout), ("period", period)]
+        where !(value.isFinite && value > 0 && value <= maximumWatchdogTimeout) {
+            throw .invalidArgument("the collective watchdog's \(name) must be a finite number of seconds in (0, "
+                                   + "\(Int(maximumWatchdogTimeout))], got \(value)", in: "MPIRuntime.startCollectiveWatchdog")
         }
         let world = try world()
         guard providedThreadLevel == .multiple else {
