@@ -238,7 +238,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The learning rates chosen by the sweep in docs/results.md; Dion2, NorMuon and NorDion2
-    /// start at Muon's (not swept yet: docs/training.md).
+    /// start at Muon's (not swept yet: docs/results.md).
     static func defaultLearningRate(_ optimizer: MatrixOptimizer) -> Float {
         switch optimizer {
         case .dion: 0.02
