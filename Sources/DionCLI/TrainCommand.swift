@@ -5,6 +5,7 @@ import DionDistributed
 import Foundation
 import LinearAlgebra
 import MPIShim
+import Optimizers
 import Sharding
 import Training
 import TrainingData
@@ -14,17 +15,21 @@ import Transformer
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a GPT-style byte transformer with Dion, Muon or AdamW on a dp/fsdp/tp mesh (run under mpirun).")
+        abstract: "Train a GPT-style byte transformer with Dion, Muon, Dion2, NorMuon, NorDion2 or AdamW on a dp/fsdp/tp mesh (run under mpirun).")
 
     // MARK: Parallelism
     @Option(help: "Mesh dp=R,fsdp=F,tp=T (product = processes); default dp=<processes>.")
     var mesh: String?
 
     // MARK: Optimizer
-    @Option(help: "Matrix optimizer: dion, muon or adamw (embeddings, head and norms always use AdamW).")
+    @Option(help: "Matrix optimizer: dion, muon, dion2, normuon, nordion2 or adamw (embeddings, head and norms always use AdamW).")
     var optimizer: String = "dion"
     @Option(help: "Dion's rank fraction ρ (a decimal or 1/k).")
     var rankFraction: String = "0.25"
+    @Option(help: "Dion2's and NorDion2's fraction α of the rows (or columns) updated per step, in (0, 1] (a decimal or 1/k).")
+    var fraction: String = "0.25"
+    @Option(help: "Dion2's and NorDion2's selection across shards: exact (same result on every mesh), global or local.")
+    var selection: String = "exact"
     @Option(help: "Learning rate of the matrices (everything with adamw); default per optimizer (docs/results.md).")
     var lr: Float?
     @Option(help: "AdamW learning rate of embeddings, head and norms with dion or muon.")
@@ -163,7 +168,11 @@ struct TrainCommand: ParsableCommand {
     /// identically on every rank.
     func makeConfiguration(processes: Int) throws -> TrainingConfiguration {
         guard let matrixOptimizer = MatrixOptimizer(rawValue: optimizer) else {
-            throw ValidationError("unknown --optimizer '\(optimizer)'; use dion, muon or adamw")
+            throw ValidationError("unknown --optimizer '\(optimizer)'; use "
+                                  + MatrixOptimizer.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard let selectionMode = SelectionMode(rawValue: selection) else {
+            throw ValidationError("unknown --selection '\(selection)'; use exact, global or local")
         }
         guard let shape = LearningRateSchedule.Shape(rawValue: schedule) else {
             throw ValidationError("unknown --schedule '\(schedule)'; use constant, cosine or wsd")
@@ -193,7 +202,8 @@ struct TrainCommand: ParsableCommand {
         }
         let configuration = TrainingConfiguration(
             model: try TransformerConfiguration(layers: layers, modelDimension: dModel, heads: heads, sequenceLength: seqLen),
-            mesh: meshShape, optimizer: matrixOptimizer, rankFraction: try Self.fraction(rankFraction),
+            mesh: meshShape, optimizer: matrixOptimizer, rankFraction: try Self.fraction(rankFraction, flag: "--rank-fraction"),
+            fraction: try Self.fraction(fraction, flag: "--fraction"), selection: selectionMode,
             learningRate: lr ?? Self.defaultLearningRate(matrixOptimizer), scalarLearningRate: scalarLr,
             weightDecay: weightDecay, schedule: try LearningRateSchedule(shape: shape, warmup: warmup ?? steps / 10, steps: steps),
             batchSize: batchSize, gradientAccumulation: gradAccum, seed: seed, gradientClip: gradClip,
@@ -227,21 +237,22 @@ struct TrainCommand: ParsableCommand {
         name.reduce(into: "") { out, c in out += c.isUppercase ? "-" + c.lowercased() : String(c) }
     }
 
-    /// The learning rates chosen by the sweep in docs/results.md.
+    /// The learning rates chosen by the sweep in docs/results.md; Dion2, NorMuon and NorDion2
+    /// start at Muon's (not swept yet: docs/results.md).
     static func defaultLearningRate(_ optimizer: MatrixOptimizer) -> Float {
         switch optimizer {
         case .dion: 0.02
-        case .muon: 0.02
+        case .muon, .dion2, .normuon, .nordion2: 0.02
         case .adamw: 0.004
         }
     }
 
-    /// "0.25" or "1/4" (`OptimizerChoice.rankFraction(parsing:)`).
-    static func fraction(_ text: String) throws -> Double {
+    /// "0.25" or "1/4" (`OptimizerChoice.rankFraction(parsing:)`), for the flag named `flag`.
+    static func fraction(_ text: String, flag: String) throws -> Double {
         do {
             return try OptimizerChoice.rankFraction(parsing: text)
         } catch {
-            throw ValidationError("--rank-fraction: \(error.message)")
+            throw ValidationError("\(flag): \(error.message)")
         }
     }
 }

@@ -31,6 +31,21 @@ struct BlockAssembler {
         return values
     }
 
+    /// A list of slice indices (a selection): strictly ascending, each in `0..<bound`, read from
+    /// the file of `rank`, or from every file read when `rank` is `nil` (then they must agree).
+    func indices(_ name: String, below bound: Int, rank: Int?) throws(CheckpointError) -> [Int] {
+        let ranks = rank.map { [$0] } ?? loaded.files.keys.sorted()
+        guard let first = ranks.first else { throw corrupt("no rank file was read") }
+        let values = try loaded.tensor(name, rank: first).int64s()
+        for other in ranks.dropFirst() where try loaded.tensor(name, rank: other).int64s() != values {
+            throw corrupt("tensor \(name) differs between rank files \(first) and \(other)")
+        }
+        guard values.allSatisfy({ $0 >= 0 && $0 < Int64(bound) }), zip(values, values.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw corrupt("tensor \(name) of rank \(first) is not an ascending list of slices below \(bound)")
+        }
+        return values.map { Int($0) }
+    }
+
     /// A step counter: one integer in `0...limit` (no counter can pass the trainer's step).
     func counter(_ name: String, limit: Int) throws(CheckpointError) -> Int {
         let value = try int64s(name, count: 1)[0]

@@ -5,7 +5,7 @@ import Sharding
 import Transformer
 
 /// Every parameter's optimizer, learning rate and state on this rank (§1.2 roles): the weight
-/// matrices go to Dion, Muon or AdamW (`--optimizer`); the embeddings, the head and the norm
+/// matrices go to Dion, Muon, Dion2, NorMuon, NorDion2 or AdamW (`--optimizer`); the embeddings, the head and the norm
 /// gains to AdamW at the scalar learning rate without weight decay (with `--optimizer adamw`,
 /// everything at `--lr`).
 public struct ParameterOptimizers {
@@ -13,6 +13,8 @@ public struct ParameterOptimizers {
     public enum SlotState: Sendable, Equatable {
         case dion(DistributedDion.State)
         case muon(DistributedMuon.State)
+        /// Dion2's, NorMuon's or NorDion2's state (`ParameterOptimizers.selective`).
+        case selective(DistributedSelective.State)
         case adamw(AdamW.State)
     }
 
@@ -27,6 +29,8 @@ public struct ParameterOptimizers {
 
     public let dion: DistributedDion
     public let muon: DistributedMuon
+    /// The matrix optimizer with `--optimizer dion2|normuon|nordion2`, `nil` otherwise.
+    public let selective: (any DistributedSelectiveOptimizer)?
     public let matrixAdamW: DistributedElementwise<AdamW>
     public let scalarAdamW: DistributedElementwise<AdamW>
     public var slots: [Slot]
@@ -40,6 +44,7 @@ public struct ParameterOptimizers {
                                dataParallelSync: callerAverages ? .averagedByCaller : c.dataParallelSync)
         muon = DistributedMuon(try Muon.Configuration(momentum: 0.95, weightDecay: c.weightDecay, nesterov: true),
                                gradientsAveragedByCaller: callerAverages)
+        selective = try Self.selectiveOptimizer(c, gradientsAveragedByCaller: callerAverages)
         matrixAdamW = DistributedElementwise(AdamW(try AdamW.Configuration(beta1: 0.9, beta2: 0.95, weightDecay: c.weightDecay)),
                                              gradientsAveragedByCaller: callerAverages)
         scalarAdamW = DistributedElementwise(AdamW(try AdamW.Configuration(beta1: 0.9, beta2: 0.95, weightDecay: 0)),
@@ -48,6 +53,9 @@ public struct ParameterOptimizers {
         case .dion: .dion
         case .muon: .muon
         case .adamw: .adamw
+        case .dion2: .dion2
+        case .normuon: .normuon
+        case .nordion2: .nordion2
         }
         var slots = [Slot]()
         for p in parameters.all {
@@ -63,6 +71,16 @@ public struct ParameterOptimizers {
                 state = .dion(try dion.initialState(for: x, parameterID: UInt64(p.index), mesh: mesh,
                                                     transposed: MeshParameters.dionTransposed(p.split)))
             case .muon: state = .muon(try muon.initialState(for: x, parameterID: UInt64(p.index), mesh: mesh))
+            case .dion2, .normuon, .nordion2:
+                guard let selective else {
+                    throw OptimizerError(.invalidHyperparameter, "\(p.name) was assigned to \(assignment.family.rawValue) "
+                                         + "but --optimizer is \(c.optimizer.rawValue)")
+                }
+                do {
+                    state = .selective(try selective.initialState(for: x, mesh: mesh))
+                } catch {
+                    throw OptimizerError(error.code, "\(p.name): \(error.message)")
+                }
             default: state = .adamw(try (role == .matrix ? matrixAdamW : scalarAdamW).initialState(for: x))
             }
             slots.append(Slot(name: p.name, role: role, family: assignment.family, learningRate: assignment.learningRate,
@@ -71,9 +89,33 @@ public struct ParameterOptimizers {
         self.slots = slots
     }
 
+    /// The distributed Dion2, NorMuon or NorDion2 of `--optimizer` (`nil` for the others), with
+    /// the hyperparameters training uses: the library's defaults (β = μ = 0.95, β₂ = 0.95, no
+    /// Nesterov for NorMuon, the spectral-norm learning-rate adjustment), `--weight-decay`,
+    /// `--fraction` and `--selection`.
+    ///
+    /// - Throws: `OptimizerError.invalidHyperparameter` for a fraction outside (0, 1] or a bad decay.
+    static func selectiveOptimizer(_ c: TrainingConfiguration,
+                                   gradientsAveragedByCaller: Bool) throws(OptimizerError) -> (any DistributedSelectiveOptimizer)? {
+        switch c.optimizer {
+        case .dion2:
+            DistributedDion2(try Dion2.Configuration(fraction: c.fraction, weightDecay: c.weightDecay, selection: c.selection),
+                             gradientsAveragedByCaller: gradientsAveragedByCaller)
+        case .normuon:
+            DistributedNorMuon(try NorMuon.Configuration(weightDecay: c.weightDecay),
+                               gradientsAveragedByCaller: gradientsAveragedByCaller)
+        case .nordion2:
+            DistributedNorDion2(try NorDion2.Configuration(fraction: c.fraction, weightDecay: c.weightDecay, selection: c.selection),
+                                gradientsAveragedByCaller: gradientsAveragedByCaller)
+        case .dion, .muon, .adamw:
+            nil
+        }
+    }
+
     /// One optimizer step on every parameter with the learning rates scaled by `multiplier`.
     /// Collective over the mesh (every rank steps every parameter in the same order). All Dion
-    /// matrices step as one batch, so each of Dion's collectives is issued once per step.
+    /// matrices step as one batch, and so do all Dion2/NorMuon/NorDion2 matrices, so each of
+    /// their collectives is issued once per step.
     public mutating func step(shards: inout [ShardedMatrix], gradients: [[Float]], multiplier: Double,
                               mesh: DeviceMesh) throws {
         let grads = try slots.indices.map { i in
@@ -96,10 +138,23 @@ public struct ParameterOptimizers {
             shards[i] = dionShards[k]
             slots[i].state = .dion(dionStates[k])
         }
+        if let selective {
+            let indices = slots.indices.filter { if case .selective = slots[$0].state { true } else { false } }
+            var states: [DistributedSelective.State] = indices.compactMap {
+                if case .selective(let state) = slots[$0].state { state } else { nil }
+            }
+            var batch = indices.map { shards[$0] }
+            _ = try selective.step(parameters: &batch, gradients: indices.map { grads[$0] }, states: &states,
+                                   learningRates: indices.map { rates[$0] }, mesh: mesh)
+            for (k, i) in indices.enumerated() {
+                shards[i] = batch[k]
+                slots[i].state = .selective(states[k])
+            }
+        }
         for i in slots.indices {
             let (g, eta) = (grads[i], rates[i])
             switch slots[i].state {
-            case .dion:
+            case .dion, .selective:
                 continue
             case .muon(var state):
                 _ = try muon.step(parameter: &shards[i], gradient: g, state: &state, learningRate: eta, mesh: mesh)

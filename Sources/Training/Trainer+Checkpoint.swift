@@ -8,7 +8,8 @@ import Sharding
 /// Sharded checkpoints of a training run (docs/checkpoints.md).
 ///
 /// Every rank writes its blocks of every parameter and of all optimizer state — Dion's momentum
-/// (error-feedback buffer) and Q, Muon's momentum, AdamW's moments, every step counter — with
+/// (error-feedback buffer) and Q, Muon's momentum, Dion2's, NorMuon's and NorDion2's buffer M,
+/// their per-row second moment V and last selection, AdamW's moments, every step counter — with
 /// their global shape and offsets, plus the trainer state (step = data cursor, consecutive and
 /// total skipped steps, seed: all randomness is keyed by seed and step). Per-replica Dion buffers
 /// of the compressed data-parallel sync are saved per replica, unsynchronized, so resuming on the
@@ -18,14 +19,16 @@ import Sharding
 /// thing the compressed sync's updates depend on.
 extension Trainer {
     /// What a checkpoint must match to be resumed, as `; `-separated parts (a refusal names the
-    /// parts that differ): the model, the optimizer and its rank fraction, the seed, the global
+    /// parts that differ): the model, the optimizer and its rank fraction (Dion) or fraction and
+    /// selection mode (Dion2, NorDion2), the seed, the global
     /// batch and its micro-batches, the schedule's shape, the weight decay and the data (by size
     /// and CRC-32C, wherever the file lies). The learning rates, the number of steps (and so the
     /// default warm-up), the mesh, the sync, clipping, logging and checkpoint flags may change.
     public var checkpointIdentity: String {
         let c = configuration
         return "model \(c.model); optimizer \(c.optimizer.rawValue)"
-            + (c.optimizer == .dion ? " rank fraction \(c.rankFraction)" : "") + "; seed \(c.seed)"
+            + (c.optimizer == .dion ? " rank fraction \(c.rankFraction)" : "")
+            + (c.optimizer.selectsSlices ? " fraction \(c.fraction) selection \(c.selection.rawValue)" : "") + "; seed \(c.seed)"
             + "; batch-size \(c.batchSize); grad-accum \(c.gradientAccumulation); schedule \(c.schedule.shape.rawValue)"
             + "; weight-decay \(c.weightDecay); data \(dataIdentity)"
     }
@@ -52,6 +55,15 @@ extension Trainer {
             case .muon(let s):
                 out.append(try block("muon.momentum", s.momentum.elements))
                 out.append(try CheckpointTensor(name: "muon.step.\(slot.name)", int64s: [Int64(s.step)]))
+            case .selective(let s):
+                out.append(try block("selective.momentum", s.momentum.elements))
+                if configuration.optimizer != .dion2 {
+                    out.append(try CheckpointTensor(name: "selective.variance.\(slot.name)", floats: s.variance.elements,
+                                                    shape: [x.localRows, 1], globalShape: [x.rows, 1],
+                                                    offsets: [x.rowRange.lowerBound, 0]))
+                }
+                out.append(try CheckpointTensor(name: "selective.selected.\(slot.name)", int64s: s.selected.map(Int64.init)))
+                out.append(try CheckpointTensor(name: "selective.step.\(slot.name)", int64s: [Int64(s.step)]))
             case .adamw(let s):
                 out.append(try block("adamw.m", s.m.elements))
                 out.append(try block("adamw.v", s.v.elements))

@@ -53,7 +53,8 @@ extension Trainer {
         let restored = try RankAgreement.run(over: mesh.world) { () throws(CheckpointError) -> RestoredState in
             do {
                 return try restoreLocally(loaded, synchronized: synchronized,
-                                          ownReplica: sameMesh(loaded.manifest) ? mesh.index(on: .replicate) : nil)
+                                          ownReplica: sameMesh(loaded.manifest) ? mesh.index(on: .replicate) : nil,
+                                          ownRank: sameMesh(loaded.manifest) ? rank : nil)
             } catch let error as CheckpointError {
                 throw error
             } catch {
@@ -66,8 +67,10 @@ extension Trainer {
         return loaded.manifest
     }
 
-    /// This rank's part of `restore`: no communication.
-    private func restoreLocally(_ loaded: LoadedCheckpoint, synchronized: Set<Int>, ownReplica: Int?) throws -> RestoredState {
+    /// This rank's part of `restore`: no communication. `ownReplica` and `ownRank` are set when
+    /// the checkpoint was saved on this mesh.
+    private func restoreLocally(_ loaded: LoadedCheckpoint, synchronized: Set<Int>, ownReplica: Int?,
+                                ownRank: Int?) throws -> RestoredState {
         let manifest = loaded.manifest
         let saved = try MeshShape(parsing: manifest.mesh)
         guard saved.processCount == manifest.worldSize else {
@@ -123,6 +126,26 @@ extension Trainer {
                 s.momentum = try block("muon.momentum")
                 s.step = try counter("muon.step")
                 optimizers.slots[i].state = .muon(s)
+            case .selective(var s):
+                s.momentum = try block("selective.momentum")
+                if configuration.optimizer != .dion2 {
+                    s.variance = try Matrix(rows: x.localRows, columns: 1,
+                                            elements: try assembler.block("selective.variance.\(name)", global: (x.rows, 1),
+                                                                          rows: x.rowRange, columns: 0..<1))
+                }
+                let slices = s.dimension == .rows ? x.rows : x.columns
+                if configuration.selection != .local || configuration.optimizer == .normuon {
+                    // exact and global: the whole selection, the same in every rank file.
+                    s.selected = try assembler.indices("selective.selected.\(name)", below: slices, rank: nil)
+                } else if let ownRank {
+                    s.selected = try assembler.indices("selective.selected.\(name)", below: slices, rank: ownRank)
+                } else {
+                    // local on another mesh: the saved shards' selections do not map onto these shards;
+                    // the next step selects afresh (only the byte plan reads the last selection).
+                    s.selected = []
+                }
+                s.step = try counter("selective.step")
+                optimizers.slots[i].state = .selective(s)
             case .adamw(var s):
                 s.m = try block("adamw.m")
                 s.v = try block("adamw.v")

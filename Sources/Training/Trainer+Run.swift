@@ -29,7 +29,8 @@ extension Trainer {
         output.write(RunRecord(configuration: c, processes: mesh.world.size, parameters: c.model.parameterCount,
                                data: dataSource, simulated_network: simulatedNetwork?.preset.name))
         output.print("dion train: \(c.model) (\(c.model.parameterCount) parameters) on \(mesh.shape), \(c.optimizer.rawValue)"
-                     + (c.optimizer == .dion ? " ρ=\(c.rankFraction)" : "") + ", batch \(c.batchSize)×\(c.model.sequenceLength)"
+                     + (c.optimizer == .dion ? " ρ=\(c.rankFraction)" : "")
+                     + (c.optimizer.selectsSlices ? " α=\(c.fraction) \(c.selection.rawValue)" : "") + ", batch \(c.batchSize)×\(c.model.sequenceLength)"
                      + (c.gradientAccumulation > 1 ? " in \(c.gradientAccumulation) micro-batches" : "")
                      + ", \(c.schedule.shape.rawValue) lr \(c.learningRate), data \(dataSource)")
         let runStart = Date().timeIntervalSince1970

@@ -1,12 +1,17 @@
 import DionDistributed
 import Foundation
+import Optimizers
 import Sharding
 import Transformer
 
 /// Which optimizer trains the weight matrices (the embedding, head and norm gains always go to
 /// the scalar optimizer, §1.2).
 public enum MatrixOptimizer: String, Sendable, Hashable, Codable, CaseIterable {
-    case dion, muon, adamw
+    case dion, muon, adamw, dion2, normuon, nordion2
+
+    /// Whether the optimizer selects a fraction α of the slices (`--fraction`, `--selection`):
+    /// Dion2 and NorDion2.
+    public var selectsSlices: Bool { self == .dion2 || self == .nordion2 }
 }
 
 /// Everything that defines a training run; written into the metrics file's first record.
@@ -16,6 +21,10 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
     public var optimizer: MatrixOptimizer
     /// Dion's rank fraction ρ.
     public var rankFraction: Double
+    /// Dion2's and NorDion2's fraction α of the rows (or columns) each step updates.
+    public var fraction: Double
+    /// How Dion2 and NorDion2 select their slices across shards (`exact` is the same on every mesh).
+    public var selection: SelectionMode
     /// Learning rate of the matrix optimizer (and of everything with `--optimizer adamw`).
     public var learningRate: Float
     /// Learning rate of the scalar optimizer (AdamW) for the embedding, head and norms with Dion or Muon.
@@ -40,7 +49,7 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
     public var maxBadSteps: Int
 
     public init(model: TransformerConfiguration, mesh: MeshShape, optimizer: MatrixOptimizer, rankFraction: Double = 0.25,
-                learningRate: Float, scalarLearningRate: Float, weightDecay: Float = 0.01, schedule: LearningRateSchedule,
+                fraction: Double = 0.25, selection: SelectionMode = .exact, learningRate: Float, scalarLearningRate: Float, weightDecay: Float = 0.01, schedule: LearningRateSchedule,
                 batchSize: Int, gradientAccumulation: Int = 1, seed: UInt64 = 0, gradientClip: Float = 0,
                 dataParallelSync: DistributedDion.DataParallelSync = .automatic, logEvery: Int = 10, evalEvery: Int = 0,
                 evalBatches: Int = 4, maxBadSteps: Int = 5) {
@@ -48,6 +57,8 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
         self.mesh = mesh
         self.optimizer = optimizer
         self.rankFraction = rankFraction
+        self.fraction = fraction
+        self.selection = selection
         self.learningRate = learningRate
         self.scalarLearningRate = scalarLearningRate
         self.weightDecay = weightDecay
@@ -86,6 +97,9 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
         }
         guard rankFraction > 0, rankFraction <= 1 else {
             throw TrainingError(.invalidConfiguration, "--rank-fraction must be in (0, 1], got \(rankFraction)")
+        }
+        guard fraction > 0, fraction <= 1 else {
+            throw TrainingError(.invalidConfiguration, "--fraction must be in (0, 1], got \(fraction)")
         }
         guard gradientAccumulation >= 1 else {
             throw TrainingError(.invalidConfiguration, "--grad-accum must be at least 1, got \(gradientAccumulation)")
