@@ -76,26 +76,33 @@ public struct TransformerModel: Sendable {
         }
         let tail = try source.weights([parameters.finalNorm, parameters.finalNorm + 1])
         let (f, inverse) = RMSNorm.forward(x, gain: tail[0].elements)
-        let logits = try BLAS.matmul(f, tail[1], transposeB: true)
-        let (loss, dLogits) = try CrossEntropy.lossAndGradient(logits, targets: targets)
+        var dLogits = try BLAS.product(f, tail[1], transposeB: true)
+        let loss = try CrossEntropy.lossAndGradient(overwriting: &dLogits, targets: targets)
         guard backward else { return loss }
-        let dHead = try BLAS.matmul(dLogits, transposeA: true, f)
-        let df = try BLAS.matmul(dLogits, tail[1])
-        let (dxFinal, dGain) = RMSNorm.backward(df, x: x, gain: tail[0].elements, inverseRMS: inverse)
+        let dHead = try BLAS.product(dLogits, transposeA: true, f)
+        let df = try BLAS.product(dLogits, tail[1])
+        var dx = Matrix(rows: x.rows, columns: x.columns)
+        let dGain = RMSNorm.backward(df, x: x, gain: tail[0].elements, inverseRMS: inverse, accumulatingInto: &dx)
         try source.accumulateGradients([(parameters.finalNorm, try Matrix(rows: dGain.count, columns: 1, elements: dGain)),
                                         (parameters.finalNorm + 1, dHead)])
-        var dx = dxFinal
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
-            dx = try blockBackward(dx, caches[l], layer: l, sequences: sequences, source: &source)
+            try blockBackward(&dx, caches[l], layer: l, sequences: sequences, source: &source)
         }
+        let d = c.modelDimension
         var dEmbed = Matrix(rows: embed[0].rows, columns: embed[0].columns)
         var dPosition = Matrix(rows: embed[1].rows, columns: embed[1].columns)
-        let d = c.modelDimension
-        for (n, token) in inputs.enumerated() {
-            let (row, position) = (Int(token), n % t)
-            for j in 0..<d {
-                dEmbed.elements[row * d + j] += dx.elements[n * d + j]
-                dPosition.elements[position * d + j] += dx.elements[n * d + j]
+        dx.elements.withUnsafeBufferPointer { pdx in
+            dEmbed.elements.withUnsafeMutableBufferPointer { pe in
+                dPosition.elements.withUnsafeMutableBufferPointer { pp in
+                    guard let g = pdx.baseAddress, let e = pe.baseAddress, let p = pp.baseAddress else { return }
+                    for (n, token) in inputs.enumerated() {
+                        let source = g + n * d, embedRow = e + Int(token) * d, positionRow = p + (n % t) * d
+                        for j in 0..<d {
+                            embedRow[j] += source[j]
+                            positionRow[j] += source[j]
+                        }
+                    }
+                }
             }
         }
         try source.accumulateGradients([(0, dEmbed), (1, dPosition)])
@@ -105,14 +112,21 @@ public struct TransformerModel: Sendable {
     /// x[n] = embed[token n] + pos_embed[n mod T].
     private func embedded(_ inputs: [Int32], length t: Int, _ embed: Matrix, _ position: Matrix) throws -> Matrix {
         let d = configuration.modelDimension
-        var x = Matrix(rows: inputs.count, columns: d)
-        for (n, token) in inputs.enumerated() {
-            guard (0..<configuration.vocabularySize).contains(Int(token)) else {
-                throw TransformerError(.invalidToken, "input token \(token) is outside the vocabulary of "
-                                       + "\(configuration.vocabularySize)")
-            }
-            for j in 0..<d {
-                x.elements[n * d + j] = embed.elements[Int(token) * d + j] + position.elements[(n % t) * d + j]
+        if let bad = inputs.first(where: { !(0..<configuration.vocabularySize).contains(Int($0)) }) {
+            throw TransformerError(.invalidToken, "input token \(bad) is outside the vocabulary of "
+                                   + "\(configuration.vocabularySize)")
+        }
+        let x = Matrix.uninitialized(rows: inputs.count, columns: d) { px in
+            guard let px else { return }
+            embed.elements.withUnsafeBufferPointer { pe in
+                position.elements.withUnsafeBufferPointer { pp in
+                    for (n, token) in inputs.enumerated() {
+                        let out = px + n * d
+                        let embedRow = pe.baseAddress.unsafelyUnwrapped + Int(token) * d
+                        let positionRow = pp.baseAddress.unsafelyUnwrapped + (n % t) * d
+                        for j in 0..<d { out[j] = embedRow[j] + positionRow[j] }
+                    }
+                }
             }
         }
         return x
