@@ -3,9 +3,10 @@ import LinearAlgebra
 
 /// ReLU²: max(u, 0)², the MLP activation of modded-nanoGPT.
 public enum ReLUSquared {
-    /// max(u, 0)² into a fresh matrix (written once, not copied then overwritten).
-    public static func forward(_ u: Matrix) -> Matrix {
-        Matrix.uninitialized(rows: u.rows, columns: u.columns) { py in
+    /// max(u, 0)² into a fresh matrix (written once, not copied then overwritten; from `pool`
+    /// when given).
+    public static func forward(_ u: Matrix, pool: ActivationPool? = nil) -> Matrix {
+        Matrix.uninitialized(rows: u.rows, columns: u.columns, pool: pool) { py in
             guard let py else { return }
             u.elements.withUnsafeBufferPointer { pu in
                 for i in 0..<pu.count {

@@ -38,17 +38,17 @@ public enum CausalAttention {
     }
 
     /// Forward on the fused projection qkv = [q | k | v] (N×(3·h·d_h)): the output N×(h·d_h) and
-    /// the probabilities.
+    /// the probabilities (both from `pool` when given).
     ///
     /// - Throws: `LinearAlgebraError.shapeMismatch` when qkv's columns are not 3·h·d_h.
-    public static func forward(qkv: Matrix, sequences: Int, heads: Int) throws(LinearAlgebraError)
+    public static func forward(qkv: Matrix, sequences: Int, heads: Int, pool: ActivationPool? = nil) throws(LinearAlgebraError)
         -> (output: Matrix, probabilities: Matrix) {
         guard qkv.columns % 3 == 0 else { throw LinearAlgebraError(.shapeMismatch, "attention: qkv \(qkv)") }
         let width = qkv.columns / 3
         let g = try Geometry(rows: qkv.rows, width: width, sequences: sequences, heads: heads)
         var probabilities = Matrix(rows: 0, columns: 0)
-        let output = Matrix.uninitialized(rows: qkv.rows, columns: width) { po in
-            probabilities = Matrix.uninitialized(rows: g.probabilityRows, columns: g.t) { pp in
+        let output = Matrix.uninitialized(rows: qkv.rows, columns: width, pool: pool) { po in
+            probabilities = Matrix.uninitialized(rows: g.probabilityRows, columns: g.t, pool: pool) { pp in
                 qkv.elements.withUnsafeBufferPointer { p in
                     guard let po, let pp, let q0 = p.baseAddress else { return }
                     forwardKernel(g, q: q0, k: q0 + width, v: q0 + 2 * width, ld: qkv.columns, output: po, probabilities: pp)
@@ -95,11 +95,12 @@ public enum CausalAttention {
         return (dq, dk, dv)
     }
 
-    /// Backward on the fused projection: d[q | k | v] (N×(3·h·d_h)) from dO (N×(h·d_h)).
+    /// Backward on the fused projection: d[q | k | v] (N×(3·h·d_h), from `pool` when given) from
+    /// dO (N×(h·d_h)).
     ///
     /// - Throws: `LinearAlgebraError.shapeMismatch` for inconsistent shapes.
     public static func backward(_ dOutput: Matrix, qkv: Matrix, probabilities: Matrix, sequences: Int,
-                                heads: Int) throws(LinearAlgebraError) -> Matrix {
+                                heads: Int, pool: ActivationPool? = nil) throws(LinearAlgebraError) -> Matrix {
         guard qkv.columns % 3 == 0 else { throw LinearAlgebraError(.shapeMismatch, "attention backward: qkv \(qkv)") }
         let width = qkv.columns / 3
         let g = try Geometry(rows: qkv.rows, width: width, sequences: sequences, heads: heads)
@@ -107,7 +108,7 @@ public enum CausalAttention {
               probabilities.rows == g.probabilityRows, probabilities.columns == g.t else {
             throw LinearAlgebraError(.shapeMismatch, "attention backward: dO \(dOutput), qkv \(qkv), P \(probabilities)")
         }
-        return Matrix.uninitialized(rows: qkv.rows, columns: qkv.columns) { d0 in
+        return Matrix.uninitialized(rows: qkv.rows, columns: qkv.columns, pool: pool) { d0 in
             qkv.elements.withUnsafeBufferPointer { p in
                 dOutput.elements.withUnsafeBufferPointer { pdo in
                     probabilities.elements.withUnsafeBufferPointer { pp in

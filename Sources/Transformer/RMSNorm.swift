@@ -6,12 +6,13 @@ public enum RMSNorm {
     public static let epsilon: Float = 1e-6
 
     /// Forward: the normalized rows and each row's 1/rms (kept for the backward pass). One pass
-    /// per row for the sum of squares, one to write y (no zero-fill of y first).
-    public static func forward(_ x: Matrix, gain: [Float]) -> (y: Matrix, inverseRMS: [Float]) {
+    /// per row for the sum of squares, one to write y (no zero-fill of y first; y's buffer from
+    /// `pool` when given).
+    public static func forward(_ x: Matrix, gain: [Float], pool: ActivationPool? = nil) -> (y: Matrix, inverseRMS: [Float]) {
         let (n, d) = (x.rows, x.columns)
         precondition(gain.count == d, "RMSNorm: \(gain.count) gains for \(d) columns")
         var inverse = [Float](repeating: 0, count: n)
-        let y = Matrix.uninitialized(rows: n, columns: d) { py in
+        let y = Matrix.uninitialized(rows: n, columns: d, pool: pool) { py in
             guard let py else { return }
             x.elements.withUnsafeBufferPointer { px in
                 gain.withUnsafeBufferPointer { pg in

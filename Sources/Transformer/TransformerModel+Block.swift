@@ -16,6 +16,11 @@ struct BlockCache {
     var hidden: Matrix
     var activated: Matrix
     var output: Matrix
+
+    /// Every activation but `input` (the previous block's `output`), to give back to the pool.
+    var ownActivations: [Matrix] {
+        [attentionInput, qkv, probabilities, attention, middle, mlpInput, hidden, activated, output]
+    }
 }
 
 extension TransformerModel {
@@ -37,13 +42,13 @@ extension TransformerModel {
     /// x + Attn(norm(x)), then + MLP(norm(·)); two N×d all-reduces over tp.
     func blockForward<S: ParameterSource>(_ x: Matrix, layer: Int, sequences: Int, source: inout S) throws -> BlockCache {
         let w = try source.weights(blockIndices(layer))
-        let (a, inverse1) = RMSNorm.forward(x, gain: w[0].elements)
-        let qkv = try BLAS.product(a, try stackedQKV(w), transposeB: true)
-        let (o, probabilities) = try CausalAttention.forward(qkv: qkv, sequences: sequences, heads: localHeads)
+        let (a, inverse1) = RMSNorm.forward(x, gain: w[0].elements, pool: pool)
+        let qkv = try pool.product(a, try stackedQKV(w), transposeB: true)
+        let (o, probabilities) = try CausalAttention.forward(qkv: qkv, sequences: sequences, heads: localHeads, pool: pool)
         let middle = try residual(x, plus: o, w[4], source: &source)
-        let (m, inverse2) = RMSNorm.forward(middle, gain: w[5].elements)
-        let u = try BLAS.product(m, w[6], transposeB: true)
-        let act = ReLUSquared.forward(u)
+        let (m, inverse2) = RMSNorm.forward(middle, gain: w[5].elements, pool: pool)
+        let u = try pool.product(m, w[6], transposeB: true)
+        let act = ReLUSquared.forward(u, pool: pool)
         let out = try residual(middle, plus: act, w[7], source: &source)
         return BlockCache(input: x, attentionInput: a, inverseRMS1: inverse1, qkv: qkv,
                           probabilities: probabilities, attention: o, middle: middle, mlpInput: m, inverseRMS2: inverse2,
@@ -53,13 +58,14 @@ extension TransformerModel {
     /// x + z·Wᵀ for a row-parallel linear: without tp the residual add is the GEMM's β = 1; with tp
     /// the partial product is all-reduced first, then added.
     private func residual<S: ParameterSource>(_ x: Matrix, plus z: Matrix, _ w: Matrix, source: inout S) throws -> Matrix {
-        var sum = x
+        var sum = pool.copy(x)
         if tensorParallelSize == 1 {
             try BLAS.gemm(z, w, transposeB: true, beta: 1, into: &sum)
         } else {
-            var y = try BLAS.product(z, w, transposeB: true)
+            var y = try pool.product(z, w, transposeB: true)
             try source.allReduceTensorParallel(&y.elements)
             try BLAS.axpy(1, y, &sum)
+            pool.recycle(y)
         }
         return sum
     }
@@ -71,23 +77,29 @@ extension TransformerModel {
         let indices = blockIndices(layer)
         let w = try source.weights(indices)
         // MLP: z = act·W2ᵀ, act = relu²(u), u = m·W1ᵀ.
-        let dW2 = try BLAS.product(d, transposeA: true, c.activated)
-        var du = try BLAS.product(d, w[7])
+        let dW2 = try pool.product(d, transposeA: true, c.activated)
+        var du = try pool.product(d, w[7])
         ReLUSquared.backward(&du, input: c.hidden)
-        let dW1 = try BLAS.product(du, transposeA: true, c.mlpInput)
-        var dm = try BLAS.product(du, w[6])
+        let dW1 = try pool.product(du, transposeA: true, c.mlpInput)
+        var dm = try pool.product(du, w[6])
+        pool.recycle(du)
         if tensorParallelSize > 1 { try source.allReduceTensorParallel(&dm.elements) }
         let dGain2 = RMSNorm.backward(dm, x: c.middle, gain: w[5].elements, inverseRMS: c.inverseRMS2, accumulatingInto: &d)
         // Attention: y = o·Woᵀ; d is now the gradient at `middle`.
-        let dWo = try BLAS.product(d, transposeA: true, c.attention)
-        let dO = try BLAS.product(d, w[4])
+        pool.recycle(dm)
+        let dWo = try pool.product(d, transposeA: true, c.attention)
+        let dO = try pool.product(d, w[4])
         let dQKV = try CausalAttention.backward(dO, qkv: c.qkv, probabilities: c.probabilities, sequences: sequences,
-                                                heads: localHeads)
-        let dWqkv = try BLAS.product(dQKV, transposeA: true, c.attentionInput)
-        var da = try BLAS.product(dQKV, try stackedQKV(w))
+                                                heads: localHeads, pool: pool)
+        pool.recycle(dO)
+        let dWqkv = try pool.product(dQKV, transposeA: true, c.attentionInput)
+        var da = try pool.product(dQKV, try stackedQKV(w))
+        pool.recycle(dQKV)
         if tensorParallelSize > 1 { try source.allReduceTensorParallel(&da.elements) }
         let dGain1 = RMSNorm.backward(da, x: c.input, gain: w[0].elements, inverseRMS: c.inverseRMS1, accumulatingInto: &d)
+        pool.recycle(da)
         let width = dWqkv.rows / 3
+        defer { pool.recycle(dWqkv, dWo, dW1, dW2) }
         try source.accumulateGradients([
             (indices[0], try Matrix(rows: dGain1.count, columns: 1, elements: dGain1)),
             (indices[1], dWqkv.rows(0..<width)), (indices[2], dWqkv.rows(width..<(2 * width))),

@@ -13,6 +13,8 @@ public struct TransformerModel: Sendable {
     public let parameters: TransformerParameters
     public let tensorParallelSize: Int
     public let tensorParallelRank: Int
+    /// The recycled activation buffers of this model's steps (shared by copies of the model).
+    public let pool = ActivationPool()
 
     /// - Throws: `TransformerError.invalidConfiguration` when heads or the hidden width do not
     ///   divide by `tensorParallelSize`.
@@ -69,19 +71,34 @@ public struct TransformerModel: Sendable {
         let embed = try source.weights([0, 1])
         var x = try embedded(inputs, length: t, embed[0], embed[1])
         var caches = [BlockCache]()
+        let firstInput = x
+        defer { pool.recycle(firstInput) }
         for l in 0..<c.layers {
             let cache = try blockForward(x, layer: l, sequences: sequences, source: &source)
             x = cache.output
-            if backward { caches.append(cache) }
+            if backward {
+                caches.append(cache)
+            } else {
+                var spent = cache.ownActivations
+                spent.removeLast()          // the output, the next block's input
+                if l > 0 { spent.append(cache.input) }
+                pool.recycle(spent)
+            }
+        }
+        defer {
+            pool.recycle(caches.flatMap(\.ownActivations))
+            if !backward { pool.recycle(x) }
         }
         let tail = try source.weights([parameters.finalNorm, parameters.finalNorm + 1])
-        let (f, inverse) = RMSNorm.forward(x, gain: tail[0].elements)
-        var dLogits = try BLAS.product(f, tail[1], transposeB: true)
+        let (f, inverse) = RMSNorm.forward(x, gain: tail[0].elements, pool: pool)
+        var dLogits = try pool.product(f, tail[1], transposeB: true)
+        defer { pool.recycle(f, dLogits) }
         let loss = try CrossEntropy.lossAndGradient(overwriting: &dLogits, targets: targets)
         guard backward else { return loss }
-        let dHead = try BLAS.product(dLogits, transposeA: true, f)
-        let df = try BLAS.product(dLogits, tail[1])
-        var dx = Matrix(rows: x.rows, columns: x.columns)
+        let dHead = try pool.product(dLogits, transposeA: true, f)
+        let df = try pool.product(dLogits, tail[1])
+        var dx = pool.zeros(rows: x.rows, columns: x.columns)
+        defer { pool.recycle(dHead, df, dx) }
         let dGain = RMSNorm.backward(df, x: x, gain: tail[0].elements, inverseRMS: inverse, accumulatingInto: &dx)
         try source.accumulateGradients([(parameters.finalNorm, try Matrix(rows: dGain.count, columns: 1, elements: dGain)),
                                         (parameters.finalNorm + 1, dHead)])
@@ -89,8 +106,9 @@ public struct TransformerModel: Sendable {
             try blockBackward(&dx, caches[l], layer: l, sequences: sequences, source: &source)
         }
         let d = c.modelDimension
-        var dEmbed = Matrix(rows: embed[0].rows, columns: embed[0].columns)
-        var dPosition = Matrix(rows: embed[1].rows, columns: embed[1].columns)
+        var dEmbed = pool.zeros(rows: embed[0].rows, columns: embed[0].columns)
+        var dPosition = pool.zeros(rows: embed[1].rows, columns: embed[1].columns)
+        defer { pool.recycle(dEmbed, dPosition) }
         dx.elements.withUnsafeBufferPointer { pdx in
             dEmbed.elements.withUnsafeMutableBufferPointer { pe in
                 dPosition.elements.withUnsafeMutableBufferPointer { pp in
@@ -116,7 +134,7 @@ public struct TransformerModel: Sendable {
             throw TransformerError(.invalidToken, "input token \(bad) is outside the vocabulary of "
                                    + "\(configuration.vocabularySize)")
         }
-        let x = Matrix.uninitialized(rows: inputs.count, columns: d) { px in
+        let x = Matrix.uninitialized(rows: inputs.count, columns: d, pool: pool) { px in
             guard let px else { return }
             embed.elements.withUnsafeBufferPointer { pe in
                 position.elements.withUnsafeBufferPointer { pp in
