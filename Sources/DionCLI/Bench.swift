@@ -9,6 +9,7 @@ struct Bench: ParsableCommand {
             BenchCollectives.self,
             BenchOptimizer.self,
             BenchComm.self,
+            BenchModel.self,
         ]
     )
 }

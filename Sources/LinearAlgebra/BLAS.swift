@@ -44,6 +44,55 @@ public enum BLAS {
         return c
     }
 
+    /// C ← α·op(A)·op(B) + β·C on strided sub-blocks of larger row-major buffers: op(A) is m×k,
+    /// op(B) is k×n and C is m×n, each row `ld…` floats after the previous one. Lets a kernel read
+    /// and write a block of a bigger matrix (one head's columns of an N×(h·d_h) activation) in
+    /// place, without copying it out and back.
+    ///
+    /// - Precondition: the pointers address at least the rows and columns the shapes and leading
+    ///   dimensions name (an internal invariant of the caller: no shape reaches here from input);
+    ///   `lda`, `ldb`, `ldc` are at least the stored row lengths.
+    ///
+    /// The corresponding BLAS function is `cblas_sgemm`.
+    public static func gemm(m: Int, n: Int, k: Int, alpha: Float = 1,
+                            _ a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+                            _ b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+                            beta: Float = 0, into c: UnsafeMutablePointer<Float>, ldc: Int) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative size")
+        precondition(lda >= max(1, transposeA ? m : k) && ldb >= max(1, transposeB ? k : n) && ldc >= max(1, n),
+                     "gemm: leading dimension shorter than a row")
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// op(A)·op(B) as a new matrix whose buffer is not zero-filled first (the product overwrites
+    /// every element), saving the memset of `matmul`.
+    ///
+    /// - Throws: `LinearAlgebraError.shapeMismatch` when the shapes do not chain.
+    ///
+    /// The corresponding BLAS function is `cblas_sgemm`.
+    public static func product(_ a: Matrix, transposeA: Bool = false, _ b: Matrix,
+                               transposeB: Bool = false, alpha: Float = 1) throws(LinearAlgebraError) -> Matrix {
+        let m = transposeA ? a.columns : a.rows
+        let k = transposeA ? a.rows : a.columns
+        let kb = transposeB ? b.columns : b.rows
+        let n = transposeB ? b.rows : b.columns
+        guard k == kb, k > 0 else { return try matmul(a, transposeA: transposeA, b, transposeB: transposeB) }
+        let elements = [Float](unsafeUninitializedCapacity: m * n) { pc, count in
+            a.elements.withUnsafeBufferPointer { pa in
+                b.elements.withUnsafeBufferPointer { pb in
+                    if let ca = pa.baseAddress, let cb = pb.baseAddress, let cc = pc.baseAddress {
+                        gemm(m: m, n: n, k: k, alpha: alpha, ca, lda: a.columns, transposeA: transposeA,
+                             cb, ldb: b.columns, transposeB: transposeB, into: cc, ldc: n)
+                    }
+                }
+            }
+            count = m * n
+        }
+        return try Matrix(rows: m, columns: n, elements: elements)
+    }
+
     /// y ← α·x + y (same shape).
     ///
     /// The corresponding BLAS function is `cblas_saxpy`.

@@ -4,101 +4,118 @@ import LinearAlgebra
 /// Causal multi-head scaled dot-product attention on this rank's heads.
 ///
 /// q, k, v and the output are N×(h·d_h) with N = sequences·T rows (sequence-major) and head j in
-/// columns [j·d_h, (j+1)·d_h). The softmax probabilities are kept for the backward pass
-/// (sequences·h·T² floats).
+/// columns [j·d_h, (j+1)·d_h); they may also be the three column blocks of one N×(3·h·d_h) matrix
+/// (`forward(qkv:)`, the output of the fused QKV projection). Every product reads and writes the
+/// heads in place through strided GEMMs (`BLAS.gemm(m:n:k:…)`): no per-(sequence, head) copies.
+/// The softmax probabilities are kept for the backward pass: one (sequences·h·T)×T matrix, block
+/// (b·h + j) for sequence b and head j, zero above the diagonal.
 public enum CausalAttention {
-    /// Forward: the attention output and the probabilities (per sequence, per head, T×T row-major).
+    /// Forward on separate q, k, v (each N×(h·d_h)): the output and the probabilities.
+    ///
+    /// - Throws: `LinearAlgebraError.shapeMismatch` when q, k, v differ in shape or do not split
+    ///   into `sequences` × `heads` blocks.
     public static func forward(q: Matrix, k: Matrix, v: Matrix, sequences: Int, heads: Int) throws(LinearAlgebraError)
-        -> (output: Matrix, probabilities: [Matrix]) {
-        let t = q.rows / max(sequences, 1)
-        let dh = q.columns / max(heads, 1)
-        let scale = 1 / Float(dh).squareRoot()
-        var output = Matrix(rows: q.rows, columns: q.columns)
-        var probabilities = [Matrix]()
-        probabilities.reserveCapacity(sequences * heads)
-        for b in 0..<sequences {
-            for j in 0..<heads {
-                let qh = block(q, b * t, t, j * dh, dh), kh = block(k, b * t, t, j * dh, dh), vh = block(v, b * t, t, j * dh, dh)
-                var s = try BLAS.matmul(qh, kh, transposeB: true)
-                softmaxCausal(&s, scale: scale)
-                let o = try BLAS.matmul(s, vh)
-                store(o, into: &output, b * t, j * dh)
-                probabilities.append(s)
+        -> (output: Matrix, probabilities: Matrix) {
+        let g = try Geometry(rows: q.rows, width: q.columns, sequences: sequences, heads: heads)
+        guard k.rows == q.rows, v.rows == q.rows, k.columns == q.columns, v.columns == q.columns else {
+            throw LinearAlgebraError(.shapeMismatch, "attention: q \(q), k \(k), v \(v)")
+        }
+        var probabilities = Matrix(rows: 0, columns: 0)
+        let output = Matrix.uninitialized(rows: q.rows, columns: q.columns) { po in
+            probabilities = Matrix.uninitialized(rows: g.probabilityRows, columns: g.t) { pp in
+                q.elements.withUnsafeBufferPointer { pq in
+                    k.elements.withUnsafeBufferPointer { pk in
+                        v.elements.withUnsafeBufferPointer { pv in
+                            guard let po, let pp, let q0 = pq.baseAddress, let k0 = pk.baseAddress, let v0 = pv.baseAddress
+                            else { return }
+                            forwardKernel(g, q: q0, k: k0, v: v0, ld: q.columns, output: po, probabilities: pp)
+                        }
+                    }
+                }
             }
         }
         return (output, probabilities)
     }
 
-    /// Backward: dQ, dK, dV from dO. With P the probabilities and S the scaled scores:
+    /// Forward on the fused projection qkv = [q | k | v] (N×(3·h·d_h)): the output N×(h·d_h) and
+    /// the probabilities (both from `pool` when given).
+    ///
+    /// - Throws: `LinearAlgebraError.shapeMismatch` when qkv's columns are not 3·h·d_h.
+    public static func forward(qkv: Matrix, sequences: Int, heads: Int, pool: ActivationPool? = nil) throws(LinearAlgebraError)
+        -> (output: Matrix, probabilities: Matrix) {
+        guard qkv.columns % 3 == 0 else { throw LinearAlgebraError(.shapeMismatch, "attention: qkv \(qkv)") }
+        let width = qkv.columns / 3
+        let g = try Geometry(rows: qkv.rows, width: width, sequences: sequences, heads: heads)
+        var probabilities = Matrix(rows: 0, columns: 0)
+        let output = Matrix.uninitialized(rows: qkv.rows, columns: width, pool: pool) { po in
+            probabilities = Matrix.uninitialized(rows: g.probabilityRows, columns: g.t, pool: pool) { pp in
+                qkv.elements.withUnsafeBufferPointer { p in
+                    guard let po, let pp, let q0 = p.baseAddress else { return }
+                    forwardKernel(g, q: q0, k: q0 + width, v: q0 + 2 * width, ld: qkv.columns, output: po, probabilities: pp)
+                }
+            }
+        }
+        return (output, probabilities)
+    }
+
+    /// Backward on separate q, k, v. With P the probabilities and S the scaled scores:
     /// dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − rowsum(P∘dP)), dQ = dS·K/√d_h, dK = dSᵀ·Q/√d_h.
-    public static func backward(_ dOutput: Matrix, q: Matrix, k: Matrix, v: Matrix, probabilities: [Matrix],
+    ///
+    /// - Throws: `LinearAlgebraError.shapeMismatch` for inconsistent shapes.
+    public static func backward(_ dOutput: Matrix, q: Matrix, k: Matrix, v: Matrix, probabilities: Matrix,
                                 sequences: Int, heads: Int) throws(LinearAlgebraError) -> (dq: Matrix, dk: Matrix, dv: Matrix) {
-        let t = q.rows / max(sequences, 1)
-        let dh = q.columns / max(heads, 1)
-        let scale = 1 / Float(dh).squareRoot()
-        var dq = Matrix(rows: q.rows, columns: q.columns)
-        var dk = dq, dv = dq
-        for b in 0..<sequences {
-            for j in 0..<heads {
-                let p = probabilities[b * heads + j]
-                let qh = block(q, b * t, t, j * dh, dh), kh = block(k, b * t, t, j * dh, dh), vh = block(v, b * t, t, j * dh, dh)
-                let dO = block(dOutput, b * t, t, j * dh, dh)
-                store(try BLAS.matmul(p, transposeA: true, dO), into: &dv, b * t, j * dh)
-                var ds = try BLAS.matmul(dO, vh, transposeB: true)
-                ds.elements.withUnsafeMutableBufferPointer { pds in
-                    p.elements.withUnsafeBufferPointer { pp in
-                        for i in 0..<t {
-                            var dot: Float = 0
-                            for c in 0...i { dot += pp[i * t + c] * pds[i * t + c] }
-                            for c in 0..<t { pds[i * t + c] = c <= i ? pp[i * t + c] * (pds[i * t + c] - dot) * scale : 0 }
+        let g = try Geometry(rows: q.rows, width: q.columns, sequences: sequences, heads: heads)
+        guard k.rows == q.rows, v.rows == q.rows, k.columns == q.columns, v.columns == q.columns,
+              dOutput.rows == q.rows, dOutput.columns == q.columns,
+              probabilities.rows == g.probabilityRows, probabilities.columns == g.t else {
+            throw LinearAlgebraError(.shapeMismatch, "attention backward: dO \(dOutput), q \(q), P \(probabilities)")
+        }
+        var dk = Matrix(rows: 0, columns: 0), dv = dk
+        let dq = Matrix.uninitialized(rows: q.rows, columns: q.columns) { dq0 in
+            dk = Matrix.uninitialized(rows: q.rows, columns: q.columns) { dk0 in
+                dv = Matrix.uninitialized(rows: q.rows, columns: q.columns) { dv0 in
+                    q.elements.withUnsafeBufferPointer { pq in
+                        k.elements.withUnsafeBufferPointer { pk in
+                            v.elements.withUnsafeBufferPointer { pv in
+                                dOutput.elements.withUnsafeBufferPointer { pdo in
+                                    probabilities.elements.withUnsafeBufferPointer { pp in
+                                        guard let dq0, let dk0, let dv0, let q0 = pq.baseAddress, let k0 = pk.baseAddress,
+                                              let v0 = pv.baseAddress, let do0 = pdo.baseAddress, let p0 = pp.baseAddress
+                                        else { return }
+                                        backwardKernel(g, dOutput: do0, q: q0, k: k0, v: v0, ld: q.columns, probabilities: p0,
+                                                       dq: dq0, dk: dk0, dv: dv0, ldGradient: q.columns)
+                                    }
+                                }
+                            }
                         }
                     }
                 }
-                store(try BLAS.matmul(ds, kh), into: &dq, b * t, j * dh)
-                store(try BLAS.matmul(ds, transposeA: true, qh), into: &dk, b * t, j * dh)
             }
         }
         return (dq, dk, dv)
     }
 
-    /// Row-wise softmax of scale·S with entries above the diagonal masked out.
-    static func softmaxCausal(_ s: inout Matrix, scale: Float) {
-        let t = s.rows
-        s.elements.withUnsafeMutableBufferPointer { ps in
-            for i in 0..<t {
-                var largest = -Float.infinity
-                for c in 0...i { largest = max(largest, ps[i * t + c] * scale) }
-                var sum: Float = 0
-                for c in 0...i {
-                    let e = expf(ps[i * t + c] * scale - largest)
-                    ps[i * t + c] = e
-                    sum += e
-                }
-                for c in 0..<t { ps[i * t + c] = c <= i ? ps[i * t + c] / sum : 0 }
-            }
+    /// Backward on the fused projection: d[q | k | v] (N×(3·h·d_h), from `pool` when given) from
+    /// dO (N×(h·d_h)).
+    ///
+    /// - Throws: `LinearAlgebraError.shapeMismatch` for inconsistent shapes.
+    public static func backward(_ dOutput: Matrix, qkv: Matrix, probabilities: Matrix, sequences: Int,
+                                heads: Int, pool: ActivationPool? = nil) throws(LinearAlgebraError) -> Matrix {
+        guard qkv.columns % 3 == 0 else { throw LinearAlgebraError(.shapeMismatch, "attention backward: qkv \(qkv)") }
+        let width = qkv.columns / 3
+        let g = try Geometry(rows: qkv.rows, width: width, sequences: sequences, heads: heads)
+        guard dOutput.rows == qkv.rows, dOutput.columns == width,
+              probabilities.rows == g.probabilityRows, probabilities.columns == g.t else {
+            throw LinearAlgebraError(.shapeMismatch, "attention backward: dO \(dOutput), qkv \(qkv), P \(probabilities)")
         }
-    }
-
-    /// Copy of rows [row, row+height) and columns [column, column+width).
-    static func block(_ m: Matrix, _ row: Int, _ height: Int, _ column: Int, _ width: Int) -> Matrix {
-        var out = Matrix(rows: height, columns: width)
-        m.elements.withUnsafeBufferPointer { pm in
-            out.elements.withUnsafeMutableBufferPointer { po in
-                for i in 0..<height {
-                    for j in 0..<width { po[i * width + j] = pm[(row + i) * m.columns + column + j] }
-                }
-            }
-        }
-        return out
-    }
-
-    /// Writes `b` into `m` at (row, column).
-    static func store(_ b: Matrix, into m: inout Matrix, _ row: Int, _ column: Int) {
-        let columns = m.columns
-        b.elements.withUnsafeBufferPointer { pb in
-            m.elements.withUnsafeMutableBufferPointer { pm in
-                for i in 0..<b.rows {
-                    for j in 0..<b.columns { pm[(row + i) * columns + column + j] = pb[i * b.columns + j] }
+        return Matrix.uninitialized(rows: qkv.rows, columns: qkv.columns, pool: pool) { d0 in
+            qkv.elements.withUnsafeBufferPointer { p in
+                dOutput.elements.withUnsafeBufferPointer { pdo in
+                    probabilities.elements.withUnsafeBufferPointer { pp in
+                        guard let d0, let q0 = p.baseAddress, let do0 = pdo.baseAddress, let p0 = pp.baseAddress else { return }
+                        backwardKernel(g, dOutput: do0, q: q0, k: q0 + width, v: q0 + 2 * width, ld: qkv.columns,
+                                       probabilities: p0, dq: d0, dk: d0 + width, dv: d0 + 2 * width, ldGradient: qkv.columns)
+                    }
                 }
             }
         }

@@ -6,8 +6,9 @@ struct BlockCache {
     var input: Matrix
     var attentionInput: Matrix
     var inverseRMS1: [Float]
-    var q: Matrix, k: Matrix, v: Matrix
-    var probabilities: [Matrix]
+    /// The fused projection [q | k | v], N×(3·h·d_h) on this rank's heads.
+    var qkv: Matrix
+    var probabilities: Matrix
     var attention: Matrix
     var middle: Matrix
     var mlpInput: Matrix
@@ -15,6 +16,11 @@ struct BlockCache {
     var hidden: Matrix
     var activated: Matrix
     var output: Matrix
+
+    /// Every activation but `input` (the previous block's `output`), to give back to the pool.
+    var ownActivations: [Matrix] {
+        [attentionInput, qkv, probabilities, attention, middle, mlpInput, hidden, activated, output]
+    }
 }
 
 extension TransformerModel {
@@ -25,67 +31,81 @@ extension TransformerModel {
 
     private var localHeads: Int { configuration.heads / tensorParallelSize }
 
+    /// [wq; wk; wv] stacked by rows: this rank's (3·h·d_h)×d weight of the fused QKV projection.
+    /// The three stay separate parameters (their own optimizer state, FSDP shards and tp rows);
+    /// only the product is fused, so q, k, v equal the separate products up to fp32 rounding.
+    private func stackedQKV(_ w: [Matrix]) throws -> Matrix {
+        try Matrix(rows: w[1].rows + w[2].rows + w[3].rows, columns: w[1].columns,
+                   elements: w[1].elements + w[2].elements + w[3].elements)
+    }
+
     /// x + Attn(norm(x)), then + MLP(norm(·)); two N×d all-reduces over tp.
     func blockForward<S: ParameterSource>(_ x: Matrix, layer: Int, sequences: Int, source: inout S) throws -> BlockCache {
         let w = try source.weights(blockIndices(layer))
-        let (a, inverse1) = RMSNorm.forward(x, gain: w[0].elements)
-        let q = try BLAS.matmul(a, w[1], transposeB: true)
-        let k = try BLAS.matmul(a, w[2], transposeB: true)
-        let v = try BLAS.matmul(a, w[3], transposeB: true)
-        let (o, probabilities) = try CausalAttention.forward(q: q, k: k, v: v, sequences: sequences, heads: localHeads)
-        var y = try BLAS.matmul(o, w[4], transposeB: true)
-        if tensorParallelSize > 1 { try source.allReduceTensorParallel(&y.elements) }
-        var middle = x
-        try BLAS.axpy(1, y, &middle)
-        let (m, inverse2) = RMSNorm.forward(middle, gain: w[5].elements)
-        let u = try BLAS.matmul(m, w[6], transposeB: true)
-        let act = ReLUSquared.forward(u)
-        var z = try BLAS.matmul(act, w[7], transposeB: true)
-        if tensorParallelSize > 1 { try source.allReduceTensorParallel(&z.elements) }
-        var out = middle
-        try BLAS.axpy(1, z, &out)
-        return BlockCache(input: x, attentionInput: a, inverseRMS1: inverse1, q: q, k: k, v: v,
+        let (a, inverse1) = RMSNorm.forward(x, gain: w[0].elements, pool: pool)
+        let qkv = try pool.product(a, try stackedQKV(w), transposeB: true)
+        let (o, probabilities) = try CausalAttention.forward(qkv: qkv, sequences: sequences, heads: localHeads, pool: pool)
+        let middle = try residual(x, plus: o, w[4], source: &source)
+        let (m, inverse2) = RMSNorm.forward(middle, gain: w[5].elements, pool: pool)
+        let u = try pool.product(m, w[6], transposeB: true)
+        let act = ReLUSquared.forward(u, pool: pool)
+        let out = try residual(middle, plus: act, w[7], source: &source)
+        return BlockCache(input: x, attentionInput: a, inverseRMS1: inverse1, qkv: qkv,
                           probabilities: probabilities, attention: o, middle: middle, mlpInput: m, inverseRMS2: inverse2,
                           hidden: u, activated: act, output: out)
     }
 
-    /// Gradient with respect to the block's input from the gradient at its output; sends the
+    /// x + z·Wᵀ for a row-parallel linear: without tp the residual add is the GEMM's β = 1; with tp
+    /// the partial product is all-reduced first, then added.
+    private func residual<S: ParameterSource>(_ x: Matrix, plus z: Matrix, _ w: Matrix, source: inout S) throws -> Matrix {
+        var sum = pool.copy(x)
+        if tensorParallelSize == 1 {
+            try BLAS.gemm(z, w, transposeB: true, beta: 1, into: &sum)
+        } else {
+            var y = try pool.product(z, w, transposeB: true)
+            try source.allReduceTensorParallel(&y.elements)
+            try BLAS.axpy(1, y, &sum)
+            pool.recycle(y)
+        }
+        return sum
+    }
+
+    /// Turns `d`, the gradient at the block's output, into the gradient at its input; sends the
     /// block's weight gradients to `source`.
-    func blockBackward<S: ParameterSource>(_ dOut: Matrix, _ c: BlockCache, layer: Int, sequences: Int,
-                                           source: inout S) throws -> Matrix {
+    func blockBackward<S: ParameterSource>(_ d: inout Matrix, _ c: BlockCache, layer: Int, sequences: Int,
+                                           source: inout S) throws {
         let indices = blockIndices(layer)
         let w = try source.weights(indices)
         // MLP: z = act·W2ᵀ, act = relu²(u), u = m·W1ᵀ.
-        let dW2 = try BLAS.matmul(dOut, transposeA: true, c.activated)
-        let dAct = try BLAS.matmul(dOut, w[7])
-        let du = ReLUSquared.backward(dAct, input: c.hidden)
-        let dW1 = try BLAS.matmul(du, transposeA: true, c.mlpInput)
-        var dm = try BLAS.matmul(du, w[6])
+        let dW2 = try pool.product(d, transposeA: true, c.activated)
+        var du = try pool.product(d, w[7])
+        ReLUSquared.backward(&du, input: c.hidden)
+        let dW1 = try pool.product(du, transposeA: true, c.mlpInput)
+        var dm = try pool.product(du, w[6])
+        pool.recycle(du)
         if tensorParallelSize > 1 { try source.allReduceTensorParallel(&dm.elements) }
-        let (dMiddleNorm, dGain2) = RMSNorm.backward(dm, x: c.middle, gain: w[5].elements, inverseRMS: c.inverseRMS2)
-        var dMiddle = dOut
-        try BLAS.axpy(1, dMiddleNorm, &dMiddle)
-        // Attention: y = o·Woᵀ.
-        let dWo = try BLAS.matmul(dMiddle, transposeA: true, c.attention)
-        let dO = try BLAS.matmul(dMiddle, w[4])
-        let (dq, dk, dv) = try CausalAttention.backward(dO, q: c.q, k: c.k, v: c.v, probabilities: c.probabilities,
-                                                        sequences: sequences, heads: localHeads)
-        let dWq = try BLAS.matmul(dq, transposeA: true, c.attentionInput)
-        let dWk = try BLAS.matmul(dk, transposeA: true, c.attentionInput)
-        let dWv = try BLAS.matmul(dv, transposeA: true, c.attentionInput)
-        var da = try BLAS.matmul(dq, w[1])
-        try BLAS.gemm(dk, w[2], alpha: 1, beta: 1, into: &da)
-        try BLAS.gemm(dv, w[3], alpha: 1, beta: 1, into: &da)
+        let dGain2 = RMSNorm.backward(dm, x: c.middle, gain: w[5].elements, inverseRMS: c.inverseRMS2, accumulatingInto: &d)
+        // Attention: y = o·Woᵀ; d is now the gradient at `middle`.
+        pool.recycle(dm)
+        let dWo = try pool.product(d, transposeA: true, c.attention)
+        let dO = try pool.product(d, w[4])
+        let dQKV = try CausalAttention.backward(dO, qkv: c.qkv, probabilities: c.probabilities, sequences: sequences,
+                                                heads: localHeads, pool: pool)
+        pool.recycle(dO)
+        let dWqkv = try pool.product(dQKV, transposeA: true, c.attentionInput)
+        var da = try pool.product(dQKV, try stackedQKV(w))
+        pool.recycle(dQKV)
         if tensorParallelSize > 1 { try source.allReduceTensorParallel(&da.elements) }
-        let (dInputNorm, dGain1) = RMSNorm.backward(da, x: c.input, gain: w[0].elements, inverseRMS: c.inverseRMS1)
-        var dInput = dMiddle
-        try BLAS.axpy(1, dInputNorm, &dInput)
+        let dGain1 = RMSNorm.backward(da, x: c.input, gain: w[0].elements, inverseRMS: c.inverseRMS1, accumulatingInto: &d)
+        pool.recycle(da)
+        let width = dWqkv.rows / 3
+        defer { pool.recycle(dWqkv, dWo, dW1, dW2) }
         try source.accumulateGradients([
             (indices[0], try Matrix(rows: dGain1.count, columns: 1, elements: dGain1)),
-            (indices[1], dWq), (indices[2], dWk), (indices[3], dWv), (indices[4], dWo),
+            (indices[1], dWqkv.rows(0..<width)), (indices[2], dWqkv.rows(width..<(2 * width))),
+            (indices[3], dWqkv.rows((2 * width)..<(3 * width))), (indices[4], dWo),
             (indices[5], try Matrix(rows: dGain2.count, columns: 1, elements: dGain2)),
             (indices[6], dW1), (indices[7], dW2),
         ])
-        return dInput
     }
 }

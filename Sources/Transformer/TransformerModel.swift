@@ -13,6 +13,8 @@ public struct TransformerModel: Sendable {
     public let parameters: TransformerParameters
     public let tensorParallelSize: Int
     public let tensorParallelRank: Int
+    /// The recycled activation buffers of this model's steps (shared by copies of the model).
+    public let pool = ActivationPool()
 
     /// - Throws: `TransformerError.invalidConfiguration` when heads or the hidden width do not
     ///   divide by `tensorParallelSize`.
@@ -69,33 +71,56 @@ public struct TransformerModel: Sendable {
         let embed = try source.weights([0, 1])
         var x = try embedded(inputs, length: t, embed[0], embed[1])
         var caches = [BlockCache]()
+        let firstInput = x
+        defer { pool.recycle(firstInput) }
         for l in 0..<c.layers {
             let cache = try blockForward(x, layer: l, sequences: sequences, source: &source)
             x = cache.output
-            if backward { caches.append(cache) }
+            if backward {
+                caches.append(cache)
+            } else {
+                var spent = cache.ownActivations
+                spent.removeLast()          // the output, the next block's input
+                if l > 0 { spent.append(cache.input) }
+                pool.recycle(spent)
+            }
+        }
+        defer {
+            pool.recycle(caches.flatMap(\.ownActivations))
+            if !backward { pool.recycle(x) }
         }
         let tail = try source.weights([parameters.finalNorm, parameters.finalNorm + 1])
-        let (f, inverse) = RMSNorm.forward(x, gain: tail[0].elements)
-        let logits = try BLAS.matmul(f, tail[1], transposeB: true)
-        let (loss, dLogits) = try CrossEntropy.lossAndGradient(logits, targets: targets)
+        let (f, inverse) = RMSNorm.forward(x, gain: tail[0].elements, pool: pool)
+        var dLogits = try pool.product(f, tail[1], transposeB: true)
+        defer { pool.recycle(f, dLogits) }
+        let loss = try CrossEntropy.lossAndGradient(overwriting: &dLogits, targets: targets)
         guard backward else { return loss }
-        let dHead = try BLAS.matmul(dLogits, transposeA: true, f)
-        let df = try BLAS.matmul(dLogits, tail[1])
-        let (dxFinal, dGain) = RMSNorm.backward(df, x: x, gain: tail[0].elements, inverseRMS: inverse)
+        let dHead = try pool.product(dLogits, transposeA: true, f)
+        let df = try pool.product(dLogits, tail[1])
+        var dx = pool.zeros(rows: x.rows, columns: x.columns)
+        defer { pool.recycle(dHead, df, dx) }
+        let dGain = RMSNorm.backward(df, x: x, gain: tail[0].elements, inverseRMS: inverse, accumulatingInto: &dx)
         try source.accumulateGradients([(parameters.finalNorm, try Matrix(rows: dGain.count, columns: 1, elements: dGain)),
                                         (parameters.finalNorm + 1, dHead)])
-        var dx = dxFinal
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
-            dx = try blockBackward(dx, caches[l], layer: l, sequences: sequences, source: &source)
+            try blockBackward(&dx, caches[l], layer: l, sequences: sequences, source: &source)
         }
-        var dEmbed = Matrix(rows: embed[0].rows, columns: embed[0].columns)
-        var dPosition = Matrix(rows: embed[1].rows, columns: embed[1].columns)
         let d = c.modelDimension
-        for (n, token) in inputs.enumerated() {
-            let (row, position) = (Int(token), n % t)
-            for j in 0..<d {
-                dEmbed.elements[row * d + j] += dx.elements[n * d + j]
-                dPosition.elements[position * d + j] += dx.elements[n * d + j]
+        var dEmbed = pool.zeros(rows: embed[0].rows, columns: embed[0].columns)
+        var dPosition = pool.zeros(rows: embed[1].rows, columns: embed[1].columns)
+        defer { pool.recycle(dEmbed, dPosition) }
+        dx.elements.withUnsafeBufferPointer { pdx in
+            dEmbed.elements.withUnsafeMutableBufferPointer { pe in
+                dPosition.elements.withUnsafeMutableBufferPointer { pp in
+                    guard let g = pdx.baseAddress, let e = pe.baseAddress, let p = pp.baseAddress else { return }
+                    for (n, token) in inputs.enumerated() {
+                        let source = g + n * d, embedRow = e + Int(token) * d, positionRow = p + (n % t) * d
+                        for j in 0..<d {
+                            embedRow[j] += source[j]
+                            positionRow[j] += source[j]
+                        }
+                    }
+                }
             }
         }
         try source.accumulateGradients([(0, dEmbed), (1, dPosition)])
@@ -105,14 +130,21 @@ public struct TransformerModel: Sendable {
     /// x[n] = embed[token n] + pos_embed[n mod T].
     private func embedded(_ inputs: [Int32], length t: Int, _ embed: Matrix, _ position: Matrix) throws -> Matrix {
         let d = configuration.modelDimension
-        var x = Matrix(rows: inputs.count, columns: d)
-        for (n, token) in inputs.enumerated() {
-            guard (0..<configuration.vocabularySize).contains(Int(token)) else {
-                throw TransformerError(.invalidToken, "input token \(token) is outside the vocabulary of "
-                                       + "\(configuration.vocabularySize)")
-            }
-            for j in 0..<d {
-                x.elements[n * d + j] = embed.elements[Int(token) * d + j] + position.elements[(n % t) * d + j]
+        if let bad = inputs.first(where: { !(0..<configuration.vocabularySize).contains(Int($0)) }) {
+            throw TransformerError(.invalidToken, "input token \(bad) is outside the vocabulary of "
+                                   + "\(configuration.vocabularySize)")
+        }
+        let x = Matrix.uninitialized(rows: inputs.count, columns: d, pool: pool) { px in
+            guard let px else { return }
+            embed.elements.withUnsafeBufferPointer { pe in
+                position.elements.withUnsafeBufferPointer { pp in
+                    for (n, token) in inputs.enumerated() {
+                        let out = px + n * d
+                        let embedRow = pe.baseAddress.unsafelyUnwrapped + Int(token) * d
+                        let positionRow = pp.baseAddress.unsafelyUnwrapped + (n % t) * d
+                        for j in 0..<d { out[j] = embedRow[j] + positionRow[j] }
+                    }
+                }
             }
         }
         return x
