@@ -1,4 +1,5 @@
 import ArgumentParser
+import DionCore
 import Foundation
 import LinearAlgebra
 import Optimizers
@@ -70,7 +71,7 @@ struct BenchModel: ParsableCommand {
         var updater = try Updater(parameters: parameters, values: source.values, optimizer: optimizer,
                                   rankFraction: rankFraction)
         let tokensPerStep = batchSize * seqLen
-        var generator = SplitMix(state: 42)
+        var generator = SplitMix64(state: 42)
         let batches = (0..<3).map { _ in (0..<(tokensPerStep + 1)).map { _ in Int32(truncatingIfNeeded: generator.next() % 256) } }
 
         var forward: [Double] = [], forwardBackward: [Double] = [], update: [Double] = []
@@ -170,18 +171,6 @@ struct BenchModel: ParsableCommand {
                     adamStates[i] = state
                 }
             }
-        }
-    }
-
-    /// SplitMix64, for reproducible random tokens.
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
         }
     }
 }

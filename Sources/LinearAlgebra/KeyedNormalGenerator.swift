@@ -1,3 +1,4 @@
+import DionCore
 import Foundation
 
 /// Standard normal numbers that are a pure function of (seed, stream, element index), from the
@@ -17,12 +18,7 @@ public struct KeyedNormalGenerator: Sendable, Hashable {
         parts.reduce(0x243F_6A88_85A3_08D3) { splitMix($0 ^ $1) }
     }
 
-    static func splitMix(_ value: UInt64) -> UInt64 {
-        var z = value &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    static func splitMix(_ value: UInt64) -> UInt64 { SplitMix64.mix(value) }
 
     /// Philox4x32 with 10 rounds on counter (index, stream) and key (seed).
     static func philox(counter: (UInt32, UInt32, UInt32, UInt32), key: (UInt32, UInt32)) -> (UInt32, UInt32, UInt32, UInt32) {

@@ -1,4 +1,5 @@
 import Checkpointing
+import DionCore
 import Foundation
 import MPIShim
 import Sharding
@@ -15,14 +16,9 @@ import Transformer
 struct CheckpointFuzzTests {
     /// SplitMix64: the mutations are the same on every run.
     struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator: SplitMix64
+        init(state: UInt64) { generator = SplitMix64(state: state) }
+        mutating func next() -> UInt64 { generator.next() }
         mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
         mutating func pick<T>(_ values: [T]) -> T { values[below(values.count)] }
     }
