@@ -1,9 +1,8 @@
 import DionCore
-import Foundation
 
 /// Standard normal numbers that are a pure function of (seed, stream, element index), from the
 /// counter-based Philox4x32-10 generator (Salmon et al., SC 2011) and one Box–Muller transform
-/// per element. A matrix drawn whole and the same matrix assembled from blocks drawn on
+/// per pair of elements (vectorized, `NormalLanes`). A matrix drawn whole and the same matrix assembled from blocks drawn on
 /// different ranks are bit-identical, so every replica and shard agrees on Q₀ and on every RCQR
 /// sketch without communication.
 public struct KeyedNormalGenerator: Sendable, Hashable {
@@ -37,59 +36,47 @@ public struct KeyedNormalGenerator: Sendable, Hashable {
     /// The standard normal at `index` of `stream`.
     ///
     /// Philox block k = index / 4 (counter (k, stream), key seed) gives four uniforms; two
-    /// Box–Muller transforms turn them into four normals, of which lane index % 4 is returned.
+    /// Box–Muller transforms (`NormalLanes`) turn them into four normals, of which lane
+    /// index % 4 is returned.
     public func normal(stream: UInt64, index: UInt64) -> Float {
-        let four = normals(stream: stream, block: index / 4)
-        switch index % 4 {
-        case 0: return four.0
-        case 1: return four.1
-        case 2: return four.2
-        default: return four.3
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { buffer in
+            guard let base = buffer.baseAddress else { return .nan }
+            NormalLanes.normals(stream: stream, firstBlock: index / 4, key: key, into: base, scale: 1)
+            return base[Int(index % 4)]
         }
     }
 
-    /// The four normals of Philox block `block`.
-    @inline(__always)
-    func normals(stream: UInt64, block: UInt64) -> (Float, Float, Float, Float) {
-        let r = Self.philox(counter: (UInt32(truncatingIfNeeded: block), UInt32(truncatingIfNeeded: block >> 32),
-                                      UInt32(truncatingIfNeeded: stream), UInt32(truncatingIfNeeded: stream >> 32)),
-                            key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
-        // Uniforms in (0, 1] for the logarithms, [0, 1) for the angles; 24 bits each (Float).
-        let scale: Float = 1.0 / 16_777_216.0
-        let u1 = (Float(r.0 >> 8) + 1) * scale, v1 = Float(r.1 >> 8) * scale
-        let u2 = (Float(r.2 >> 8) + 1) * scale, v2 = Float(r.3 >> 8) * scale
-        let radius1 = (-2 * logf(u1)).squareRoot(), radius2 = (-2 * logf(u2)).squareRoot()
-        let angle1 = 2 * Float.pi * v1, angle2 = 2 * Float.pi * v2
-        return (radius1 * cosf(angle1), radius1 * sinf(angle1), radius2 * cosf(angle2), radius2 * sinf(angle2))
-    }
+    /// The Philox key: the seed's two halves.
+    var key: (UInt32, UInt32) { (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)) }
 
     /// The block `rows × columns` of the `globalRows × globalColumns` matrix of `stream` whose
     /// element (i, j) is `scale · normal(stream, i · globalColumns + j)`.
     public func block(stream: UInt64, globalColumns: Int, rows: Range<Int>, columns: Range<Int>,
                       scale: Float = 1) -> Matrix {
         var m = Matrix(rows: rows.count, columns: columns.count)
-        guard !columns.isEmpty else { return m }
+        guard !columns.isEmpty, !rows.isEmpty else { return m }
+        let key = key
         m.elements.withUnsafeMutableBufferPointer { out in
-            var k = 0
-            for i in rows {
-                var index = UInt64(i * globalColumns + columns.lowerBound)
-                let end = UInt64(i * globalColumns + columns.upperBound)
-                while index < end {
-                    let block = index / 4
-                    let four = normals(stream: stream, block: block)
-                    var lane = Int(index % 4)
-                    while lane < 4 && index < end {
-                        let value: Float
-                        switch lane {
-                        case 0: value = four.0
-                        case 1: value = four.1
-                        case 2: value = four.2
-                        default: value = four.3
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { group in
+                guard let out = out.baseAddress, let group = group.baseAddress else { return }
+                var k = 0
+                for i in rows {
+                    let start = i * globalColumns + columns.lowerBound, end = i * globalColumns + columns.upperBound
+                    // Eight Philox blocks (32 normals) at a time, from the block holding `start`.
+                    var first = start / 4
+                    var index = start
+                    while index < end {
+                        let groupStart = 4 * first
+                        let upto = min(end, groupStart + 32)
+                        if index == groupStart && upto == groupStart + 32 {
+                            NormalLanes.normals(stream: stream, firstBlock: UInt64(first), key: key, into: out + k, scale: scale)
+                        } else {
+                            NormalLanes.normals(stream: stream, firstBlock: UInt64(first), key: key, into: group, scale: scale)
+                            (out + k).update(from: group + (index - groupStart), count: upto - index)
                         }
-                        out[k] = scale * value
-                        k += 1
-                        lane += 1
-                        index += 1
+                        k += upto - index
+                        index = upto
+                        first += 8
                     }
                 }
             }
