@@ -81,6 +81,7 @@ public enum ImplementedSchedule {
         let (bandwidth, latency) = network.link(collective.axis, mesh: mesh)
         let operation: CollectiveTime.Operation = switch collective.operation {
         case .allReduce: .allReduce
+        case .reduceScatter: .reduceScatter
         case .allGather, .broadcast: .allGather
         case .allToAll: .allToAll
         }

@@ -1,7 +1,7 @@
 /// One collective an optimizer step issues on one rank, with what it moves under the ring model.
 public struct PlannedCollective: Sendable, Hashable {
     public enum Operation: String, Sendable, Hashable, Codable {
-        case allReduce, allGather, broadcast, allToAll
+        case allReduce, reduceScatter, allGather, broadcast, allToAll
     }
     public let operation: Operation
     /// The mesh axis, or `nil` for the whole world.
@@ -55,19 +55,22 @@ public struct PlannedMatrix: Sendable, Hashable {
 /// the cluster model prices it; docs/communication.md explains each phase.
 public enum StepPlan {
     /// Dion's batched step (§2 paths A, B, C; `DistributedDion.step(parameters:…)`): each phase's
-    /// all-reduce is issued once over the concatenated payloads of the matrices that need it.
+    /// collective is issued once over the concatenated payloads of the matrices that need it.
     /// Phases, in order (elements per matrix):
     ///  0. world: the finiteness flag (1);
     ///  1. dp: the gradient block (uncompressed sync);
     ///  2. fsdp (outer): P₀ = B·Q plus a zero-guard flag (p_loc·r + 1), summed;
-    ///  3. dp: P₀ and the flag averaged (compressed sync);
-    ///  4. tp (inner): the zero-guard flag (1);
-    ///  5. tp: the sketch product S·P (k_s·r) of randomized Cholesky QR;
-    ///  6. tp: the Gram matrix and a fallback flag (r·r + 1);
-    ///  7. tp: P gathered (p_loc·r each) instead of 5–6 when p ≤ r or Cholesky QR is not randomized;
-    ///  8. tp: R = Bᵀ·P partial sums (q_loc·r);
-    ///  9. dp: R averaged (compressed sync);
-    /// 10. fsdp: the column sums of squares of R (r, fp64).
+    ///  3. fsdp: instead, when P is not tp-sharded, P₀ and the flag (p·r + 1) reduce-scattered to
+    ///     the matrix's owner (`DionMatrixSchedule.ownedOrthonormalization`);
+    ///  4. dp: P₀ and the flag averaged (compressed sync; with phase 3 only on the owner);
+    ///  5. tp (inner): the zero-guard flag (1);
+    ///  6. tp: the sketch product S·P (k_s·r) of randomized Cholesky QR;
+    ///  7. tp: the Gram matrix and a fallback flag (r·r + 1);
+    ///  8. tp: P gathered (p_loc·r each) instead of 6–7 when p ≤ r or Cholesky QR is not randomized;
+    ///  9. fsdp: the owners' P and flags all-gathered (p·r + 1) after phase 3;
+    /// 10. tp: R = Bᵀ·P partial sums (q_loc·r);
+    /// 11. dp: R averaged (compressed sync);
+    /// 12. fsdp: the column sums of squares of R (r, fp64).
     ///
     /// - Throws: `ShardingError.invalidLayout` for a layout Dion cannot work on.
     public static func dion(_ batch: [PlannedMatrix], sync: DionDataParallelSync, randomizedCholeskyQR: Bool,
@@ -78,34 +81,54 @@ public enum StepPlan {
             merged[phase] = (axis, (merged[phase]?.count ?? 0) + count, size)
         }
         let mesh = c.mesh
-        for x in batch {
-            let schedule = try DionMatrixSchedule(x, sync: sync, randomizedCholeskyQR: randomizedCholeskyQR, mesh: mesh)
+        let schedules = try batch.map { x throws(ShardingError) in
+            try DionMatrixSchedule(x, sync: sync, randomizedCholeskyQR: randomizedCholeskyQR, mesh: mesh)
+        }
+        let owners = OrthonormalizationOwners.assign(schedules, fsdp: mesh.fsdp)
+        // Phases 3 and 9: each fsdp rank's block is P₀ (then P) and the flag of every matrix it owns.
+        var ownedCounts = [Int](repeating: 0, count: mesh.fsdp)
+        for (i, (x, schedule)) in zip(batch, schedules).enumerated() {
             let (geometry, r) = (schedule.geometry, x.rank)
             let pLocal = c.localLength(geometry.p, over: geometry.innerAxis)
             let qLocal = c.localLength(geometry.q, over: geometry.outerAxis)
             let block = c.localLength(x.rows, over: x.layout.rows.axis) * c.localLength(x.columns, over: x.layout.columns.axis)
             add(0, nil, 1)
             if schedule.averagesGradient { add(1, .replicate, block) }
-            if let outer = schedule.outer { add(2, outer, pLocal * r + 1) }
-            if schedule.compressed { add(3, .replicate, pLocal * r + 1) }
+            if let owner = owners[i] {
+                ownedCounts[owner] += geometry.p * r + 1
+                if schedule.compressed && owner == c.fsdp { add(4, .replicate, geometry.p * r + 1) }
+            } else {
+                if let outer = schedule.outer { add(2, outer, pLocal * r + 1) }
+                if schedule.compressed { add(4, .replicate, pLocal * r + 1) }
+            }
             if let inner = schedule.inner {
-                add(4, inner, 1)
+                add(5, inner, 1)
                 if schedule.distributedOrthonormalization {
-                    add(5, inner, DionSizes.sketchRows(rank: r) * r)
-                    add(6, inner, r * r + 1)
+                    add(6, inner, DionSizes.sketchRows(rank: r) * r)
+                    add(7, inner, r * r + 1)
                 } else {
                     let counts = ChunkSplit.sizes(length: geometry.p, parts: mesh.size(of: inner)).map { $0 * r }
                     gathers.append(allGather(inner, counts: counts, at: c))
                 }
-                add(8, inner, qLocal * r)
+                add(10, inner, qLocal * r)
             }
-            if schedule.compressed { add(9, .replicate, qLocal * r) }
-            if let outer = schedule.outer { add(10, outer, r, 8) }
+            if schedule.compressed { add(11, .replicate, qLocal * r) }
+            if let outer = schedule.outer { add(12, outer, r, 8) }
         }
-        return (0...10).flatMap { phase -> [PlannedCollective] in
-            if phase == 7 { return gathers }
-            guard let all = merged[phase] else { return [] }
-            return [allReduce(all.axis, all.count, elementSize: all.size, at: c)]
+        return (0...12).flatMap { phase -> [PlannedCollective] in
+            switch phase {
+            case 3:
+                return ownedCounts.allSatisfy({ $0 == 0 }) ? [] : [PlannedCollective(
+                    operation: .reduceScatter, axis: .fsdp, messageElements: ownedCounts.reduce(0, +), elementSize: 4,
+                    volume: RingCost.reduceScatter(counts: ownedCounts, rank: c.fsdp))]
+            case 8:
+                return gathers
+            case 9:
+                return ownedCounts.allSatisfy({ $0 == 0 }) ? [] : [allGather(.fsdp, counts: ownedCounts, at: c)]
+            default:
+                guard let all = merged[phase] else { return [] }
+                return [allReduce(all.axis, all.count, elementSize: all.size, at: c)]
+            }
         }
     }
 

@@ -26,3 +26,54 @@ enum ConcatenatedCollective {
         }
     }
 }
+
+extension ConcatenatedCollective {
+    /// Reduce-scatters the selected parts in one message: part i is cut into consecutive pieces
+    /// of `pieces[i][f]` elements, piece f going to rank f; afterwards part i holds this rank's
+    /// piece, reduced. Rank f's block of the message is its pieces of the selected parts in order.
+    static func reduceScatter(_ parts: inout [[Float]], where selected: [Bool], pieces: [[Int]],
+                              over communicator: Communicator, op: ReductionOp) throws(MPIError) {
+        let chosen = parts.indices.filter { selected[$0] }
+        guard !chosen.isEmpty else { return }
+        let ranks = communicator.size
+        var message: [Float] = []
+        message.reserveCapacity(chosen.reduce(0) { $0 + parts[$1].count })
+        var counts = [Int](repeating: 0, count: ranks)
+        for f in 0..<ranks {
+            for i in chosen {
+                let start = pieces[i][..<f].reduce(0, +)
+                message.append(contentsOf: parts[i][start..<(start + pieces[i][f])])
+                counts[f] += pieces[i][f]
+            }
+        }
+        let mine = try communicator.reduceScatter(message, counts: counts, op: op)
+        var offset = 0
+        for i in chosen {
+            let count = pieces[i][communicator.rank]
+            parts[i] = Array(mine[offset..<(offset + count)])
+            offset += count
+        }
+    }
+
+    /// All-gathers the selected parts in one message, the inverse of `reduceScatter`: part i
+    /// holds this rank's piece (`pieces[i][rank]` elements) and afterwards the pieces of every
+    /// rank in rank order.
+    static func allGather(_ parts: inout [[Float]], where selected: [Bool], pieces: [[Int]],
+                          over communicator: Communicator) throws(MPIError) {
+        let chosen = parts.indices.filter { selected[$0] }
+        guard !chosen.isEmpty else { return }
+        let ranks = communicator.size
+        let counts = (0..<ranks).map { f in chosen.reduce(0) { $0 + pieces[$1][f] } }
+        let gathered = try communicator.allGather(chosen.flatMap { parts[$0] }, counts: counts)
+        var whole = chosen.map { i in [Float](repeating: 0, count: pieces[i].reduce(0, +)) }
+        var offset = 0
+        for f in 0..<ranks {
+            for (j, i) in chosen.enumerated() {
+                let start = pieces[i][..<f].reduce(0, +), count = pieces[i][f]
+                whole[j].replaceSubrange(start..<(start + count), with: gathered[offset..<(offset + count)])
+                offset += count
+            }
+        }
+        for (j, i) in chosen.enumerated() { parts[i] = whole[j] }
+    }
+}

@@ -71,10 +71,10 @@ extension DistributedDion {
         return try ShardedStepSupport.run { () throws -> [StepOutcome] in
             let skipped = try ShardedStepSupport.agreeOnFiniteness(gs, like: xs, policy: dion.configuration.nonFinitePolicy,
                                                                    mesh: mesh)
+            let schedules = try xs.indices.map { i in try schedule(xs[i], states[i], mesh) }
+            let owners = OrthonormalizationOwners.assign(schedules, fsdp: mesh.shape.fsdp)
             let active = xs.indices.filter { skipped[$0] == nil }
-            var work = try active.map { i in
-                try WorkItem(index: i, x: xs[i], state: states[i], dion: self, mesh: mesh)
-            }
+            var work = active.map { i in WorkItem(index: i, x: xs[i], schedule: schedules[i], owner: owners[i], mesh: mesh) }
             try addGradients(&work, gs, &states, mesh)
             try shardedStep(&work, &xs, &states, etas, mesh)
             return xs.indices.map { skipped[$0] ?? .applied }
@@ -87,6 +87,11 @@ extension DistributedDion {
         /// Which phases this matrix takes part in (`DionMatrixSchedule`, shared with `StepPlan`).
         let schedule: DionMatrixSchedule
         let pLocal: Int
+        /// The fsdp rank that orthonormalizes P (`DionMatrixSchedule.ownedOrthonormalization`).
+        let owner: Int?
+        /// With an owner: per fsdp rank, the elements of P₀ (then P) and the flag it holds in
+        /// phases 3 and 9 (p·r + 1 on the owner, 0 elsewhere).
+        let pieces: [Int]
         /// P₀ (then P) on this rank, R, and whether any buffer of this matrix holds a non-zero.
         var p = Matrix(rows: 0, columns: 0)
         var r = Matrix(rows: 0, columns: 0)
@@ -98,17 +103,24 @@ extension DistributedDion {
         var compressed: Bool { schedule.compressed }
         var rank: Int { schedule.rank }
 
-        init(index: Int, x: ShardedMatrix, state: State, dion: DistributedDion, mesh: DeviceMesh) throws {
+        init(index: Int, x: ShardedMatrix, schedule: DionMatrixSchedule, owner: Int?, mesh: DeviceMesh) {
             self.index = index
-            do {
-                schedule = try DionMatrixSchedule(x.planned(rank: state.q.columns, transposed: state.transposed),
-                                                  sync: dion.dataParallelSync,
-                                                  randomizedCholeskyQR: dion.dion.configuration.orthonormalization == .rcqr,
-                                                  mesh: mesh.shape)
-            } catch {
-                throw OptimizerError(.unsupportedTensor, error.message)
-            }
+            self.schedule = schedule
+            self.owner = owner
             pLocal = schedule.geometry.pRange(of: x).count
+            pieces = owner.map { o in (0..<mesh.shape.fsdp).map { $0 == o ? schedule.geometry.p * schedule.rank + 1 : 0 } } ?? []
+        }
+    }
+
+    /// A matrix's schedule on `mesh` (`DionMatrixSchedule`, shared with `StepPlan`).
+    private func schedule(_ x: ShardedMatrix, _ state: State, _ mesh: DeviceMesh) throws -> DionMatrixSchedule {
+        do {
+            return try DionMatrixSchedule(x.planned(rank: state.q.columns, transposed: state.transposed),
+                                          sync: dataParallelSync,
+                                          randomizedCholeskyQR: dion.configuration.orthonormalization == .rcqr,
+                                          mesh: mesh.shape)
+        } catch {
+            throw OptimizerError(.unsupportedTensor, error.message)
         }
     }
 
@@ -129,7 +141,8 @@ extension DistributedDion {
     /// The step on this rank's blocks, for every layout (§2 paths A, B, C).
     ///
     /// With B_loc this rank's block of the work matrix (p_loc×q_loc; Mᵀ when transposed) and Q_loc
-    /// its rows of Q: P₀ = Σ_fsdp B_loc·Q_loc; P = Orth(P₀) row-sharded over `tp` (distributed RCQR);
+    /// its rows of Q: P₀ = Σ_fsdp B_loc·Q_loc; P = Orth(P₀) row-sharded over `tp` (distributed RCQR)
+    /// or, without tp, on the matrix's one owner among the fsdp ranks and then all-gathered;
     /// R = Σ_tp B_locᵀ·P_loc; B_loc −= (1−μ)·P_loc·R_locᵀ; Q_loc = R_loc / ‖R‖_col (sums of squares
     /// over `fsdp`); X_loc −= η·√(m/n)·P_loc·Q_locᵀ (oriented back). With the compressed sync, P₀
     /// and R are averaged over `dp` instead of the gradient, so every replica applies the same P and
@@ -138,25 +151,42 @@ extension DistributedDion {
                              _ etas: [Float], _ mesh: DeviceMesh) throws {
         let configuration = dion.configuration
         let dp = mesh.communicator(.replicate)
+        let fsdp = mesh.communicator(.fsdp)
+        let me = mesh.index(on: .fsdp)
         // Partial P₀ (summed over fsdp shards), plus one element: does any buffer hold a non-zero?
+        // Summed over fsdp (phase 2), or reduce-scattered to the matrix's owner (phase 3), which
+        // alone then holds it.
         var partials = try work.map { item -> [Float] in
             let s = states[item.index]
             var partial = try BLAS.matmul(s.momentum, transposeA: s.transposed, s.q).elements
             partial.append(s.momentum.isZero ? 0 : 1)
             return partial
         }
-        try ConcatenatedCollective.allReduce(&partials, where: work.map { $0.outer != nil },
-                                             over: mesh.communicator(.fsdp), op: .sum)
-        try ConcatenatedCollective.allReduce(&partials, where: work.map(\.compressed), over: dp, op: .average)
+        try ConcatenatedCollective.allReduce(&partials, where: work.map { $0.outer != nil && $0.owner == nil },
+                                             over: fsdp, op: .sum)
+        try ConcatenatedCollective.reduceScatter(&partials, where: work.map { $0.owner != nil }, pieces: work.map(\.pieces),
+                                                 over: fsdp, op: .sum)
+        let holdsP = work.map { $0.owner.map { $0 == me } ?? true }
+        try ConcatenatedCollective.allReduce(&partials, where: work.indices.map { work[$0].compressed && holdsP[$0] },
+                                             over: dp, op: .average)
         var flags = partials.map { [$0.last ?? 0 > 0 ? Float(1) : 0] }
         try ConcatenatedCollective.allReduce(&flags, where: work.map { $0.inner != nil }, over: mesh.communicator(.tp), op: .max)
-        for k in work.indices {
+        for k in work.indices where holdsP[k] {
             partials[k].removeLast()
             work[k].anyNonZero = flags[k][0] > 0
             work[k].p = try Matrix(rows: work[k].pLocal, columns: work[k].rank, elements: partials[k])
         }
         let live = work.indices.filter { work[$0].anyNonZero }
         try orthonormalize(&work, live, xs, states, mesh)
+        // Phase 9: every owner's P and zero guard to every fsdp rank.
+        var owned = work.indices.map { k in
+            work[k].owner == me ? work[k].p.elements + [work[k].anyNonZero ? 1 : 0] : [Float]()
+        }
+        try ConcatenatedCollective.allGather(&owned, where: work.map { $0.owner != nil }, pieces: work.map(\.pieces), over: fsdp)
+        for k in work.indices where work[k].owner != nil {
+            work[k].anyNonZero = owned[k].removeLast() > 0
+            work[k].p = try Matrix(rows: work[k].pLocal, columns: work[k].rank, elements: owned[k])
+        }
         // R = Bᵀ·P: partial over the tp shards of P's side, row-sharded like Q over fsdp.
         var rs = try work.map { item -> [Float] in
             guard item.anyNonZero else { return [] }
@@ -183,7 +213,7 @@ extension DistributedDion {
         }
         // Column norms of R need every fsdp shard of it: all-reduce the 1×r sums of squares (fp64).
         var sums = work.map(\.r.columnSumsOfSquares)
-        try ConcatenatedCollective.allReduce(&sums, where: work.map { $0.outer != nil }, over: mesh.communicator(.fsdp), op: .sum)
+        try ConcatenatedCollective.allReduce(&sums, where: work.map { $0.outer != nil }, over: fsdp, op: .sum)
         for k in work.indices {
             let i = work[k].index
             var q = work[k].r

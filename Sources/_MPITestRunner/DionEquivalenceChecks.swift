@@ -148,6 +148,10 @@ func runBatchedDionChecks(_ mesh: DeviceMesh, _ layouts: [ShardLayout], _ checke
                 try checker.expect(error <= bound, true, "\(layout) step \(step) matrix \(i): batched vs alone error \(error)")
             }
         }
+        // Over the world: which rank of an fsdp group takes part in an owner's phases depends on
+        // which matrices it owns, so a rank may join more collectives in a batch than alone.
+        let most = try mesh.world.allReduced([Double(batchCollectives), Double(aloneCollectives)], op: .max)
+        (batchCollectives, aloneCollectives) = (Int(most[0]), Int(most[1]))
         if mesh.world.rank == 0 {
             print("\(layout): batched step of \(shapes.count) matrices issues \(batchCollectives) collectives; one matrix alone \(aloneCollectives)")
         }
@@ -257,7 +261,17 @@ func expectedDionBytes(x: ShardedMatrix, r: Int, mesh: DeviceMesh, compressed: B
     let (f, t, d) = (mesh.shape.fsdp, mesh.shape.tp, mesh.shape.replicate)
     let (fRank, tRank, dRank) = (mesh.index(on: .fsdp), mesh.index(on: .tp), mesh.index(on: .replicate))
     var bytes = [String: Int]()
-    if geometry.outerAxis == .fsdp { bytes["fsdp"] = 4 * ring(pLocal * r + 1, f, fRank) + 8 * ring(r, f, fRank) }
+    // Without tp, one matrix alone is orthonormalized by fsdp rank 0: P₀ and the flag (N elements)
+    // are reduce-scattered to it and P all-gathered from it. A ring reduce-scatter sends every
+    // block but the rank's own (N on every rank but the owner), a ring all-gather every block but
+    // the next rank's (N on every rank but the owner's predecessor).
+    let owned = geometry.outerAxis == .fsdp && f > 1 && !(geometry.innerAxis == .tp && t > 1)
+    if owned {
+        let n = geometry.p * r + 1
+        bytes["fsdp"] = 4 * ((fRank == 0 ? 0 : n) + (fRank == f - 1 ? 0 : n)) + 8 * ring(r, f, fRank)
+    } else if geometry.outerAxis == .fsdp {
+        bytes["fsdp"] = 4 * ring(pLocal * r + 1, f, fRank) + 8 * ring(r, f, fRank)
+    }
     if geometry.innerAxis == .tp && t > 1 {
         var orth: Int
         if geometry.p > r {
@@ -269,7 +283,8 @@ func expectedDionBytes(x: ShardedMatrix, r: Int, mesh: DeviceMesh, compressed: B
         }
         bytes["tp"] = 4 * ring(1, t, tRank) + orth + 4 * ring(qLocal * r, t, tRank)
     }
-    bytes["dp"] = compressed ? 4 * ring(pLocal * r + 1, d, dRank) + 4 * ring(qLocal * r, d, dRank)
+    let p0 = owned ? (fRank == 0 ? geometry.p * r + 1 : 0) : pLocal * r + 1
+    bytes["dp"] = compressed ? (p0 > 0 ? 4 * ring(p0, d, dRank) : 0) + 4 * ring(qLocal * r, d, dRank)
                              : 4 * ring(x.local.count, d, dRank)
     return bytes
 }
