@@ -31,7 +31,8 @@ final class GradientSynchronizer {
     var overlap: Bool
     private var pending: [InFlightCollective] = []
     private var dispatched: [Bool]
-    private var lastMicroBatch = true
+    /// Whether the backward running now is the step's last micro-batch.
+    private(set) var lastMicroBatch = true
 
     init(mesh: DeviceMesh, fsdp: Int, microBatches: Int, averagedHere: [Bool], overlap: Bool) {
         self.mesh = mesh
@@ -50,10 +51,10 @@ final class GradientSynchronizer {
     /// The next micro-batch's backward starts; its gradients are final when it is the last one.
     func beginMicroBatch(last: Bool) { lastMicroBatch = last }
 
-    /// Called with the parameters of one block whose shards just received a micro-batch's
-    /// contribution: on the last micro-batch, scales them and starts their dp bucket.
-    func shardsUpdated(_ indices: [Int], gradients: inout [[Float]]) throws(MPIError) {
-        guard lastMicroBatch else { return }
+    /// Called with the parameters of one block whose shards just received the last
+    /// micro-batch's contribution (in the order the backward issued them, whatever MPI's
+    /// timing): scales them and starts their dp bucket.
+    func shardsFinal(_ indices: [Int], gradients: inout [[Float]]) throws(MPIError) {
         try dispatch(indices.filter { !dispatched[$0] }, gradients: &gradients)
     }
 

@@ -10,18 +10,23 @@ final class InFlightCollective {
     let indices: [Int]
     /// Blocks kept for the completion (e.g. gradients the axis does not shard).
     let kept: [[Float]]
+    /// For a gradient reduce-scatter: whether it carries the step's last micro-batch (its
+    /// completion makes the shards final). Fixed when issued, not when MPI completes it.
+    let last: Bool
 
-    init(_ request: consuming Request<Float>, indices: [Int], kept: [[Float]] = []) {
+    init(_ request: consuming Request<Float>, indices: [Int], kept: [[Float]] = [], last: Bool = true) {
         self.request = consume request
         self.indices = indices
         self.kept = kept
+        self.last = last
     }
 
-    init(finished result: [Float], indices: [Int], kept: [[Float]] = []) {
+    init(finished result: [Float], indices: [Int], kept: [[Float]] = [], last: Bool = true) {
         self.request = nil
         self.result = result
         self.indices = indices
         self.kept = kept
+        self.last = last
     }
 
     /// Whether it has completed (drives MPI's progress engine once when it has not).

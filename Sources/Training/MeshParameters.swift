@@ -96,13 +96,14 @@ public struct MeshParameters: ParameterSource {
         let indices = list.map(\.index)
         let batch = AxisBatch(indices.map { shards[$0] }, over: .fsdp, on: mesh)
         let wholes = list.map(\.gradient.elements)
+        let last = synchronizer?.lastMicroBatch ?? true
         let flight: InFlightCollective
         if batch.isCollective {
             let input = try batch.reduceScatterInput(wholes)
             flight = InFlightCollective(try mesh.communicator(.fsdp).iReduceScatter(input, counts: batch.counts, op: .sum),
-                                        indices: indices, kept: wholes)
+                                        indices: indices, kept: wholes, last: last)
         } else {
-            flight = InFlightCollective(finished: [], indices: indices, kept: wholes)
+            flight = InFlightCollective(finished: [], indices: indices, kept: wholes, last: last)
         }
         inFlight.reductions.append(flight)
         if overlap {
@@ -144,7 +145,7 @@ public struct MeshParameters: ParameterSource {
                 for k in 0..<mine.count { g[k] += mine[k] }
             }
         }
-        try synchronizer?.shardsUpdated(flight.indices, gradients: &gradients)
+        if flight.last { try synchronizer?.shardsFinal(flight.indices, gradients: &gradients) }
     }
 
     /// Starts a step's gradient accumulation: zero shards, nothing in flight.
