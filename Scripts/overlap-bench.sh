@@ -6,9 +6,10 @@
 #   bash Scripts/overlap-bench.sh [OUT_DIR]          (default results/overlap)
 #   python3 Scripts/overlap-report.py OUT_DIR        the table
 #
-# Environment: RATE (default 300mbit), STEPS (default 20), REPEATS (default 2), MESHES (default
-# "dp=2,fsdp=2 dp=2,tp=2"), OPTIMIZERS (default "adamw dion"; dion runs with --sync uncompressed, so its
-# gradients go through the dp buckets). Uses cluster id 5 (DION_CLUSTER_ID), torn down on exit.
+# Environment: RATE (default 1gbit), SLOTS ranks per host (default 2, so 4 ranks), STEPS (default 20),
+# REPEATS (default 2), MESHES (default "dp=2,fsdp=2 dp=2,tp=2"; with SLOTS=1 use MESHES=dp=2),
+# OPTIMIZERS (default "adamw dion"; dion runs with --sync uncompressed, so its gradients go through the
+# dp buckets). Uses cluster id 5 (DION_CLUSTER_ID), torn down on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-results/overlap}"
@@ -19,9 +20,10 @@ swift build -c release --product dion 2>&1 | tail -1
 bash Scripts/fetch-data.sh >/dev/null
 trap 'bash Scripts/cluster.sh down >/dev/null 2>&1 || true' EXIT
 D=.build/release/dion
-rate="${RATE:-300mbit}"
+rate="${RATE:-1gbit}"
+slots="${SLOTS:-2}"
 steps="${STEPS:-20}"
-bash Scripts/cluster.sh up --hosts 2 --slots 2 --bandwidth "$rate" >/dev/null
+bash Scripts/cluster.sh up --hosts 2 --slots "$slots" --bandwidth "$rate" >/dev/null
 launcher=$(bash Scripts/cluster.sh launcher)
 for repeat in $(seq 1 "${REPEATS:-2}"); do
   for mesh in ${MESHES:-dp=2,fsdp=2 dp=2,tp=2}; do
@@ -33,7 +35,7 @@ for repeat in $(seq 1 "${REPEATS:-2}"); do
         file="$out/train-$rate-${mesh//[=,]/_}-$optimizer-$overlap-$repeat.jsonl"
         [ -s "$file" ] && continue
         # shellcheck disable=SC2086
-        "$launcher" -np 4 $D train --mesh "$mesh" $flags --overlap "$overlap" --steps "$steps" --log-every "$steps" \
+        "$launcher" -np $((2 * slots)) $D train --mesh "$mesh" $flags --overlap "$overlap" --steps "$steps" --log-every "$steps" \
           --eval-every 0 --metrics "$file.tmp" | grep "^step" || true
         mv "$file.tmp" "$file"
       done

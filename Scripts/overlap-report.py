@@ -28,7 +28,9 @@ def main():
     runs = defaultdict(lambda: defaultdict(list))
     for path in sorted(glob.glob(os.path.join(directory, "train-*.jsonl"))):
         _, rate, mesh, optimizer, overlap, _repeat = os.path.basename(path)[:-len(".jsonl")].split("-")
-        runs[(rate, mesh.replace("_", "=", 1).replace("_", ",", 1).replace("_", "=", 1), optimizer)][overlap] += steps(path)
+        parts = mesh.split("_")
+        mesh = ",".join(f"{parts[i]}={parts[i + 1]}" for i in range(0, len(parts), 2))
+        runs[(rate, mesh, optimizer)][overlap] += steps(path)
     print("| link | mesh | optimizer | step off ms | step on ms | compute off ms | comm off ms | max(compute, comm) ms "
           "| step on ÷ max | exposed comm on ms | total comm on ms | bytes/step off = on |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
