@@ -9,7 +9,9 @@
 # Environment: RATE (default 1gbit), SLOTS ranks per host (default 2, so 4 ranks), STEPS (default 20),
 # REPEATS (default 2), MESHES (default "dp=2,fsdp=2 dp=2,tp=2"; with SLOTS=1 use MESHES=dp=2),
 # OPTIMIZERS (default "adamw dion"; dion runs with --sync uncompressed, so its gradients go through the
-# dp buckets). Uses cluster id 5 (DION_CLUSTER_ID), torn down on exit.
+# dp buckets), MPIRUN_ARGS (extra mpirun flags, e.g. "--mca btl_tcp_eager_limit 4194304 --mca
+# btl_tcp_rndv_eager_limit 4194304 --mca btl_tcp_max_send_size 4194304"). Uses cluster id 5
+# (DION_CLUSTER_ID), torn down on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-results/overlap}"
@@ -35,7 +37,7 @@ for repeat in $(seq 1 "${REPEATS:-2}"); do
         file="$out/train-$rate-${mesh//[=,]/_}-$optimizer-$overlap-$repeat.jsonl"
         [ -s "$file" ] && continue
         # shellcheck disable=SC2086
-        "$launcher" -np $((2 * slots)) $D train --mesh "$mesh" $flags --overlap "$overlap" --steps "$steps" --log-every "$steps" \
+        "$launcher" ${MPIRUN_ARGS:-} -np $((2 * slots)) $D train --mesh "$mesh" $flags --overlap "$overlap" --steps "$steps" --log-every "$steps" \
           --eval-every 0 --metrics "$file.tmp" | grep "^step" || true
         mv "$file.tmp" "$file"
       done
