@@ -115,6 +115,13 @@ public struct AxisBatch: Sendable {
         return message
     }
 
+    /// The blocks `splitReduced` needs besides the reduced message: those of the matrices the axis
+    /// does not shard (the others are empty, so a caller keeping them while the reduce-scatter is
+    /// in flight holds no reference to buffers it may reuse).
+    public func unshardedBlocks(_ wholes: [[Float]]) -> [[Float]] {
+        zip(wholes, members).map { $1.sharded ? [] : $0 }
+    }
+
     /// Each matrix's piece of this rank's reduced block (a sharded matrix's shard; an unsharded
     /// one's whole block is taken from `wholes`).
     public func splitReduced(_ block: [Float], wholes: [[Float]]) -> [[Float]] {

@@ -101,7 +101,7 @@ public struct MeshParameters: ParameterSource {
         if batch.isCollective {
             let input = try batch.reduceScatterInput(wholes)
             flight = InFlightCollective(try mesh.communicator(.fsdp).iReduceScatter(input, counts: batch.counts, op: .sum),
-                                        indices: indices, kept: wholes, last: last)
+                                        indices: indices, kept: batch.unshardedBlocks(wholes), last: last)
         } else {
             flight = InFlightCollective(finished: [], indices: indices, kept: wholes, last: last)
         }
