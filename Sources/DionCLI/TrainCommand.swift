@@ -44,6 +44,13 @@ struct TrainCommand: ParsableCommand {
     var gradClip: Float = 0
     @Option(help: "Dion's data-parallel sync: automatic, compressed or uncompressed.")
     var sync: String = "automatic"
+    @Option(help: "FSDP gathers, reduce-scatters and dp gradient all-reduces behind compute: on or off (same bytes and losses).")
+    var overlap: OverlapChoice = .on
+
+    /// `--overlap`.
+    enum OverlapChoice: String, ExpressibleByArgument, CaseIterable {
+        case on, off
+    }
 
     // MARK: Run
     @Option(help: "Optimizer steps.")
@@ -152,6 +159,7 @@ struct TrainCommand: ParsableCommand {
             }
             let trainer = try Trainer(configuration: configuration, corpus: corpus, mesh: deviceMesh, output: output,
                                       simulatedNetwork: network)
+            trainer.overlap = overlap == .on
             trainer.faults.nanSteps = Set((debugNanSteps ?? "").split(separator: ",").compactMap { Int($0) })
             trainer.faults.stallStep = debugStallStep
             trainer.faults.rank = debugFaultRank

@@ -70,7 +70,7 @@ extension DistributedDion {
         guard !xs.isEmpty else { return [] }
         return try ShardedStepSupport.run { () throws -> [StepOutcome] in
             let skipped = try ShardedStepSupport.agreeOnFiniteness(gs, like: xs, policy: dion.configuration.nonFinitePolicy,
-                                                                   mesh: mesh)
+                                                                   mesh: mesh, agreedByCaller: finitenessAgreedByCaller)
             let schedules = try xs.indices.map { i in try schedule(xs[i], states[i], mesh) }
             let owners = OrthonormalizationOwners.assign(schedules, fsdp: mesh.shape.fsdp)
             let active = xs.indices.filter { skipped[$0] == nil }
@@ -129,7 +129,8 @@ extension DistributedDion {
     private func addGradients(_ work: inout [WorkItem], _ gs: [ShardedMatrix], _ states: inout [State],
                               _ mesh: DeviceMesh) throws {
         var gradients = work.map { gs[$0.index].local }
-        try ConcatenatedCollective.allReduce(&gradients, where: work.map(\.schedule.averagesGradient),
+        let averaged = uncompressedGradientsAveragedByCaller
+        try ConcatenatedCollective.allReduce(&gradients, where: work.map { $0.schedule.averagesGradient && !averaged },
                                              over: mesh.communicator(.replicate), op: .average)
         for (k, item) in work.enumerated() {
             let i = item.index

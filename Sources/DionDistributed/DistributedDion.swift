@@ -50,6 +50,14 @@ public struct DistributedDion: Sendable {
     public let dion: Dion
     /// The data-parallel synchronization.
     public let dataParallelSync: DataParallelSync
+    /// `true` when the caller averages over `dp` every gradient that `dataParallelSync` does not
+    /// compress (the training's `GradientSynchronizer`): the step then all-reduces only the
+    /// compressed matrices' P₀ and R over `dp`, never a gradient. `StepPlan.dion` describes the
+    /// step without it (a standalone optimizer).
+    public var uncompressedGradientsAveragedByCaller = false
+    /// `true` when the caller has agreed over the world that every gradient is finite: the step
+    /// skips its own vote.
+    public var finitenessAgreedByCaller = false
 
     /// A distributed Dion with these hyperparameters.
     ///

@@ -29,6 +29,9 @@ public struct DistributedMuon: Sendable {
     /// `true` when the caller averages gradients over `dp` itself (e.g. to clip them); the step
     /// then moves nothing over `dp` for the gradient.
     public let gradientsAveragedByCaller: Bool
+    /// `true` when the caller has agreed over the world that every gradient is finite (the
+    /// training's `GradientSynchronizer` votes once per step): the step skips its own vote.
+    public var finitenessAgreedByCaller = false
 
     /// A distributed Muon with these hyperparameters; see `gradientsAveragedByCaller`.
     public init(_ configuration: Muon.Configuration, gradientsAveragedByCaller: Bool = false) {
@@ -56,7 +59,8 @@ public struct DistributedMuon: Sendable {
                      learningRate eta: Float, mesh: DeviceMesh) throws(OptimizerError) -> StepOutcome {
         let c = muon.configuration
         return try ShardedStepSupport.run { () throws -> StepOutcome in
-            if let skipped = try ShardedStepSupport.agreeOnFiniteness(g, like: x, policy: c.nonFinitePolicy, mesh: mesh) {
+            if let skipped = try ShardedStepSupport.agreeOnFiniteness(g, like: x, policy: c.nonFinitePolicy, mesh: mesh,
+                                                                            agreedByCaller: finitenessAgreedByCaller) {
                 return skipped
             }
             let gradient = gradientsAveragedByCaller ? g.local : try ShardedStepSupport.averagedOverReplicas(g, mesh: mesh)
@@ -137,6 +141,9 @@ public struct DistributedElementwise<O: Optimizer>: Sendable {
     public let optimizer: O
     /// `true` when the caller averages gradients over `dp` itself.
     public let gradientsAveragedByCaller: Bool
+    /// `true` when the caller has agreed over the world that every gradient is finite (the
+    /// training's `GradientSynchronizer` votes once per step): the step skips its own vote.
+    public var finitenessAgreedByCaller = false
 
     /// - Parameters:
     ///   - optimizer: `AdamW` or `Lion` (an elementwise update; Dion and Muon are not).
@@ -174,7 +181,8 @@ public struct DistributedElementwise<O: Optimizer>: Sendable {
     public func step(parameter x: inout ShardedMatrix, gradient g: ShardedMatrix, state: inout O.State,
                      learningRate eta: Float, mesh: DeviceMesh) throws(OptimizerError) -> StepOutcome {
         try ShardedStepSupport.run { () throws -> StepOutcome in
-            if let skipped = try ShardedStepSupport.agreeOnFiniteness(g, like: x, policy: .skip, mesh: mesh) {
+            if let skipped = try ShardedStepSupport.agreeOnFiniteness(g, like: x, policy: .skip, mesh: mesh,
+                                                                            agreedByCaller: finitenessAgreedByCaller) {
                 return skipped
             }
             let gradient = gradientsAveragedByCaller ? g.local : try ShardedStepSupport.averagedOverReplicas(g, mesh: mesh)

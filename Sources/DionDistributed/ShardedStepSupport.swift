@@ -10,20 +10,22 @@ import Sharding
 enum ShardedStepSupport {
     /// `nil` to proceed, or the outcome every rank returns for a non-finite gradient.
     static func agreeOnFiniteness(_ g: ShardedMatrix, like x: ShardedMatrix, policy: NonFiniteGradientPolicy,
-                                  mesh: DeviceMesh) throws -> StepOutcome? {
-        try agreeOnFiniteness([g], like: [x], policy: policy, mesh: mesh)[0]
+                                  mesh: DeviceMesh, agreedByCaller: Bool = false) throws -> StepOutcome? {
+        try agreeOnFiniteness([g], like: [x], policy: policy, mesh: mesh, agreedByCaller: agreedByCaller)[0]
     }
 
     /// Per matrix, `nil` to proceed or the outcome every rank returns for its non-finite
-    /// gradient; one all-reduce of one flag per matrix over the world.
+    /// gradient; one all-reduce of one flag per matrix over the world — none when
+    /// `agreedByCaller` (the caller's own vote found every gradient finite on every rank).
     static func agreeOnFiniteness(_ gs: [ShardedMatrix], like xs: [ShardedMatrix], policy: NonFiniteGradientPolicy,
-                                  mesh: DeviceMesh) throws -> [StepOutcome?] {
+                                  mesh: DeviceMesh, agreedByCaller: Bool = false) throws -> [StepOutcome?] {
         for (g, x) in zip(gs, xs) {
             guard g.rows == x.rows, g.columns == x.columns, g.layout == x.layout, g.local.count == x.local.count else {
                 throw OptimizerError(.shapeMismatch, "gradient \(g.rows)×\(g.columns) \(g.layout) does not match parameter "
                                      + "\(x.rows)×\(x.columns) \(x.layout)")
             }
         }
+        if agreedByCaller { return gs.map { _ in nil } }
         var bad: [Int32] = gs.map { $0.local.allSatisfy { $0.isFinite } ? 0 : 1 }
         try mesh.world.allReduce(&bad, op: .max)
         if policy == .error && bad.contains(where: { $0 != 0 }) {

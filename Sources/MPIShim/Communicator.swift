@@ -119,6 +119,7 @@ public final class Communicator: Sendable, CustomStringConvertible {
         let start = MonotonicClock.ticks()
         let result = try body()
         let end = MonotonicClock.ticks()
+        ledger.addBlocked(ticks: end &- start)
         record(operation, datatype, count: count, volume: volume(), startTicks: start, endTicks: end)
         return result
     }

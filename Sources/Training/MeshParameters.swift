@@ -10,16 +10,33 @@ import Transformer
 /// columns over `fsdp`; wo and w2 with their columns over `tp` (row parallel) and their rows over
 /// `fsdp`. So each weight matrix keeps one Dion work orientation on every mesh — B = W for the
 /// column-parallel ones (P on the output side), B = Wᵀ for the row-parallel ones — and the
-/// optimizer does the same arithmetic on any mesh as on one process. `weights` all-gathers a block's shards over `fsdp` when the model asks (before the
-/// forward and again before the backward; nothing is kept), and `accumulateGradients`
-/// reduce-scatters each gradient over `fsdp` into this rank's shard.
+/// optimizer does the same arithmetic on any mesh as on one process.
+///
+/// `weights` all-gathers a block's shards over `fsdp` when the model asks (before the forward and
+/// again before the backward; nothing is kept), and `accumulateGradients` reduce-scatters a
+/// block's gradients over `fsdp` into this rank's shards: one collective per block for all its
+/// matrices (`AxisBatch`). Both are nonblocking collectives. With `overlap` on, `prefetch` starts
+/// the next block's all-gather behind the current block's compute, a block's reduce-scatter
+/// completes while earlier blocks' backward runs, and `progress` (called by the model between
+/// kernels) drives them; with it off, each is waited for at once. The same collectives in the
+/// same order either way, so the results and the ledger's bytes are identical.
+///
+/// Completed gradient shards go to the `synchronizer` (scaling and the dp buckets); without one
+/// (a caller that only wants the summed gradients), they are just summed.
 public struct MeshParameters: ParameterSource {
     public let mesh: DeviceMesh
     public let parameters: TransformerParameters
     /// This rank's shard of every parameter.
     public var shards: [ShardedMatrix]
-    /// This rank's shard of every gradient, summed over the micro-batches and fsdp ranks.
+    /// This rank's shard of every gradient: summed over the micro-batches and fsdp ranks, then
+    /// (with a `synchronizer`, after `finishGradients`) the global batch's mean.
     public var gradients: [[Float]]
+    /// Keep FSDP collectives in flight behind compute (`--overlap`).
+    public var overlap = false
+    /// Where final gradient shards go (scaling, dp buckets).
+    var synchronizer: GradientSynchronizer?
+    /// The FSDP collectives in flight.
+    let inFlight = FSDPInFlight()
 
     /// The layout of a parameter on a mesh: for a weight matrix, the one that keeps its Dion work
     /// orientation (`dionTransposed`) on every mesh (`DionWorkGeometry.layout(keepingTransposed:on:)`,
@@ -50,19 +67,103 @@ public struct MeshParameters: ParameterSource {
     }
 
     public mutating func weights(_ indices: [Int]) throws -> [Matrix] {
-        try indices.map { i in
-            let (rows, columns, elements) = try shards[i].allGathered(over: .fsdp, on: mesh)
-            return try Matrix(rows: rows, columns: columns, elements: elements)
+        let members = indices.map { shards[$0] }
+        let batch = AxisBatch(members, over: .fsdp, on: mesh)
+        let message: [Float]
+        if let prefetched = inFlight.takeGather(indices) {
+            message = try prefetched.wait()
+        } else if batch.isCollective {
+            message = try startGather(indices, batch).wait()
+        } else {
+            message = []
         }
+        return try batch.unpackGathered(message, members).map { try Matrix(rows: $0.rows, columns: $0.columns, elements: $0.elements) }
+    }
+
+    public mutating func prefetch(_ indices: [Int]) throws {
+        guard overlap else { return }
+        let batch = AxisBatch(indices.map { shards[$0] }, over: .fsdp, on: mesh)
+        guard batch.isCollective else { return }
+        inFlight.gathers.append(try startGather(indices, batch))
+    }
+
+    private func startGather(_ indices: [Int], _ batch: AxisBatch) throws -> InFlightCollective {
+        let input = batch.gatherInput(indices.map { shards[$0] })
+        return InFlightCollective(try mesh.communicator(.fsdp).iAllGather(input, counts: batch.counts), indices: indices)
     }
 
     public mutating func accumulateGradients(_ list: [(index: Int, gradient: Matrix)]) throws {
-        for (index, gradient) in list {
-            let mine = try shards[index].reduceScattered(gradient.elements, over: .fsdp, on: mesh)
+        let indices = list.map(\.index)
+        let batch = AxisBatch(indices.map { shards[$0] }, over: .fsdp, on: mesh)
+        let wholes = list.map(\.gradient.elements)
+        let last = synchronizer?.lastMicroBatch ?? true
+        let flight: InFlightCollective
+        if batch.isCollective {
+            let input = try batch.reduceScatterInput(wholes)
+            flight = InFlightCollective(try mesh.communicator(.fsdp).iReduceScatter(input, counts: batch.counts, op: .sum),
+                                        indices: indices, kept: batch.unshardedBlocks(wholes), last: last)
+        } else {
+            flight = InFlightCollective(finished: [], indices: indices, kept: wholes, last: last)
+        }
+        inFlight.reductions.append(flight)
+        if overlap {
+            try completeFinishedReductions()
+        } else {
+            try completeReductions()
+        }
+    }
+
+    public mutating func progress() throws {
+        guard overlap else { return }
+        _ = try inFlight.gathers.first?.test()
+        try completeFinishedReductions()
+        try synchronizer?.progress()
+    }
+
+    /// Completes the reduce-scatters at the head of the queue that have finished (in order, so
+    /// each shard sums its micro-batches in the same order whatever MPI's timing).
+    private mutating func completeFinishedReductions() throws {
+        while let first = inFlight.reductions.first, try first.test() {
+            try complete(inFlight.reductions.removeFirst())
+        }
+    }
+
+    /// Completes every reduce-scatter in flight, in order.
+    private mutating func completeReductions() throws {
+        while !inFlight.reductions.isEmpty { try complete(inFlight.reductions.removeFirst()) }
+    }
+
+    private mutating func complete(_ flight: InFlightCollective) throws {
+        let batch = AxisBatch(flight.indices.map { shards[$0] }, over: .fsdp, on: mesh)
+        let pieces = batch.splitReduced(try flight.wait(), wholes: flight.kept)
+        for (index, mine) in zip(flight.indices, pieces) {
+            guard mine.count == gradients[index].count else {
+                throw ShardingError(.shapeMismatch, "gradient shard of \(mine.count) elements for parameter \(index) "
+                                    + "of \(gradients[index].count)")
+            }
             gradients[index].withUnsafeMutableBufferPointer { g in
                 for k in 0..<mine.count { g[k] += mine[k] }
             }
         }
+        if flight.last { try synchronizer?.shardsFinal(flight.indices, gradients: &gradients) }
+    }
+
+    /// Starts a step's gradient accumulation: zero shards, nothing in flight.
+    mutating func beginGradients() {
+        zeroGradients()
+        synchronizer?.beginStep()
+    }
+
+    /// Ends a step's backward passes: completes the FSDP collectives in flight (a prefetched
+    /// gather nobody asked for is waited for and dropped) and the synchronizer's dp buckets.
+    /// Afterwards `gradients` is the global batch's mean (with a synchronizer).
+    mutating func finishGradients() throws {
+        try completeReductions()
+        while let gather = inFlight.gathers.first {
+            inFlight.gathers.removeFirst()
+            _ = try gather.wait()
+        }
+        try synchronizer?.finish(gradients: &gradients)
     }
 
     public func allReduceTensorParallel(_ values: inout [Float]) throws {
@@ -84,4 +185,19 @@ public struct MeshParameters: ParameterSource {
 
     /// The whole of parameter `index` on every rank (for tests and exports; collective).
     public func gathered(_ index: Int) throws -> [Float] { try shards[index].gathered(on: mesh) }
+}
+
+/// The FSDP collectives of `MeshParameters` in flight, oldest first (a reference, so the
+/// `ParameterSource` value can hand them from call to call).
+final class FSDPInFlight {
+    /// Prefetched all-gathers, by the parameters they carry.
+    var gathers: [InFlightCollective] = []
+    /// Reduce-scatters of gradient blocks, in the order the backward issued them.
+    var reductions: [InFlightCollective] = []
+
+    /// The prefetched all-gather of exactly `indices`, if it is the oldest one.
+    func takeGather(_ indices: [Int]) -> InFlightCollective? {
+        guard let first = gathers.first, first.indices == indices else { return nil }
+        return gathers.removeFirst()
+    }
 }

@@ -8,6 +8,12 @@ import Transformer
 /// matrices go to Dion, Muon, Dion2, NorMuon, NorDion2 or AdamW (`--optimizer`); the embeddings, the head and the norm
 /// gains to AdamW at the scalar learning rate without weight decay (with `--optimizer adamw`,
 /// everything at `--lr`).
+///
+/// The gradients they receive are synchronized by the training's `GradientSynchronizer`:
+/// averaged over `dp` and agreed finite, so the optimizers neither average nor vote
+/// (`gradientsAveragedByCaller`, `finitenessAgreedByCaller`) — except the matrices Dion syncs
+/// with its compressed dp sync (`synchronizesOverReplicas`), and Dion2/NorMuon/NorDion2, which still
+/// take their own (batched) finiteness vote.
 public struct ParameterOptimizers {
     /// One parameter's share of the optimizer state.
     public enum SlotState: Sendable, Equatable {
@@ -38,17 +44,27 @@ public struct ParameterOptimizers {
     /// - Throws: `OptimizerError` for hyperparameters the optimizers refuse.
     public init(configuration c: TrainingConfiguration, parameters: TransformerParameters, shards: [ShardedMatrix],
                 mesh: DeviceMesh) throws {
-        let callerAverages = c.gradientClip > 0
-        dion = DistributedDion(try DionConfiguration(momentum: 0.95, weightDecay: c.weightDecay, rank: .fraction(c.rankFraction),
-                                                     seed: c.seed),
-                               dataParallelSync: callerAverages ? .averagedByCaller : c.dataParallelSync)
-        muon = DistributedMuon(try Muon.Configuration(momentum: 0.95, weightDecay: c.weightDecay, nesterov: true),
-                               gradientsAveragedByCaller: callerAverages)
-        selective = try Self.selectiveOptimizer(c, gradientsAveragedByCaller: callerAverages)
-        matrixAdamW = DistributedElementwise(AdamW(try AdamW.Configuration(beta1: 0.9, beta2: 0.95, weightDecay: c.weightDecay)),
-                                             gradientsAveragedByCaller: callerAverages)
-        scalarAdamW = DistributedElementwise(AdamW(try AdamW.Configuration(beta1: 0.9, beta2: 0.95, weightDecay: 0)),
-                                             gradientsAveragedByCaller: callerAverages)
+        // Clipping needs every gradient averaged before the norm: then Dion compresses nothing.
+        var dion = DistributedDion(try DionConfiguration(momentum: 0.95, weightDecay: c.weightDecay,
+                                                         rank: .fraction(c.rankFraction), seed: c.seed),
+                                   dataParallelSync: c.gradientClip > 0 ? .averagedByCaller : c.dataParallelSync)
+        dion.uncompressedGradientsAveragedByCaller = true
+        dion.finitenessAgreedByCaller = true
+        self.dion = dion
+        var muon = DistributedMuon(try Muon.Configuration(momentum: 0.95, weightDecay: c.weightDecay, nesterov: true),
+                                   gradientsAveragedByCaller: true)
+        muon.finitenessAgreedByCaller = true
+        self.muon = muon
+        selective = try Self.selectiveOptimizer(c, gradientsAveragedByCaller: true)
+        var matrixAdamW = DistributedElementwise(AdamW(try AdamW.Configuration(beta1: 0.9, beta2: 0.95,
+                                                                               weightDecay: c.weightDecay)),
+                                                 gradientsAveragedByCaller: true)
+        matrixAdamW.finitenessAgreedByCaller = true
+        self.matrixAdamW = matrixAdamW
+        var scalarAdamW = DistributedElementwise(AdamW(try AdamW.Configuration(beta1: 0.9, beta2: 0.95, weightDecay: 0)),
+                                                 gradientsAveragedByCaller: true)
+        scalarAdamW.finitenessAgreedByCaller = true
+        self.scalarAdamW = scalarAdamW
         let matrixFamily: OptimizerFamily = switch c.optimizer {
         case .dion: .dion
         case .muon: .muon
@@ -109,6 +125,18 @@ public struct ParameterOptimizers {
                                 gradientsAveragedByCaller: gradientsAveragedByCaller)
         case .dion, .muon, .adamw:
             nil
+        }
+    }
+
+    /// Per parameter: whether its optimizer synchronizes it over `dp` itself — the matrices Dion
+    /// steps with the compressed dp sync (it all-reduces P₀ and R, never the gradient). The
+    /// `GradientSynchronizer` averages all the others. Decided from global shapes, so every rank agrees.
+    public func synchronizesOverReplicas(shards: [ShardedMatrix], mesh: MeshShape) -> [Bool] {
+        slots.indices.map { i in
+            guard case .dion(let state) = slots[i].state else { return false }
+            let x = shards[i]
+            return dion.dataParallelSync.usesCompressedSync(rows: x.rows, columns: x.columns, layout: x.layout,
+                                                            rank: state.q.columns, mesh: mesh)
         }
     }
 

@@ -1,15 +1,21 @@
 import Foundation
 import MPIShim
 
-/// Wall time, communication time and bytes of one step, from the ledger's totals before and after.
+/// Wall time, communication time (total and exposed) and bytes of one step, from the ledger's
+/// totals before and after.
 struct LedgerDelta {
     private let start: [String: LedgerTotals]
     private let startTime: Double
+    private let startBlocked: UInt64
 
     init() {
         start = CommunicationLedger.shared.totalsByCommunicator()
+        startBlocked = CommunicationLedger.shared.blockedNanoseconds()
         startTime = Date().timeIntervalSince1970
     }
+
+    /// Seconds blocked in MPI since the start (exposed communication).
+    var blocked: Double { Double(CommunicationLedger.shared.blockedNanoseconds() &- startBlocked) * 1e-9 }
 
     /// Seconds since the start.
     var elapsed: Double { Date().timeIntervalSince1970 - startTime }

@@ -28,7 +28,8 @@ extension Trainer {
         }
         output.write(RunRecord(configuration: c, processes: mesh.world.size, parameters: c.model.parameterCount,
                                data: dataSource, simulated_network: simulatedNetwork?.preset.name))
-        output.print("dion train: \(c.model) (\(c.model.parameterCount) parameters) on \(mesh.shape), \(c.optimizer.rawValue)"
+        output.print("dion train: \(c.model) (\(c.model.parameterCount) parameters) on \(mesh.shape)"
+                     + (overlap ? " (overlap on)" : "") + ", \(c.optimizer.rawValue)"
                      + (c.optimizer == .dion ? " ρ=\(c.rankFraction)" : "")
                      + (c.optimizer.selectsSlices ? " α=\(c.fraction) \(c.selection.rawValue)" : "") + ", batch \(c.batchSize)×\(c.model.sequenceLength)"
                      + (c.gradientAccumulation > 1 ? " in \(c.gradientAccumulation) micro-batches" : "")
@@ -48,11 +49,13 @@ extension Trainer {
             let seconds = delta.elapsed
             let axes = delta.byAxis()
             let comm = axes.values.reduce(0.0) { $0 + $1.seconds }
+            let exposed = min(delta.blocked, seconds)
             let record = StepRecord(step: step, train_loss: result.loss, lr: lr,
                                     tokens_per_s: Double(c.batchSize * c.model.sequenceLength) / max(seconds, 1e-9),
                                     comm_bytes: axes.values.reduce(0) { $0 + $1.bytesSent },
                                     bytes_by_axis: axes.mapValues(\.bytesSent), collectives: axes.values.reduce(0) { $0 + $1.calls },
-                                    step_seconds: seconds, comm_seconds: comm, compute_seconds: max(0, seconds - comm),
+                                    step_seconds: seconds, comm_seconds: comm, exposed_comm_seconds: exposed,
+                                    compute_seconds: max(0, seconds - exposed),
                                     simulated_comm_seconds: simulatedNetwork.map { _ in axes.values.reduce(0.0) { $0 + $1.simulatedSeconds } },
                                     elapsed_seconds: Date().timeIntervalSince1970 - runStart, skipped: result.skipped)
             if !result.skipped { lastLoss = result.loss }
@@ -134,15 +137,16 @@ extension Trainer {
         let axes = total.byAxis()
         let labels = ["dp", "fsdp", "tp", "world"]
         let comm = axes.values.reduce(0.0) { $0 + $1.seconds }
+        let exposed = min(total.blocked, seconds)
         var maxima: [Double] = labels.map { Double(axes[$0]?.bytesSent ?? 0) }
-            + [comm, max(0, seconds - comm), axes.values.reduce(0.0) { $0 + $1.simulatedSeconds }]
+            + [comm, max(0, seconds - exposed), axes.values.reduce(0.0) { $0 + $1.simulatedSeconds }, exposed]
         try mesh.world.allReduce(&maxima, op: .max)
         var bytes = [String: Int]()
         for (i, label) in labels.enumerated() where maxima[i] > 0 { bytes[label] = Int(maxima[i]) }
         let c = configuration
         return SummaryRecord(steps: step, final_train_loss: loss, final_val_loss: validation,
                              tokens: step * c.batchSize * c.model.sequenceLength, seconds: seconds, bytes_by_axis: bytes,
-                             comm_seconds: maxima[4], compute_seconds: maxima[5],
+                             comm_seconds: maxima[4], exposed_comm_seconds: maxima[7], compute_seconds: maxima[5],
                              simulated_comm_seconds: simulatedNetwork.map { _ in maxima[6] }, skipped_steps: skippedSteps)
     }
 }

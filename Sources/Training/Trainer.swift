@@ -12,12 +12,15 @@ import Transformer
 /// global batch of each step, the model runs on its tensor-parallel slice with its FSDP shards
 /// gathered per block, and the optimizers step the sharded parameters.
 ///
-/// Per step: the micro-batches' gradients are reduce-scattered over `fsdp` as the backward
-/// produces them and scaled to the mean over the global batch; one 3-element all-reduce over the
-/// world agrees on the loss, on whether any rank saw a non-finite loss or gradient (then every
-/// rank skips the step, weights and state untouched) and on whether any rank asks to stop (its
-/// metrics file failed: then every rank stops before the update); optional clipping by the global
-/// norm; the optimizer steps. Runs with the same flags see the same data whatever the mesh.
+/// Per step: the micro-batches' gradients are reduce-scattered over `fsdp` block by block as the
+/// backward produces them; the `GradientSynchronizer` scales each block's shards to the mean over
+/// the global batch and averages them over `dp` in one bucket per block; one 3-element
+/// all-reduce over the world agrees on the loss, on whether any rank saw a non-finite loss or
+/// gradient (then every rank skips the step, weights and state untouched) and on whether any
+/// rank asks to stop (its metrics file failed: then every rank stops before the update);
+/// optional clipping by the global norm; the optimizers step on the synchronized gradients.
+/// With `overlap` the FSDP and dp collectives run behind the forward and backward compute (same
+/// collectives, same results). Runs with the same flags see the same data whatever the mesh.
 public final class Trainer {
     public let configuration: TrainingConfiguration
     public let mesh: DeviceMesh
@@ -43,6 +46,19 @@ public final class Trainer {
     /// Injected faults (tests only).
     public var faults = DebugFaults()
     let simulatedNetwork: SimulatedNetwork?
+    /// The step's gradient synchronization (also reached by `parameters` as blocks finish).
+    let synchronizer: GradientSynchronizer
+
+    /// Whether the FSDP all-gathers, reduce-scatters and the dp gradient buckets run behind
+    /// compute (`--overlap on`). Either way the same collectives move the same bytes and the
+    /// losses are bit-identical; only the time spent waiting changes.
+    public var overlap: Bool {
+        get { parameters.overlap }
+        set {
+            parameters.overlap = newValue
+            synchronizer.overlap = newValue
+        }
+    }
 
     /// - Throws: `TrainingError` for a configuration the mesh cannot run, `DataError` for a
     ///   corpus too short for the sequence length; both identically on every rank before any collective.
@@ -68,6 +84,10 @@ public final class Trainer {
         optimizers = try ParameterOptimizers(configuration: configuration, parameters: model.parameters,
                                              shards: parameters.shards, mesh: mesh)
         spans = ComputeSpans(pid: mesh.world.rank)
+        let byOptimizer = optimizers.synchronizesOverReplicas(shards: parameters.shards, mesh: mesh.shape)
+        synchronizer = GradientSynchronizer(mesh: mesh, fsdp: mesh.shape.fsdp, microBatches: configuration.gradientAccumulation,
+                                            averagedHere: byOptimizer.map { !$0 }, overlap: false)
+        parameters.synchronizer = synchronizer
     }
 
     /// This rank's index among the R·F data-parallel ranks.
@@ -87,26 +107,25 @@ public final class Trainer {
         let c = configuration
         injectStall()
         let computeStart = Date().timeIntervalSince1970
-        parameters.zeroGradients()
+        parameters.beginGradients()
         var lossSum: Float = 0
         for micro in 0..<c.gradientAccumulation {
             let range = try BatchSampler.slice(globalBatch: c.batchSize, replicas: c.dataParallelSize, replica: dataIndex,
                                                microBatches: c.gradientAccumulation, micro: micro)
             let batch = train.batch(step: step, sequences: range)
+            synchronizer.beginMicroBatch(last: micro == c.gradientAccumulation - 1)
             lossSum += try model.lossAndGradients(inputs: batch.inputs, targets: batch.targets, sequences: batch.sequences,
                                                   source: &parameters)
         }
-        parameters.scaleGradients(1 / Float(mesh.shape.fsdp * c.gradientAccumulation))
+        try parameters.finishGradients()
         injectNaN()
-        let localLoss = lossSum / Float(c.gradientAccumulation)
-        let finite = localLoss.isFinite && parameters.gradients.allSatisfy { $0.allSatisfy { $0.isFinite } }
-        var agreed: [Double] = [finite ? Double(localLoss) : 0, finite ? 0 : 1, output.metricsFailure == nil ? 0 : 1]
-        try mesh.world.allReduce(&agreed, op: .sum)
-        let loss = agreed[0] / Double(mesh.world.size)
+        let agreed = try synchronizer.agree(localLoss: lossSum / Float(c.gradientAccumulation), gradients: parameters.gradients,
+                                            stop: output.metricsFailure != nil)
+        let loss = agreed.loss
         let optimizerStart = Date().timeIntervalSince1970
         spans.add("forward+backward \(step)", from: computeStart, to: optimizerStart)
-        if agreed[2] > 0 { return StepResult(loss: .nan, skipped: false, stopped: true) }
-        if agreed[1] > 0 {
+        if agreed.stop { return StepResult(loss: .nan, skipped: false, stopped: true) }
+        if agreed.nonFinite {
             badSteps += 1
             skippedSteps += 1
             if badSteps >= c.maxBadSteps {
@@ -117,34 +136,14 @@ public final class Trainer {
             return StepResult(loss: .nan, skipped: true, stopped: false)
         }
         badSteps = 0
-        if c.gradientClip > 0 { try clipGradients(to: c.gradientClip) }
+        if c.gradientClip > 0 {
+            try synchronizer.clip(&parameters.gradients, shards: parameters.shards, to: c.gradientClip)
+        }
         try optimizers.step(shards: &parameters.shards, gradients: parameters.gradients,
                             multiplier: c.schedule.multiplier(at: step), mesh: mesh)
         spans.add("optimizer \(step)", from: optimizerStart, to: Date().timeIntervalSince1970)
         step += 1
         return StepResult(loss: loss, skipped: false, stopped: false)
-    }
-
-    /// Averages the gradients over `dp` (the optimizers are then told not to), computes the global
-    /// norm (shards over fsdp and tp summed once each, tp-replicated tensors counted on tp rank 0)
-    /// and scales every gradient by min(1, clip / norm).
-    func clipGradients(to clip: Float) throws {
-        if mesh.shape.replicate > 1 {
-            for i in parameters.gradients.indices {
-                try mesh.communicator(.replicate).allReduce(&parameters.gradients[i], op: .average)
-            }
-        }
-        var sum: [Double] = [0]
-        for (i, g) in parameters.gradients.enumerated() {
-            let shard = parameters.shards[i]
-            let tpSplit = shard.layout.rows.axis == .tp || shard.layout.columns.axis == .tp
-            guard tpSplit || mesh.index(on: .tp) == 0 else { continue }
-            sum[0] += g.reduce(0.0) { $0 + Double($1) * Double($1) }
-        }
-        try mesh.world.allReduce(&sum, op: .sum)
-        let norm = (sum[0] / Double(mesh.shape.replicate)).squareRoot()
-        let factor = Float(min(1, Double(clip) / (norm + 1e-6)))
-        if factor < 1 { parameters.scaleGradients(factor) }
     }
 
     /// The mean validation loss over `evalBatches` fixed batches (collective over the world).

@@ -68,13 +68,15 @@ public final class TrainingOutput {
         _ = DurableFile.writeAll(Array((line + "\n").utf8), to: STDOUT_FILENO)
     }
 
-    /// `step 10/200 | loss 3.4521 | val 3.5012 | lr 2.00e-02 | 12345 tok/s | comm 1.23 MB/step | compute 0.31 s, comm 0.05 s`.
+    /// `step 10/200 | loss 3.4521 | val 3.5012 | lr 2.00e-02 | 12345 tok/s | comm 1.23 MB/step | compute 0.31 s, comm 0.05 s (exposed 0.02 s)`:
+/// compute is the time not blocked in MPI, comm the collectives' total duration, exposed the time blocked.
     func progress(_ r: StepRecord, total: Int, validation: Double?) {
         var line = "step \(pad(r.step, to: String(total).count))/\(total) | loss \(fixed(r.train_loss, 4))"
         if let validation { line += " | val \(fixed(validation, 4))" }
         line += " | lr \(String(format: "%.2e", r.lr)) | \(Int(r.tokens_per_s.rounded())) tok/s"
         line += " | comm \(fixed(Double(r.comm_bytes) / 1e6, 3)) MB/step"
         line += " | compute \(fixed(r.compute_seconds, 3)) s, comm \(fixed(r.comm_seconds, 3)) s"
+            + " (exposed \(fixed(r.exposed_comm_seconds, 3)) s)"
         if let simulated = r.simulated_comm_seconds { line += " (simulated \(String(format: "%.2e", simulated)) s)" }
         if r.skipped { line += " | SKIPPED (non-finite)" }
         print(line)
@@ -89,7 +91,8 @@ public final class TrainingOutput {
         row("final validation loss", s.final_val_loss.map { fixed($0, 4) } ?? "-")
         row("tokens", "\(s.tokens)")
         row("wall time", "\(fixed(s.seconds, 2)) s (\(Int((Double(s.tokens) / max(s.seconds, 1e-9)).rounded())) tok/s)")
-        row("compute / comm time", "\(fixed(s.compute_seconds, 2)) s / \(fixed(s.comm_seconds, 2)) s (max over ranks)")
+        row("compute / comm time", "\(fixed(s.compute_seconds, 2)) s / \(fixed(s.comm_seconds, 2)) s, exposed "
+            + "\(fixed(s.exposed_comm_seconds, 2)) s (max over ranks)")
         if let simulated = s.simulated_comm_seconds { row("simulated comm time", "\(String(format: "%.3e", simulated)) s") }
         for (axis, bytes) in s.bytes_by_axis.sorted(by: { $0.key < $1.key }) {
             row("bytes sent on \(axis)", "\(fixed(Double(bytes) / 1e6, 3)) MB (\(fixed(Double(bytes) / 1e6 / Double(max(s.steps, 1)), 4)) MB/step, max over ranks)")

@@ -4,7 +4,7 @@
 extension StepRecord {
     enum CodingKeys: String, CodingKey {
         case type, step, train_loss, lr, tokens_per_s, comm_bytes, bytes_by_axis, collectives, step_seconds, comm_seconds,
-             compute_seconds, simulated_comm_seconds, elapsed_seconds, skipped, non_finite
+             exposed_comm_seconds, compute_seconds, simulated_comm_seconds, elapsed_seconds, skipped, non_finite
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -19,6 +19,7 @@ extension StepRecord {
         try out.encode(collectives, forKey: .collectives)
         try out.encode(step_seconds, forKey: .step_seconds)
         try out.encode(comm_seconds, forKey: .comm_seconds)
+        try out.encode(exposed_comm_seconds, forKey: .exposed_comm_seconds)
         try out.encode(compute_seconds, forKey: .compute_seconds)
         try out.encodeIfPresent(simulated_comm_seconds, forKey: .simulated_comm_seconds)
         try out.encode(elapsed_seconds, forKey: .elapsed_seconds)
@@ -35,6 +36,9 @@ extension StepRecord {
                   collectives: try c.decode(Int.self, forKey: .collectives),
                   step_seconds: try c.decode(Double.self, forKey: .step_seconds),
                   comm_seconds: try c.decode(Double.self, forKey: .comm_seconds),
+                  // Files written before the field existed: all communication was blocking.
+                  exposed_comm_seconds: try c.decodeIfPresent(Double.self, forKey: .exposed_comm_seconds)
+                      ?? c.decode(Double.self, forKey: .comm_seconds),
                   compute_seconds: try c.decode(Double.self, forKey: .compute_seconds),
                   simulated_comm_seconds: try c.decodeIfPresent(Double.self, forKey: .simulated_comm_seconds),
                   elapsed_seconds: try c.decode(Double.self, forKey: .elapsed_seconds),
@@ -67,8 +71,8 @@ extension EvaluationRecord {
 
 extension SummaryRecord {
     enum CodingKeys: String, CodingKey {
-        case type, steps, final_train_loss, final_val_loss, tokens, seconds, bytes_by_axis, comm_seconds, compute_seconds,
-             simulated_comm_seconds, skipped_steps, non_finite
+        case type, steps, final_train_loss, final_val_loss, tokens, seconds, bytes_by_axis, comm_seconds, exposed_comm_seconds,
+             compute_seconds, simulated_comm_seconds, skipped_steps, non_finite
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -81,6 +85,7 @@ extension SummaryRecord {
         try out.encode(seconds, forKey: .seconds)
         try out.encode(bytes_by_axis, forKey: .bytes_by_axis)
         try out.encode(comm_seconds, forKey: .comm_seconds)
+        try out.encode(exposed_comm_seconds, forKey: .exposed_comm_seconds)
         try out.encode(compute_seconds, forKey: .compute_seconds)
         try out.encodeIfPresent(simulated_comm_seconds, forKey: .simulated_comm_seconds)
         try out.encode(skipped_steps, forKey: .skipped_steps)
@@ -95,6 +100,9 @@ extension SummaryRecord {
                   tokens: try c.decode(Int.self, forKey: .tokens), seconds: try c.decode(Double.self, forKey: .seconds),
                   bytes_by_axis: try c.decode([String: Int].self, forKey: .bytes_by_axis),
                   comm_seconds: try c.decode(Double.self, forKey: .comm_seconds),
+                  // Files written before the field existed: all communication was blocking.
+                  exposed_comm_seconds: try c.decodeIfPresent(Double.self, forKey: .exposed_comm_seconds)
+                      ?? c.decode(Double.self, forKey: .comm_seconds),
                   compute_seconds: try c.decode(Double.self, forKey: .compute_seconds),
                   simulated_comm_seconds: try c.decodeIfPresent(Double.self, forKey: .simulated_comm_seconds),
                   skipped_steps: try c.decode(Int.self, forKey: .skipped_steps))

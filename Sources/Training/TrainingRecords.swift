@@ -14,8 +14,14 @@ public struct StepRecord: Sendable, Codable, Equatable {
     /// Collectives rank 0 issued in this step.
     public var collectives: Int
     public var step_seconds: Double
-    /// Time inside collectives on rank 0; `compute_seconds` is the rest of the step.
+    /// Total communication time on rank 0: every collective's duration from its start to its
+    /// completion, summed (with `--overlap on`, nonblocking collectives that ran behind compute
+    /// count in full, and overlapping ones each count).
     public var comm_seconds: Double
+    /// Exposed communication on rank 0: the time the step was blocked in MPI (blocking
+    /// collectives, and waits/tests on nonblocking ones). Without overlap ≈ `comm_seconds`.
+    public var exposed_comm_seconds: Double
+    /// The rest of the step: `step_seconds − exposed_comm_seconds`.
     public var compute_seconds: Double
     /// Modelled communication time on `--simulate-network` (absent without it).
     public var simulated_comm_seconds: Double?
@@ -53,8 +59,10 @@ public struct SummaryRecord: Sendable, Codable, Equatable {
     public var seconds: Double
     /// Total bytes sent per axis over the run, the maximum over ranks.
     public var bytes_by_axis: [String: Int]
-    /// Total communication and compute seconds, the maximum over ranks.
+    /// Total communication (every collective's duration, summed), exposed communication (time
+    /// blocked in MPI) and compute (wall time minus exposed) seconds, each the maximum over ranks.
     public var comm_seconds: Double
+    public var exposed_comm_seconds: Double
     public var compute_seconds: Double
     public var simulated_comm_seconds: Double?
     public var skipped_steps: Int

@@ -13,6 +13,18 @@ public protocol ParameterSource {
     mutating func accumulateGradients(_ gradients: [(index: Int, gradient: Matrix)]) throws
     /// Sums `values` over the tensor-parallel group; the identity without tensor parallelism.
     func allReduceTensorParallel(_ values: inout [Float]) throws
+    /// A hint that `weights(indices)` is the next request: a source that gathers weights may
+    /// start fetching them now, behind the compute in between. Called at most once per request,
+    /// in the order of the requests; the default does nothing.
+    mutating func prefetch(_ indices: [Int]) throws
+    /// Called between kernels so that a source with collectives in flight can drive them (MPI
+    /// progresses nonblocking collectives only inside MPI calls); the default does nothing.
+    mutating func progress() throws
+}
+
+extension ParameterSource {
+    public mutating func prefetch(_ indices: [Int]) throws {}
+    public mutating func progress() throws {}
 }
 
 /// Whole weights in memory and their accumulated gradients: a single process without tensor

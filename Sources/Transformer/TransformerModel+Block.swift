@@ -24,7 +24,7 @@ struct BlockCache {
 }
 
 extension TransformerModel {
-    private func blockIndices(_ layer: Int) -> [Int] {
+    func blockIndices(_ layer: Int) -> [Int] {
         let base = parameters.layerBase(layer)
         return Array(base..<(base + TransformerParameters.perLayer))
     }
@@ -39,17 +39,25 @@ extension TransformerModel {
                    elements: w[1].elements + w[2].elements + w[3].elements)
     }
 
-    /// x + Attn(norm(x)), then + MLP(norm(·)); two N×d all-reduces over tp.
-    func blockForward<S: ParameterSource>(_ x: Matrix, layer: Int, sequences: Int, source: inout S) throws -> BlockCache {
+    /// x + Attn(norm(x)), then + MLP(norm(·)); two N×d all-reduces over tp. Tells `source` that
+    /// `next` comes after this block's weights, and lets it progress between kernels.
+    func blockForward<S: ParameterSource>(_ x: Matrix, layer: Int, sequences: Int, next: [Int],
+                                          source: inout S) throws -> BlockCache {
         let w = try source.weights(blockIndices(layer))
+        try source.prefetch(next)
         let (a, inverse1) = RMSNorm.forward(x, gain: w[0].elements, pool: pool)
         let qkv = try pool.product(a, try stackedQKV(w), transposeB: true)
+        try source.progress()
         let (o, probabilities) = try CausalAttention.forward(qkv: qkv, sequences: sequences, heads: localHeads, pool: pool)
+        try source.progress()
         let middle = try residual(x, plus: o, w[4], source: &source)
+        try source.progress()
         let (m, inverse2) = RMSNorm.forward(middle, gain: w[5].elements, pool: pool)
         let u = try pool.product(m, w[6], transposeB: true)
+        try source.progress()
         let act = ReLUSquared.forward(u, pool: pool)
         let out = try residual(middle, plus: act, w[7], source: &source)
+        try source.progress()
         return BlockCache(input: x, attentionInput: a, inverseRMS1: inverse1, qkv: qkv,
                           probabilities: probabilities, attention: o, middle: middle, mlpInput: m, inverseRMS2: inverse2,
                           hidden: u, activated: act, output: out)
@@ -71,29 +79,40 @@ extension TransformerModel {
     }
 
     /// Turns `d`, the gradient at the block's output, into the gradient at its input; sends the
-    /// block's weight gradients to `source`.
+    /// block's weight gradients to `source`. Tells `source` that the previous block's weights
+    /// come next (none before block 0), and lets it progress between kernels.
     func blockBackward<S: ParameterSource>(_ d: inout Matrix, _ c: BlockCache, layer: Int, sequences: Int,
                                            source: inout S) throws {
         let indices = blockIndices(layer)
         let w = try source.weights(indices)
+        if layer > 0 { try source.prefetch(blockIndices(layer - 1)) }
         // MLP: z = act·W2ᵀ, act = relu²(u), u = m·W1ᵀ.
         let dW2 = try pool.product(d, transposeA: true, c.activated)
+        try source.progress()
         var du = try pool.product(d, w[7])
         ReLUSquared.backward(&du, input: c.hidden)
+        try source.progress()
         let dW1 = try pool.product(du, transposeA: true, c.mlpInput)
+        try source.progress()
         var dm = try pool.product(du, w[6])
+        try source.progress()
         pool.recycle(du)
         if tensorParallelSize > 1 { try source.allReduceTensorParallel(&dm.elements) }
         let dGain2 = RMSNorm.backward(dm, x: c.middle, gain: w[5].elements, inverseRMS: c.inverseRMS2, accumulatingInto: &d)
         // Attention: y = o·Woᵀ; d is now the gradient at `middle`.
         pool.recycle(dm)
         let dWo = try pool.product(d, transposeA: true, c.attention)
+        try source.progress()
         let dO = try pool.product(d, w[4])
+        try source.progress()
         let dQKV = try CausalAttention.backward(dO, qkv: c.qkv, probabilities: c.probabilities, sequences: sequences,
                                                 heads: localHeads, pool: pool)
         pool.recycle(dO)
+        try source.progress()
         let dWqkv = try pool.product(dQKV, transposeA: true, c.attentionInput)
+        try source.progress()
         var da = try pool.product(dQKV, try stackedQKV(w))
+        try source.progress()
         pool.recycle(dQKV)
         if tensorParallelSize > 1 { try source.allReduceTensorParallel(&da.elements) }
         let dGain1 = RMSNorm.backward(da, x: c.input, gain: w[0].elements, inverseRMS: c.inverseRMS1, accumulatingInto: &d)

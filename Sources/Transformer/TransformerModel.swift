@@ -68,13 +68,16 @@ public struct TransformerModel: Sendable {
         guard (1...c.sequenceLength).contains(t) else {
             throw TransformerError(.shapeMismatch, "sequences of \(t) tokens; the model takes 1…\(c.sequenceLength)")
         }
+        let tailIndices = [parameters.finalNorm, parameters.finalNorm + 1]
         let embed = try source.weights([0, 1])
+        try source.prefetch(c.layers > 0 ? blockIndices(0) : tailIndices)
         var x = try embedded(inputs, length: t, embed[0], embed[1])
         var caches = [BlockCache]()
         let firstInput = x
         defer { pool.recycle(firstInput) }
         for l in 0..<c.layers {
-            let cache = try blockForward(x, layer: l, sequences: sequences, source: &source)
+            let cache = try blockForward(x, layer: l, sequences: sequences,
+                                         next: l + 1 < c.layers ? blockIndices(l + 1) : tailIndices, source: &source)
             x = cache.output
             if backward {
                 caches.append(cache)
@@ -89,13 +92,15 @@ public struct TransformerModel: Sendable {
             pool.recycle(caches.flatMap(\.ownActivations))
             if !backward { pool.recycle(x) }
         }
-        let tail = try source.weights([parameters.finalNorm, parameters.finalNorm + 1])
+        let tail = try source.weights(tailIndices)
+        if backward && c.layers > 0 { try source.prefetch(blockIndices(c.layers - 1)) }
         let (f, inverse) = RMSNorm.forward(x, gain: tail[0].elements, pool: pool)
         var dLogits = try pool.product(f, tail[1], transposeB: true)
         defer { pool.recycle(f, dLogits) }
         let loss = try CrossEntropy.lossAndGradient(overwriting: &dLogits, targets: targets)
         guard backward else { return loss }
         let dHead = try pool.product(dLogits, transposeA: true, f)
+        try source.progress()
         let df = try pool.product(dLogits, tail[1])
         var dx = pool.zeros(rows: x.rows, columns: x.columns)
         defer { pool.recycle(dHead, df, dx) }

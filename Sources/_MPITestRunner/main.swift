@@ -5,6 +5,7 @@
 //   _MPITestRunner collectives        every collective, type, uneven count, split, overlap, ledger
 //   _MPITestRunner throw-on-rank R    rank R throws while the others wait in a barrier
 //   _MPITestRunner sharding MESH      layouts, scatter/gather/redistribute on mesh MESH (dp=…,fsdp=…,tp=…)
+//   _MPITestRunner axis-batch MESH    AxisBatch: a block gathered/reduce-scattered as one message = per matrix
 //   _MPITestRunner mesh M0 [M1 …]     rank r builds mesh M(r mod count); prints ACCEPTED/REJECTED
 //   _MPITestRunner collectives-guarded   the collectives with --debug-collectives and the watchdog on
 //   _MPITestRunner mismatch R         --debug-collectives: rank R issues a different collective
@@ -42,6 +43,10 @@ FailFast.run {
     case "sharding":
         var checker = Checker(rank: world.rank, size: world.size)
         try runShardingChecks(world, mesh: arguments.count > 1 ? arguments[1] : "dp=\(world.size)", &checker)
+        print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
+    case "axis-batch":
+        var checker = Checker(rank: world.rank, size: world.size)
+        try runAxisBatchChecks(world, mesh: arguments.count > 1 ? arguments[1] : "dp=\(world.size)", &checker)
         print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
     case "mesh":
         try runMeshRejection(world, meshes: Array(arguments.dropFirst()))

@@ -17,6 +17,16 @@ struct ShardingMultiRankTests {
         #expect(result.ranChecks(ranks: ranks, total: checks), "checks per rank \(result.checkCounts(ranks: ranks)): \(result)")
     }
 
+    @Test("a block gathered and reduce-scattered as one message (AxisBatch) equals the per-matrix collectives",
+          arguments: [(1, "dp=1", 144), (2, "fsdp=2", 288), (4, "fsdp=4", 576), (4, "fsdp=2,tp=2", 576),
+                      (4, "dp=2,fsdp=2", 576)])
+    func axisBatch(ranks: Int, mesh: String, checks: Int) throws {
+        let path = try #require(Self.runner)
+        let result = try MPIJob(executable: path, arguments: ["axis-batch", mesh], ranks: ranks, timeout: 180).run()
+        #expect(result.status == 0 && !result.timedOut, "\(result)")
+        #expect(result.ranChecks(ranks: ranks, total: checks), "checks per rank \(result.checkCounts(ranks: ranks)): \(result)")
+    }
+
     @Test("a mesh that does not match the processes is rejected on every rank",
           arguments: [(2, ["fsdp=4"]), (4, ["dp=3"]), (4, ["fsdp=4", "dp=4"]), (4, ["dp=2,tp=2", "tp=4"])])
     func rejected(ranks: Int, meshes: [String]) throws {

@@ -8,7 +8,7 @@ import Testing
 struct MetricsRecordTests {
     static func step(loss: Double, tokens: Double = 1000, simulated: Double? = nil) -> StepRecord {
         StepRecord(step: 4, train_loss: loss, lr: 0.02, tokens_per_s: tokens, comm_bytes: 10, bytes_by_axis: ["dp": 10],
-                   collectives: 3, step_seconds: 0.5, comm_seconds: 0.1, compute_seconds: 0.4,
+                   collectives: 3, step_seconds: 0.5, comm_seconds: 0.1, exposed_comm_seconds: 0.05, compute_seconds: 0.45,
                    simulated_comm_seconds: simulated, elapsed_seconds: 2, skipped: !loss.isFinite)
     }
 
@@ -35,7 +35,7 @@ struct MetricsRecordTests {
         #expect(try JSONDecoder().decode(EvaluationRecord.self, from: try JSONEncoder().encode(evaluation)).val_loss.isNaN)
 
         let summary = SummaryRecord(steps: 2, final_train_loss: .nan, final_val_loss: nil, tokens: 256, seconds: 1,
-                                    bytes_by_axis: [:], comm_seconds: 0, compute_seconds: 1, simulated_comm_seconds: nil,
+                                    bytes_by_axis: [:], comm_seconds: 0, exposed_comm_seconds: 0, compute_seconds: 1, simulated_comm_seconds: nil,
                                     skipped_steps: 2)
         let summaryObject = try Self.json(summary)
         #expect(summaryObject["final_train_loss"] is NSNull && summaryObject["final_val_loss"] == nil)
@@ -48,7 +48,7 @@ struct MetricsRecordTests {
         let object = try Self.json(record)
         #expect(object["non_finite"] == nil && object["simulated_comm_seconds"] == nil && object["train_loss"] as? Double == 2.5)
         #expect(Set(object.keys) == ["type", "step", "train_loss", "lr", "tokens_per_s", "comm_bytes", "bytes_by_axis",
-                                     "collectives", "step_seconds", "comm_seconds", "compute_seconds", "elapsed_seconds",
+                                     "collectives", "step_seconds", "comm_seconds", "exposed_comm_seconds", "compute_seconds", "elapsed_seconds",
                                      "skipped"])
         #expect(try JSONDecoder().decode(StepRecord.self, from: try JSONEncoder().encode(record)) == record)
         let bad = Data(#"{"type":"eval","step":1,"val_loss":null,"elapsed_seconds":1}"#.utf8)

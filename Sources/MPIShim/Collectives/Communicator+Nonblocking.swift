@@ -66,4 +66,69 @@ extension Communicator {
                                  T.mpiDatatype.handle, handle.raw, &request.handle), "MPI_Iallgather")
         return request
     }
+
+    /// Starts an all-gather where rank i contributes `counts[i]` elements (some may be empty).
+    /// `wait()` returns every rank's input concatenated in rank order.
+    ///
+    /// - Throws: `MPIError.invalidArgument` when `counts` does not have one non-negative entry per
+    ///   rank or `counts[rank]` is not `input.count`, before calling MPI.
+    ///
+    /// Bytes moved per rank (ring): sent N − counts[r+1], received N − counts[r], as the
+    /// blocking `allGather(_:counts:)`.
+    /// The corresponding MPI function is `MPI_Iallgatherv`.
+    public func iAllGather<T: MPIScalar>(_ input: consuming [T], counts: [Int]) throws(MPIError) -> Request<T> {
+        let function = "Communicator.iAllGather(_:counts:)"
+        try ensureActive(function)
+        let (cCounts, displacements, total) = try cCounts(counts, "counts", function)
+        guard counts[rank] == input.count else {
+            throw .invalidArgument("counts[\(rank)] is \(counts[rank]) but this rank contributes \(input.count) elements",
+                                   in: function)
+        }
+        let sendCount = try cCount(input.count, "element count", function)
+        if CollectiveGuards.debugChecks.load(ordering: .relaxed) && !isGuardShadow {
+            try verifyAgreement(CollectiveFingerprint(operation: .iAllGather, datatype: T.mpiDatatype,
+                                                      count: Int64(total), root: -1))
+        }
+        var request = Request<T>(communicator: self, operation: .iAllGather, reduction: nil, elementCount: total,
+                                 volume: RingCost.allGather(counts: counts, rank: rank),
+                                 sendBuffer: .ownedCopy(of: input), receiveBuffer: .owned(count: total),
+                                 counts: cCounts + displacements)
+        let n = size
+        try check(mpi_iallgatherv(address(request.sendBuffer), sendCount, address(request.receiveBuffer),
+                                  request.countBuffer.baseAddress, request.countBuffer.baseAddress.map { $0 + n },
+                                  T.mpiDatatype.handle, handle.raw, &request.handle), "MPI_Iallgatherv")
+        return request
+    }
+
+    /// Starts a reduce-scatter in uneven blocks: rank i keeps `counts[i]` elements of the
+    /// reduced `input` (blocks in rank order). `wait()` returns this rank's block.
+    ///
+    /// - Throws: `MPIError.invalidArgument` when `counts` does not have one non-negative entry per
+    ///   rank summing to `input.count`, before calling MPI.
+    ///
+    /// Bytes moved per rank (ring): sent N − counts[r], received N − counts[r−1], as the
+    /// blocking `reduceScatter(_:counts:op:)`.
+    /// The corresponding MPI function is `MPI_Ireduce_scatter`.
+    public func iReduceScatter<T: MPIScalar>(_ input: consuming [T], counts: [Int],
+                                             op: ReductionOp = .sum) throws(MPIError) -> Request<T> {
+        let function = "Communicator.iReduceScatter(_:counts:op:)"
+        try ensureActive(function)
+        try checkReduction(op, T.mpiDatatype, function)
+        let (cCounts, _, total) = try cCounts(counts, "counts", function)
+        guard total == input.count else {
+            throw .invalidArgument("counts sum to \(total) but the input has \(input.count) elements", in: function)
+        }
+        if CollectiveGuards.debugChecks.load(ordering: .relaxed) && !isGuardShadow {
+            try verifyAgreement(CollectiveFingerprint(operation: .iReduceScatter, datatype: T.mpiDatatype,
+                                                      count: Int64(total), root: -1))
+        }
+        var request = Request<T>(communicator: self, operation: .iReduceScatter, reduction: op, elementCount: total,
+                                 volume: RingCost.reduceScatter(counts: counts, rank: rank),
+                                 sendBuffer: .ownedCopy(of: input), receiveBuffer: .owned(count: counts[rank]),
+                                 counts: cCounts)
+        try check(mpi_ireduce_scatter(address(request.sendBuffer), address(request.receiveBuffer),
+                                      request.countBuffer.baseAddress, T.mpiDatatype.handle, op.handle, handle.raw,
+                                      &request.handle), "MPI_Ireduce_scatter")
+        return request
+    }
 }

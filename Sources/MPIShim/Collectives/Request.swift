@@ -4,12 +4,18 @@ import CMPI
 /// `wait()` hands the result back, so the compiler forbids touching them in the meantime:
 /// `Request` is `~Copyable` and `wait()` consumes it.
 ///
+/// Time spent inside `wait()` and `test()` counts as blocked (exposed) communication in the
+/// ledger (`CommunicationLedger.blockedNanoseconds`); the record's duration runs from the start
+/// call to completion.
+///
 /// Dropping a request without waiting blocks in `deinit` until MPI is done with its buffers
 /// (MPI has no way to cancel a collective), then frees them.
 public struct Request<T: MPIScalar>: ~Copyable {
     var handle: MPI_Request?
     let sendBuffer: UnsafeMutableBufferPointer<T>
     let receiveBuffer: UnsafeMutableBufferPointer<T>
+    /// Counts and displacements MPI reads until completion (variable-count collectives; empty otherwise).
+    let countBuffer: UnsafeMutableBufferPointer<CInt>
     let communicator: Communicator
     let operation: CollectiveOperation
     let reduction: ReductionOp?
@@ -20,8 +26,11 @@ public struct Request<T: MPIScalar>: ~Copyable {
     var failed = false
 
     init(communicator: Communicator, operation: CollectiveOperation, reduction: ReductionOp?, elementCount: Int,
-         volume: TransferVolume, sendBuffer: UnsafeMutableBufferPointer<T>, receiveBuffer: UnsafeMutableBufferPointer<T>) {
+         volume: TransferVolume, sendBuffer: UnsafeMutableBufferPointer<T>, receiveBuffer: UnsafeMutableBufferPointer<T>,
+         counts: [CInt] = []) {
         self.handle = nil
+        self.countBuffer = .allocate(capacity: Swift.max(counts.count, 1))
+        _ = self.countBuffer.initialize(from: counts)
         self.communicator = communicator
         self.operation = operation
         self.reduction = reduction
@@ -39,6 +48,7 @@ public struct Request<T: MPIScalar>: ~Copyable {
         }
         sendBuffer.deallocate()
         receiveBuffer.deallocate()
+        countBuffer.deallocate()
     }
 
     mutating func markCompleted() {
@@ -56,7 +66,9 @@ public struct Request<T: MPIScalar>: ~Copyable {
     public mutating func test() throws(MPIError) -> Bool {
         if finished { return true }
         var flag: CInt = 0
+        let entered = MonotonicClock.ticks()
         let rc = mpi_test(&handle, &flag)
+        communicator.ledger.addBlocked(ticks: MonotonicClock.ticks() &- entered)
         if rc != MPI_SUCCESS {
             failed = true
             throw makeMPIError(rc, function: "MPI_Test")
@@ -76,7 +88,9 @@ public struct Request<T: MPIScalar>: ~Copyable {
                 CollectiveGuards.current.withLock { $0 = (operation, label, MonotonicClock.nanoseconds()) }
                 CollectiveGuards.inCollective.store(true, ordering: .releasing)
             }
+            let entered = MonotonicClock.ticks()
             let rc = mpi_wait(&handle)
+            communicator.ledger.addBlocked(ticks: MonotonicClock.ticks() &- entered)
             if guarded { communicator.leaveGuards() }
             if rc != MPI_SUCCESS {
                 failed = true

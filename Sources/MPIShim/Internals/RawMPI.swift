@@ -165,6 +165,17 @@ func mpi_iallgather(_ send: UnsafeRawPointer?, _ sendCount: CInt, _ recv: Unsafe
     MPI_Iallgather(send, sendCount, type, recv, recvCount, type, comm, &request)
 }
 
+func mpi_iallgatherv(_ send: UnsafeRawPointer?, _ sendCount: CInt, _ recv: UnsafeMutableRawPointer?,
+                     _ counts: UnsafePointer<CInt>?, _ displs: UnsafePointer<CInt>?, _ type: MPI_Datatype?,
+                     _ comm: MPI_Comm?, _ request: inout MPI_Request?) -> CInt {
+    MPI_Iallgatherv(send, sendCount, type, recv, counts, displs, type, comm, &request)
+}
+
+func mpi_ireduce_scatter(_ send: UnsafeRawPointer?, _ recv: UnsafeMutableRawPointer?, _ counts: UnsafePointer<CInt>?,
+                         _ type: MPI_Datatype?, _ op: MPI_Op?, _ comm: MPI_Comm?, _ request: inout MPI_Request?) -> CInt {
+    MPI_Ireduce_scatter(send, recv, counts, type, op, comm, &request)
+}
+
 // MARK: - Point to point (the watchdog's heartbeats)
 
 func mpi_isend(_ send: UnsafeRawPointer?, _ count: CInt, _ type: MPI_Datatype?, _ destination: CInt, _ tag: CInt,

@@ -59,6 +59,7 @@ public final class CommunicationLedger: Sendable {
     let enabledFlag = Atomic<Bool>(true)
     let observerBox = Mutex<(@Sendable (inout CollectiveRecord) -> Void)?>(nil)
     let hasObserver = Atomic<Bool>(false)
+    let blockedTicks = Atomic<UInt64>(0)
     let calibration = TickCalibration.process
     /// Records kept in memory before the oldest half is folded away.
     public let recordCapacity: Int
@@ -171,8 +172,25 @@ public final class CommunicationLedger: Sendable {
         return result
     }
 
+    /// Adds time this process spent blocked in MPI for a collective: a blocking collective's
+    /// whole duration, or the time inside a nonblocking request's `wait()` or `test()`.
+    @inline(__always)
+    func addBlocked(ticks: UInt64) {
+        guard isEnabled else { return }
+        blockedTicks.add(ticks, ordering: .relaxed)
+    }
+
+    /// Wall time this process spent blocked in collectives since creation or the last `reset()`:
+    /// the exposed communication. Nonblocking collectives count only the time in `wait()` and
+    /// `test()`, so what ran behind compute is not included (compare with the records' total
+    /// durations, which run from start to completion).
+    public func blockedNanoseconds() -> UInt64 {
+        UInt64(Double(blockedTicks.load(ordering: .relaxed)) / calibration.ticksPerNanosecond())
+    }
+
     /// Forgets every record and total (the ring's memory is kept for reuse).
     public func reset() {
         ring.withLock { ring.resetLocked() }
+        blockedTicks.store(0, ordering: .relaxed)
     }
 }

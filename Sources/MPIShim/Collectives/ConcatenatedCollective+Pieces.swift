@@ -1,37 +1,11 @@
-import MPIShim
-
-/// Batches one collective over several matrices: the selected parts are concatenated into one
-/// message, all-reduced once, and cut back into their parts. Every rank of the communicator must
-/// select parts of the same sizes in the same order (the batched step guarantees it: which
-/// matrices take part depends only on global shapes and agreed flags); with nothing selected, no
-/// collective is issued.
-enum ConcatenatedCollective {
-    static func allReduce<T: MPIScalar>(_ parts: inout [[T]], where selected: [Bool], over communicator: Communicator,
-                                        op: ReductionOp) throws(MPIError) {
-        let chosen = parts.indices.filter { selected[$0] }
-        guard !chosen.isEmpty else { return }
-        if chosen.count == 1 {
-            try communicator.allReduce(&parts[chosen[0]], op: op)
-            return
-        }
-        var message: [T] = []
-        message.reserveCapacity(chosen.reduce(0) { $0 + parts[$1].count })
-        for i in chosen { message.append(contentsOf: parts[i]) }
-        try communicator.allReduce(&message, op: op)
-        var offset = 0
-        for i in chosen {
-            let count = parts[i].count
-            parts[i] = Array(message[offset..<(offset + count)])
-            offset += count
-        }
-    }
-}
-
 extension ConcatenatedCollective {
     /// Reduce-scatters the selected parts in one message: part i is cut into consecutive pieces
     /// of `pieces[i][f]` elements, piece f going to rank f; afterwards part i holds this rank's
-    /// piece, reduced. Rank f's block of the message is its pieces of the selected parts in order.
-    static func reduceScatter(_ parts: inout [[Float]], where selected: [Bool], pieces: [[Int]],
+    /// piece, reduced. Rank f's block of the message is its pieces of the selected parts in order
+    /// (uneven and empty pieces allowed: Dion sends a whole P₀ to one owner this way).
+    ///
+    /// Bytes moved per rank: those of one `MPI_Reduce_scatter` with the summed block counts.
+    public static func reduceScatter(_ parts: inout [[Float]], where selected: [Bool], pieces: [[Int]],
                               over communicator: Communicator, op: ReductionOp) throws(MPIError) {
         let chosen = parts.indices.filter { selected[$0] }
         guard !chosen.isEmpty else { return }
@@ -58,7 +32,9 @@ extension ConcatenatedCollective {
     /// All-gathers the selected parts in one message, the inverse of `reduceScatter`: part i
     /// holds this rank's piece (`pieces[i][rank]` elements) and afterwards the pieces of every
     /// rank in rank order.
-    static func allGather(_ parts: inout [[Float]], where selected: [Bool], pieces: [[Int]],
+    ///
+    /// Bytes moved per rank: those of one `MPI_Allgatherv` with the summed block counts.
+    public static func allGather(_ parts: inout [[Float]], where selected: [Bool], pieces: [[Int]],
                           over communicator: Communicator) throws(MPIError) {
         let chosen = parts.indices.filter { selected[$0] }
         guard !chosen.isEmpty else { return }

@@ -1,0 +1,133 @@
+import MPIShim
+import Sharding
+
+/// The training step's gradient synchronization, the one place that turns each rank's summed
+/// gradient shards into the gradient of the global batch's mean loss that the optimizers step on.
+///
+/// In order, per step:
+/// 1. **Scale once.** When a block's shards are final (its last micro-batch reduce-scattered over
+///    `fsdp`), they are multiplied by 1/(F·A): the mean over the fsdp group's data and the
+///    micro-batches.
+/// 2. **Average over `dp` in buckets.** The same moment, the block's shards are concatenated and
+///    all-reduce-averaged over `dp` as one nonblocking collective (one bucket per block, in the
+///    order the backward finishes them); `finish` waits for them. With overlap on they run behind
+///    the rest of the backward.
+/// 3. **One finiteness vote.** `agree` all-reduces (loss, non-finite flag, stop flag) over the
+///    world once: every rank skips the step, or stops, together.
+/// 4. **Clip** by the global norm when `--grad-clip` > 0 (`clip`).
+///
+/// The optimizers are then told that the gradients are averaged and agreed finite
+/// (`ParameterOptimizers`, `gradientsAveragedByCaller`, `finitenessAgreedByCaller`). The one
+/// exception is **Dion's compressed dp sync** (`--sync compressed`, or `automatic` where it pays,
+/// without clipping): those matrices are scaled here but not averaged, because Dion all-reduces
+/// its rank-r factors P₀ and R over `dp` instead of the gradient (`averagedHere` is `false`).
+final class GradientSynchronizer {
+    let mesh: DeviceMesh
+    /// 1/(F·A).
+    let scale: Float
+    /// Per parameter: averaged over `dp` here (else by its optimizer).
+    let averagedHere: [Bool]
+    /// Leave the dp all-reduces in flight until `finish` (else each is waited for at once).
+    var overlap: Bool
+    private var pending: [InFlightCollective] = []
+    private var dispatched: [Bool]
+    /// Whether the backward running now is the step's last micro-batch.
+    private(set) var lastMicroBatch = true
+
+    init(mesh: DeviceMesh, fsdp: Int, microBatches: Int, averagedHere: [Bool], overlap: Bool) {
+        self.mesh = mesh
+        self.scale = 1 / Float(fsdp * microBatches)
+        self.averagedHere = averagedHere
+        self.overlap = overlap
+        dispatched = averagedHere.map { _ in false }
+    }
+
+    /// Starts the accumulation of a step's gradients.
+    func beginStep() {
+        precondition(pending.isEmpty, "a step's dp all-reduces were not finished")
+        dispatched = averagedHere.map { _ in false }
+    }
+
+    /// The next micro-batch's backward starts; its gradients are final when it is the last one.
+    func beginMicroBatch(last: Bool) { lastMicroBatch = last }
+
+    /// Called with the parameters of one block whose shards just received the last
+    /// micro-batch's contribution (in the order the backward issued them, whatever MPI's
+    /// timing): scales them and starts their dp bucket.
+    func shardsFinal(_ indices: [Int], gradients: inout [[Float]]) throws(MPIError) {
+        try dispatch(indices.filter { !dispatched[$0] }, gradients: &gradients)
+    }
+
+    private func dispatch(_ indices: [Int], gradients: inout [[Float]]) throws(MPIError) {
+        guard !indices.isEmpty else { return }
+        let factor = scale
+        for i in indices {
+            dispatched[i] = true
+            gradients[i].withUnsafeMutableBufferPointer { g in for k in 0..<g.count { g[k] *= factor } }
+        }
+        let bucket = indices.filter { averagedHere[$0] }
+        guard mesh.shape.replicate > 1, !bucket.isEmpty else { return }
+        let message = ConcatenatedCollective.concatenated(gradients, bucket)
+        let flight = InFlightCollective(try mesh.communicator(.replicate).iAllReduce(message, op: .average), indices: bucket)
+        if overlap {
+            pending.append(flight)
+        } else {
+            ConcatenatedCollective.split(try flight.wait(), into: &gradients, bucket)
+        }
+    }
+
+    /// Drives the buckets in flight (one `MPI_Test`).
+    func progress() throws(MPIError) {
+        _ = try pending.first?.test()
+    }
+
+    /// Dispatches what the backward did not (a parameter without gradient), then waits for every
+    /// bucket and writes the averages back: the gradients are the global batch's mean.
+    func finish(gradients: inout [[Float]]) throws(MPIError) {
+        lastMicroBatch = true
+        try dispatch(gradients.indices.filter { !dispatched[$0] }, gradients: &gradients)
+        while !pending.isEmpty {
+            let flight = pending.removeFirst()
+            ConcatenatedCollective.split(try flight.wait(), into: &gradients, flight.indices)
+        }
+    }
+
+    /// What every rank agreed on after the vote.
+    struct Agreement {
+        /// The mean of the ranks' finite losses (a non-finite rank contributes 0).
+        let loss: Double
+        let nonFinite: Bool
+        let stop: Bool
+    }
+
+    /// The one finiteness vote: (loss, non-finite, stop) summed over the world in one 3-element
+    /// all-reduce, so every rank takes the same branch.
+    func agree(localLoss: Float, gradients: [[Float]], stop: Bool) throws(MPIError) -> Agreement {
+        let finite = localLoss.isFinite && gradients.allSatisfy { $0.allSatisfy { $0.isFinite } }
+        var agreed: [Double] = [finite ? Double(localLoss) : 0, finite ? 0 : 1, stop ? 1 : 0]
+        try mesh.world.allReduce(&agreed, op: .sum)
+        return Agreement(loss: agreed[0] / Double(mesh.world.size), nonFinite: agreed[1] > 0,
+                         stop: agreed[2] > 0)
+    }
+
+    /// Scales every gradient by min(1, clip / ‖g‖), ‖g‖ the global norm: shards over fsdp and tp
+    /// summed once each (tp-replicated tensors counted on tp rank 0), replicas once (the
+    /// gradients are dp-averaged, so each replica holds the same values). One 1-element
+    /// all-reduce over the world.
+    func clip(_ gradients: inout [[Float]], shards: [ShardedMatrix], to clip: Float) throws(MPIError) {
+        var sum: [Double] = [0]
+        for (i, g) in gradients.enumerated() {
+            let layout = shards[i].layout
+            let tpSplit = layout.rows.axis == .tp || layout.columns.axis == .tp
+            guard tpSplit || mesh.index(on: .tp) == 0 else { continue }
+            sum[0] += g.reduce(0.0) { $0 + Double($1) * Double($1) }
+        }
+        try mesh.world.allReduce(&sum, op: .sum)
+        let norm = (sum[0] / Double(mesh.shape.replicate)).squareRoot()
+        let factor = Float(min(1, Double(clip) / (norm + 1e-6)))
+        guard factor < 1 else { return }
+        for i in gradients.indices {
+            gradients[i].withUnsafeMutableBufferPointer { g in for k in 0..<g.count { g[k] *= factor } }
+        }
+    }
+}
