@@ -39,8 +39,11 @@ extension StepPlan {
     ///  9. `across`: the partial row sums of squares of O (fp64; NorMuon, NorDion2);
     /// 10. each sharding axis: ‖O‖²_F and ‖Ô‖²_F partial sums (2, fp64; NorMuon, NorDion2).
     /// Phases 2–5 and 7–10 issue one collective per axis (fsdp, then tp) that some matrix uses.
+    /// The matrix data of phases 4–8 (slices of U, O) moves as `wire` elements (2 bytes each for
+    /// bf16); the global routing's indices stay Int32, the rest fp32 or fp64 as said.
     public static func selective(_ batch: [PlannedSelection], routing: SelectiveRouting, normalizes: Bool,
-                                 gradientsAveragedByCaller: Bool, at c: MeshCoordinate) -> [PlannedCollective] {
+                                 gradientsAveragedByCaller: Bool, wire: WirePrecision = .fp32,
+                                 at c: MeshCoordinate) -> [PlannedCollective] {
         let mesh = c.mesh
         let schedules = batch.map { SelectiveSchedule($0.matrix, dimension: $0.dimension, mesh: mesh) }
         let ks = batch.map { $0.selectedPerShard.reduce(0, +) }
@@ -90,7 +93,7 @@ extension StepPlan {
             exchange.send(axis, to: o, rows * schedules[j].acrossShards(mesh)[me[j].across])
             if me[j].holder { for r in 0..<mesh.size(of: axis) { exchange.receive(axis, from: r, rows * schedules[j].acrossShards(mesh)[r]) } }
         }
-        plan += exchange.drain(at: c)
+        plan += exchange.drain(wire: wire, at: c)
         // 5: over `slices`, the stage owners' whole-width slices to the owner.
         for j in schedules.indices {
             guard let axis = schedules[j].slices else { continue }
@@ -98,13 +101,13 @@ extension StepPlan {
             exchange.send(axis, to: o, me[j].holder ? routed(j, shard: me[j].slice) * schedules[j].q : 0)
             if me[j].owner { for r in 0..<mesh.size(of: axis) { exchange.receive(axis, from: r, routed(j, shard: r) * schedules[j].q) } }
         }
-        plan += exchange.drain(at: c)
+        plan += exchange.drain(wire: wire, at: c)
         // 6: unsharded matrices: O all-gathered over the world from their owners.
         let unsharded = schedules.indices.filter { schedules[$0].slices == nil && schedules[$0].across == nil }
         if !unsharded.isEmpty && mesh.processCount > 1 {
             var counts = [Int](repeating: 0, count: mesh.processCount)
             for j in unsharded { counts[owners[j]] += ks[j] * schedules[j].q }
-            plan.append(gatherv(nil, counts: counts, elementSize: 4, at: c))
+            plan.append(gatherv(nil, counts: counts, elementSize: 4, wire: wire, at: c))
         }
         // 7: over `slices`, back from the owner (global: the indices first).
         for stage in routing == .global ? [true, false] : [false] {
@@ -116,7 +119,7 @@ extension StepPlan {
                 }
                 exchange.receive(axis, from: o, !me[j].holder ? 0 : stage ? ks[j] : selected(j) * schedules[j].q)
             }
-            plan += exchange.drain(at: c)
+            plan += exchange.drain(wire: stage ? nil : wire, at: c)
         }
         // 8: over `across`, back from the stage owner.
         for stage in routing == .global ? [true, false] : [false] {
@@ -130,7 +133,7 @@ extension StepPlan {
                 }
                 exchange.receive(axis, from: o, stage ? ks[j] : selected(j) * schedules[j].acrossShards(mesh)[me[j].across])
             }
-            plan += exchange.drain(at: c)
+            plan += exchange.drain(wire: stage ? nil : wire, at: c)
         }
         guard normalizes else { return plan }
         for axis in axes {
@@ -147,9 +150,10 @@ extension StepPlan {
 
 extension StepPlan {
     /// An all-gather with per-rank `counts` over `axis` (the world for `nil`).
-    static func gatherv(_ axis: MeshAxis?, counts: [Int], elementSize: Int, at c: MeshCoordinate) -> PlannedCollective {
+    static func gatherv(_ axis: MeshAxis?, counts: [Int], elementSize: Int, wire: WirePrecision? = nil,
+                        at c: MeshCoordinate) -> PlannedCollective {
         PlannedCollective(operation: .allGather, axis: axis, messageElements: counts.reduce(0, +), elementSize: elementSize,
-                          volume: RingCost.allGather(counts: counts, rank: c.index(on: axis)))
+                          volume: RingCost.allGather(counts: counts, rank: c.index(on: axis)), wire: wire)
     }
 }
 
@@ -175,13 +179,15 @@ struct AllToAllTally {
         sends[axis] = sends[axis] ?? [Int](repeating: 0, count: mesh.size(of: axis))
     }
 
-    /// One all-to-all per touched axis (in `axes` order), then empty.
-    mutating func drain(at c: MeshCoordinate) -> [PlannedCollective] {
+    /// One all-to-all per touched axis (in `axes` order), then empty: Int32 indices for `wire` nil,
+    /// else matrix data in the wire format.
+    mutating func drain(wire: WirePrecision?, at c: MeshCoordinate) -> [PlannedCollective] {
         defer { sends = [:]; receives = [:] }
         return axes.compactMap { axis -> PlannedCollective? in
             guard let s = sends[axis], let r = receives[axis] else { return nil }
             return PlannedCollective(operation: .allToAll, axis: axis, messageElements: s.reduce(0, +), elementSize: 4,
-                                     volume: RingCost.allToAll(sendCounts: s, receiveCounts: r, rank: c.index(on: axis)))
+                                     volume: RingCost.allToAll(sendCounts: s, receiveCounts: r, rank: c.index(on: axis)),
+                                     wire: wire)
         }
     }
 }
