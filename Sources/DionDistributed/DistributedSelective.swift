@@ -72,7 +72,7 @@ public struct DistributedSelective: Sendable {
 
     /// The selection dimension of an m × n matrix.
     func dimension(rows m: Int, columns n: Int) -> SliceDimension {
-        rule.kind == .dion2 ? SliceDimension.dion2(rows: m, columns: n) : .rows
+        SliceDimension.selected(dion2Rule: rule.kind == .dion2, rows: m, columns: n)
     }
 
     /// M = 0 (and V = 0) on this rank's block.
