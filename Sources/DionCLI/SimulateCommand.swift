@@ -96,7 +96,9 @@ struct SimulateCommand: ParsableCommand {
             let s = record[keyPath: which]
             let label = record.rank_fraction.map { "dion ρ=\(fraction($0))" }
                 ?? record.fraction.map { "\(record.optimizer) α=\(fraction($0))" } ?? record.optimizer
-            print(String(format: "%-15@ %14lld %16lld %14lld %17lld %8.4f %11.4f %7.2fx", label as NSString,
+            // Padded in Swift: String(format:)'s %-15@ does not pad on Linux.
+            print(label.padding(toLength: 15, withPad: " ", startingAt: 0)
+                  + String(format: " %14lld %16lld %14lld %17lld %8.4f %11.4f %7.2fx",
                          Int64(s.bytes_by_axis["dp"] ?? 0), Int64(s.bytes_by_axis["fsdp"] ?? 0),
                          Int64(s.bytes_by_axis["tp"] ?? 0), Int64(s.bytes_by_axis["world"] ?? 0), s.comm_seconds,
                          s.compute_seconds, s.ratio_to_muon))
