@@ -48,6 +48,8 @@ extension StepPlan {
         let schedules = batch.map { SelectiveSchedule($0.matrix, dimension: $0.dimension, mesh: mesh) }
         let ks = batch.map { $0.selectedPerShard.reduce(0, +) }
         let owners = SelectiveSchedule.owners(schedules, selected: ks, mesh: mesh)
+        // Shard sizes once per matrix (the loops below index them per rank).
+        let sliceShards = schedules.map { $0.sliceShards(mesh) }, acrossShards = schedules.map { $0.acrossShards(mesh) }
         let axes: [MeshAxis] = [.fsdp, .tp]
         var plan = [allReduce(nil, batch.count, at: c)]
         if mesh.replicate > 1 && !gradientsAveragedByCaller {
@@ -64,14 +66,14 @@ extension StepPlan {
             return (slice, across, holder, holder && (s.slices == nil || slice == o.slices))
         }
         func routed(_ j: Int, shard: Int) -> Int {
-            routing == .global || routing == .whole ? schedules[j].sliceShards(mesh)[shard] : batch[j].selectedPerShard[shard]
+            routing == .global || routing == .whole ? sliceShards[j][shard] : batch[j].selectedPerShard[shard]
         }
         func selected(_ j: Int) -> Int { batch[j].selectedPerShard[me[j].slice] }
         if routing == .exact || routing == .local {
             for axis in axes {
                 let js = schedules.indices.filter { schedules[$0].across == axis }
                 if !js.isEmpty {
-                    plan.append(allReduce(axis, js.reduce(0) { $0 + schedules[$1].sliceShards(mesh)[me[$1].slice] },
+                    plan.append(allReduce(axis, js.reduce(0) { $0 + sliceShards[$1][me[$1].slice] },
                                           elementSize: 8, at: c))
                 }
             }
@@ -80,7 +82,7 @@ extension StepPlan {
             for axis in axes {
                 let js = schedules.indices.filter { schedules[$0].slices == axis }
                 guard !js.isEmpty else { continue }
-                let counts = (0..<mesh.size(of: axis)).map { r in js.reduce(0) { $0 + schedules[$1].sliceShards(mesh)[r] } }
+                let counts = (0..<mesh.size(of: axis)).map { r in js.reduce(0) { $0 + sliceShards[$1][r] } }
                 plan.append(gatherv(axis, counts: counts, elementSize: 8, at: c))
             }
         }
@@ -90,8 +92,8 @@ extension StepPlan {
             guard let axis = schedules[j].across else { continue }
             let o = schedules[j].ownerCoordinates(owners[j], mesh: mesh).across
             let rows = routed(j, shard: me[j].slice)
-            exchange.send(axis, to: o, rows * schedules[j].acrossShards(mesh)[me[j].across])
-            if me[j].holder { for r in 0..<mesh.size(of: axis) { exchange.receive(axis, from: r, rows * schedules[j].acrossShards(mesh)[r]) } }
+            exchange.send(axis, to: o, rows * acrossShards[j][me[j].across])
+            if me[j].holder { for r in 0..<mesh.size(of: axis) { exchange.receive(axis, from: r, rows * acrossShards[j][r]) } }
         }
         plan += exchange.drain(wire: wire, at: c)
         // 5: over `slices`, the stage owners' whole-width slices to the owner.
@@ -128,10 +130,10 @@ extension StepPlan {
                 let o = schedules[j].ownerCoordinates(owners[j], mesh: mesh).across
                 if me[j].holder {
                     for r in 0..<mesh.size(of: axis) {
-                        exchange.send(axis, to: r, stage ? ks[j] : selected(j) * schedules[j].acrossShards(mesh)[r])
+                        exchange.send(axis, to: r, stage ? ks[j] : selected(j) * acrossShards[j][r])
                     }
                 }
-                exchange.receive(axis, from: o, stage ? ks[j] : selected(j) * schedules[j].acrossShards(mesh)[me[j].across])
+                exchange.receive(axis, from: o, stage ? ks[j] : selected(j) * acrossShards[j][me[j].across])
             }
             plan += exchange.drain(wire: stage ? nil : wire, at: c)
         }
