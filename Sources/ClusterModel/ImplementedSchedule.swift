@@ -54,28 +54,7 @@ public enum ImplementedSchedule {
         case .muon: return planned.flatMap { StepPlan.muon($0, gradientsAveragedByCaller: false, wire: wire, at: c) }
         case .adamw: return planned.flatMap { StepPlan.elementwise($0, gradientsAveragedByCaller: false, at: c) }
         case .dion2, .norMuon, .norDion2:
-            let routing: SelectiveRouting = optimizer == .norMuon ? .whole : routing
-            guard routing != .whole || optimizer == .norMuon else {
-                throw ClusterModelError("\(optimizer.name) selects slices: use the exact, global or local selection")
-            }
-            var selections: [PlannedSelection] = []
-            for x in planned {
-                let dimension = SliceDimension.selected(dion2Rule: optimizer.isDion2, rows: x.rows, columns: x.columns)
-                let schedule = SelectiveSchedule(x, dimension: dimension, mesh: c.mesh)
-                if routing == .local && !SelectiveSchedule.shardsSlices(x.layout, dimension: dimension) {
-                    throw ClusterModelError("selection local needs every matrix's \(dimension.rawValue) sharded, but the "
-                                            + "\(x.rows)×\(x.columns) matrices are not under \(x.layout); use exact or global")
-                }
-                let k = SelectiveSchedule.selectedCount(fraction: optimizer.selectionFraction ?? 1, of: schedule.p)
-                let counts = switch routing {
-                case .whole: schedule.sliceShards(c.mesh)
-                case .local: schedule.localCounts(fraction: optimizer.selectionFraction ?? 1, mesh: c.mesh)
-                case .exact, .global: schedule.proportionalCounts(k, mesh: c.mesh)
-                }
-                selections.append(PlannedSelection(matrix: x, dimension: dimension, selectedPerShard: counts))
-            }
-            return StepPlan.selective(selections, routing: routing, normalizes: !optimizer.isDion2,
-                                      gradientsAveragedByCaller: false, wire: wire, at: c)
+            return try selectivePlan(optimizer, planned, routing: routing, wire: wire, at: c)
         }
     }
 
