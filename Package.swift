@@ -101,6 +101,7 @@ let package = Package(
         .executableTarget(
             name: "DionCLI",
             dependencies: [
+                "DionCore",
                 "MPIShim",
                 "Checkpointing",
                 "LinearAlgebra",

@@ -40,7 +40,10 @@ def smoothed(steps, width=10):
 
 def name(run):
     c = run["configuration"]
-    return c["optimizer"] + (f" ρ={c['rankFraction']:g}" if c["optimizer"] == "dion" else "")
+    extra = f" ρ={c['rankFraction']:g}" if c["optimizer"] == "dion" else ""
+    if c["optimizer"] in ("dion2", "nordion2"):
+        extra = f" α={c['fraction']:g}"
+    return c["optimizer"] + extra
 
 
 runs = [load(p) for p in sys.argv[1:]]

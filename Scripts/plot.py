@@ -39,6 +39,8 @@ def label_of(run, path):
     name = c["optimizer"]
     if name == "dion":
         name += f" ρ={c['rankFraction']:g}"
+    elif name in ("dion2", "nordion2"):
+        name += f" α={c['fraction']:g}"
     return f"{name}, batch {c['batchSize']}"
 
 

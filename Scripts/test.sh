@@ -32,6 +32,11 @@ for mesh in dp=4 fsdp=4 tp=4 dp=2,fsdp=2 fsdp=2,tp=2; do
 done
 timeout 300 mpirun -np 4 .build/release/dion bench comm --mesh fsdp=2,tp=2 --model dion-train --optimizers dion2:0.25,nordion2:0.25,normuon \
   --steps 1 --check
+echo "== --wire bf16: Muon, Dion2, NorDion2, NorMuon send 2 bytes per element; measured bytes must equal the plan"
+for mesh in dp=4 fsdp=4 tp=4 fsdp=2,tp=2; do
+  timeout 300 mpirun -np 4 .build/release/dion bench comm --mesh "$mesh" --wire bf16 --shapes 130x70,70x130,3x5 \
+    --optimizers muon,dion2:0.25,nordion2:0.25,normuon --steps 2 --check
+done
 echo "== a whole model's matrices in one batched Dion step: measured bytes must equal the plan"
 for mesh in dp=4 dp=2,fsdp=2 fsdp=2,tp=2; do
   timeout 300 mpirun -np 4 .build/release/dion bench comm --mesh "$mesh" --model dion-train --optimizers dion:0.25,dion:1/16,adamw \

@@ -18,6 +18,7 @@ MPI_Datatype CMPIShim_DOUBLE(void) { return MPI_DOUBLE; }
 MPI_Datatype CMPIShim_INT32_T(void) { return MPI_INT32_T; }
 MPI_Datatype CMPIShim_INT64_T(void) { return MPI_INT64_T; }
 MPI_Datatype CMPIShim_UINT8_T(void) { return MPI_UINT8_T; }
+MPI_Datatype CMPIShim_UINT16_T(void) { return MPI_UINT16_T; }
 
 MPI_Op CMPIShim_SUM(void) { return MPI_SUM; }
 MPI_Op CMPIShim_MAX(void) { return MPI_MAX; }

@@ -1,10 +1,17 @@
 import DionCore
 
 /// One optimizer step of *this project's* distributed optimizers on a mesh, from shapes alone:
-/// the step plans (`StepPlan`) of every rank, as `dion bench comm --model` runs them — Dion steps all
-/// weight matrices as one batch, Muon and AdamW step them one by one; the layout is the one `bench
-/// comm` picks (tensor-parallel column with tp > 1, else FSDP with fsdp > 1, else replicated);
-/// matrix i has parameter id i (Muon's owner is id mod the owning axis).
+/// the step plans (`StepPlan`) of every rank, as `dion bench comm --model` runs them — Dion, Dion2,
+/// NorDion2 and NorMuon step all weight matrices as one batch, Muon and AdamW step them one by one;
+/// the layout is the one `bench comm` picks (tensor-parallel column with tp > 1, else FSDP with
+/// fsdp > 1, else replicated); matrix i has parameter id i (Muon's owner is id mod the owning axis).
+///
+/// Dion2's and NorDion2's bytes depend on the selection (`StepPlan.selective`): with the `local`
+/// routing the per-shard counts follow from shapes and are exact; with `exact` and `global` the
+/// plan assumes the k selected slices spread over the shards in proportion to their sizes
+/// (`SelectiveSchedule.proportionalCounts`) — a real step sends that when its selection is spread
+/// so, and otherwise differs by the slices a shard has above or below its share. NorMuon moves
+/// whole shards and is exact.
 ///
 /// Bytes are exact (the ledger's ring counts); time prices each planned collective with the α–β
 /// model on its axis' link. Both are the maximum over ranks of a rank's total.
@@ -26,8 +33,10 @@ public enum ImplementedSchedule {
         return .replicated
     }
 
-    /// The plan of one rank's step.
+    /// The plan of one rank's step: `routing` is Dion2's and NorDion2's selection (exact, global or
+    /// local), `wire` the format of Muon's, Dion2's, NorDion2's and NorMuon's matrix data.
     public static func plan(_ optimizer: SimulatedOptimizer, matrices: [(rows: Int, columns: Int)],
+                            routing: SelectiveRouting = .exact, wire: WirePrecision = .fp32,
                             at c: MeshCoordinate) throws(ClusterModelError) -> [PlannedCollective] {
         let layout = layout(c.mesh)
         let planned = matrices.enumerated().map { id, m in
@@ -42,23 +51,21 @@ public enum ImplementedSchedule {
             } catch {
                 throw ClusterModelError("\(error.message)")
             }
-        case .muon: return planned.flatMap { StepPlan.muon($0, gradientsAveragedByCaller: false, at: c) }
+        case .muon: return planned.flatMap { StepPlan.muon($0, gradientsAveragedByCaller: false, wire: wire, at: c) }
         case .adamw: return planned.flatMap { StepPlan.elementwise($0, gradientsAveragedByCaller: false, at: c) }
         case .dion2, .norMuon, .norDion2:
-            // Their bytes depend on which slices each step selects (StepPlan.selective takes the selection).
-            throw ClusterModelError("\(optimizer.name) is not modelled yet by dion simulate: its bytes depend on the "
-                                    + "selection of each step; measure them with dion bench comm --optimizers "
-                                    + "dion2:0.25,nordion2:0.25,normuon --check")
+            return try selectivePlan(optimizer, planned, routing: routing, wire: wire, at: c)
         }
     }
 
     /// The step's cost on the rank that sends the most (bytes), with time on `network` when given.
     public static func cost(_ optimizer: SimulatedOptimizer, matrices: [(rows: Int, columns: Int)], mesh: MeshShape,
-                            network: NetworkPreset? = nil) throws(ClusterModelError) -> RankCost {
+                            network: NetworkPreset? = nil, routing: SelectiveRouting = .exact,
+                            wire: WirePrecision = .fp32) throws(ClusterModelError) -> RankCost {
         var worst: RankCost?
         for c in MeshCoordinate.all(in: mesh) {
             var cost = RankCost()
-            for collective in try plan(optimizer, matrices: matrices, at: c) {
+            for collective in try plan(optimizer, matrices: matrices, routing: routing, wire: wire, at: c) {
                 cost.bytesByAxis[collective.axis?.label ?? "world", default: 0] += collective.bytesSent
                 if let network { cost.commSeconds += seconds(collective, mesh: mesh, network: network) }
             }
@@ -70,9 +77,10 @@ public enum ImplementedSchedule {
     }
 
     /// Bytes sent per step: the maximum over ranks of a rank's total, and that rank's bytes by axis.
-    public static func bytesSent(_ optimizer: SimulatedOptimizer, matrices: [(rows: Int, columns: Int)],
-                                 mesh: MeshShape) throws(ClusterModelError) -> (total: Int, byAxis: [String: Int]) {
-        let worst = try cost(optimizer, matrices: matrices, mesh: mesh)
+    public static func bytesSent(_ optimizer: SimulatedOptimizer, matrices: [(rows: Int, columns: Int)], mesh: MeshShape,
+                                 routing: SelectiveRouting = .exact,
+                                 wire: WirePrecision = .fp32) throws(ClusterModelError) -> (total: Int, byAxis: [String: Int]) {
+        let worst = try cost(optimizer, matrices: matrices, mesh: mesh, routing: routing, wire: wire)
         return (worst.total, worst.bytesByAxis)
     }
 

@@ -27,9 +27,12 @@ public struct OptimizerCost: Sendable {
     }
 
     /// The cost of `optimizer` on `model` over `mesh`.
+    /// `wire` is the format of the orthogonalized matrices' all-to-alls and all-gathers (Muon, Dion2,
+    /// NorMuon, NorDion2; the reference sends bf16).
     public static func estimate(_ optimizer: SimulatedOptimizer, model: ModelDescription, mesh: MeshShape,
-                                network: NetworkPreset) -> OptimizerCost {
+                                network: NetworkPreset, wire: WirePrecision = .fp32) -> OptimizerCost {
         var cost = OptimizerCost()
+        let wireBytes = Double(wire.elementSize)
         let (R, F, T) = (Double(mesh.replicate), Double(mesh.fsdp), Double(mesh.tp))
         for group in model.matrices {
             let (m, n, count) = (Double(group.rows), Double(group.columns), group.count)
@@ -51,14 +54,18 @@ public struct OptimizerCost: Sendable {
                 if mesh.fsdp > 1 {
                     // All-to-all owner scheme over a batch of F matrices: each rank sends (F−1)/F of its
                     // shards away and gets (F−1)/F of one whole matrix back, per F matrices.
-                    cost.add(.allToAll, .fsdp, elements: share * m * n / (F * T), count: count, mesh: mesh, network: network)
-                    cost.add(.allToAll, .fsdp, elements: share * m * n / (F * T), count: count, mesh: mesh, network: network)
+                    cost.add(.allToAll, .fsdp, elements: share * m * n / (F * T), bytesPerElement: wireBytes, count: count,
+                             mesh: mesh, network: network)
+                    cost.add(.allToAll, .fsdp, elements: share * m * n / (F * T), bytesPerElement: wireBytes, count: count,
+                             mesh: mesh, network: network)
                 } else if mesh.replicate > 1 {
                     // Replicated round robin: each rank orthogonalizes 1/R of the matrices, then all-gather.
-                    cost.add(.allGather, .replicate, elements: share * m * n / T, count: count, mesh: mesh, network: network)
+                    cost.add(.allGather, .replicate, elements: share * m * n / T, bytesPerElement: wireBytes, count: count,
+                             mesh: mesh, network: network)
                 }
                 if mesh.tp > 1 {
-                    cost.add(.allGather, .tp, elements: share * m * n / F, count: count, mesh: mesh, network: network)
+                    cost.add(.allGather, .tp, elements: share * m * n / F, bytesPerElement: wireBytes, count: count,
+                             mesh: mesh, network: network)
                 }
                 let (a, b) = (min(m, n), max(m, n))
                 let flops = 5 * (4 * a * a * b + 2 * a * a * a)

@@ -20,10 +20,15 @@ public struct SimulationReport: Sendable, Codable, Equatable {
 
     /// One optimizer's step under both schedules.
     public struct Record: Sendable, Codable, Equatable {
-        /// `dion`, `muon` or `adamw`.
+        /// `dion`, `muon`, `adamw`, `dion2`, `normuon` or `nordion2`.
         public var optimizer: String
         /// Dion's ρ, `nil` for the others.
         public var rank_fraction: Double?
+        /// Dion2's and NorDion2's α, `nil` for the others.
+        public var fraction: Double?
+        /// Dion2's and NorDion2's selection (exact, global, local; exact and global priced with the
+        /// selection spread over shards in proportion to their sizes), `whole` for NorMuon.
+        public var selection: String?
         /// This implementation (the default the table prints).
         public var implemented: Schedule
         /// The Dion reference's schedule (`--schedule reference` prints it too).
@@ -39,24 +44,31 @@ public struct SimulationReport: Sendable, Codable, Equatable {
     public var weight_matrix_parameters: Int
     /// The network preset's name.
     public var network: String
+    /// The wire format of Muon's, Dion2's, NorMuon's and NorDion2's matrix data (`fp32`, `bf16`).
+    public var wire: String
     /// The mesh's axis sizes by label (`dp`, `fsdp`, `tp`).
     public var mesh: [String: Int]
     /// One record per optimizer, in the order asked.
     public var records: [Record]
 
     /// Both schedules for every optimizer of `optimizers` on `model`, `mesh` and `network`.
+    ///
+    /// `routing` is Dion2's and NorDion2's selection, `wire` the format of the orthogonalized
+    /// optimizers' matrix data (both schedules; Muon's ratio uses the same wire).
     public static func make(model: ModelDescription, mesh: MeshShape, network: NetworkPreset,
-                            optimizers: [SimulatedOptimizer]) throws(ClusterModelError) -> SimulationReport {
+                            optimizers: [SimulatedOptimizer], routing: SelectiveRouting = .exact,
+                            wire: WirePrecision = .fp32) throws(ClusterModelError) -> SimulationReport {
         let weights = model.matrices.filter { !$0.scalarOptimizer }
             .flatMap { Array(repeating: (rows: $0.rows, columns: $0.columns), count: $0.count) }
         func implemented(_ optimizer: SimulatedOptimizer) throws(ClusterModelError) -> Schedule {
-            let cost = try ImplementedSchedule.cost(optimizer, matrices: weights, mesh: mesh, network: network)
-            let compute = OptimizerCost.estimate(optimizer, model: model, mesh: mesh, network: network).computeSeconds
+            let cost = try ImplementedSchedule.cost(optimizer, matrices: weights, mesh: mesh, network: network, routing: routing,
+                                                    wire: wire)
+            let compute = OptimizerCost.estimate(optimizer, model: model, mesh: mesh, network: network, wire: wire).computeSeconds
             return Schedule(bytes_sent_per_rank: cost.total, bytes_by_axis: cost.bytesByAxis, comm_seconds: cost.commSeconds,
                             compute_seconds: compute, ratio_to_muon: 0)
         }
         func reference(_ optimizer: SimulatedOptimizer) -> Schedule {
-            let cost = OptimizerCost.estimate(optimizer, model: model, mesh: mesh, network: network)
+            let cost = OptimizerCost.estimate(optimizer, model: model, mesh: mesh, network: network, wire: wire)
             return Schedule(bytes_sent_per_rank: Int(cost.bytesSent.rounded()),
                             bytes_by_axis: cost.bytesByAxis.mapValues { Int($0.rounded()) }, comm_seconds: cost.commSeconds,
                             compute_seconds: cost.computeSeconds, ratio_to_muon: 0)
@@ -69,12 +81,13 @@ public struct SimulationReport: Sendable, Codable, Equatable {
                 / Swift.max(muonImplemented.comm_seconds + muonImplemented.compute_seconds, 1e-30)
             theirs.ratio_to_muon = (theirs.comm_seconds + theirs.compute_seconds)
                 / Swift.max(muonReference.comm_seconds + muonReference.compute_seconds, 1e-30)
-            records.append(Record(optimizer: optimizer.name, rank_fraction: optimizer.rankFraction, implemented: mine,
-                                  reference: theirs))
+            let selection = optimizer == .norMuon ? "whole" : optimizer.selectionFraction == nil ? nil : routing.rawValue
+            records.append(Record(optimizer: optimizer.name, rank_fraction: optimizer.rankFraction,
+                                  fraction: optimizer.selectionFraction, selection: selection, implemented: mine, reference: theirs))
         }
         return SimulationReport(model: model.name, parameters: model.parameters,
                                 weight_matrix_parameters: weights.reduce(0) { $0 + $1.rows * $1.columns },
-                                network: network.name, mesh: ["dp": mesh.replicate, "fsdp": mesh.fsdp, "tp": mesh.tp],
+                                network: network.name, wire: wire.rawValue, mesh: ["dp": mesh.replicate, "fsdp": mesh.fsdp, "tp": mesh.tp],
                                 records: records)
     }
 }

@@ -36,6 +36,9 @@ struct BenchComm: ParsableCommand {
     @Option(help: "Dion2's and NorDion2's selection: exact (whole-matrix top-k, only selected slices move), global or local (the reference's two scopes).")
     var selection: String = "exact"
 
+    @Option(help: "Wire format of the optimizer collectives of muon, dion2, normuon and nordion2: fp32 or bf16 (half the bytes).")
+    var wire: String = "fp32"
+
     @Option(help: "Timed steps per case (after one warm-up step).")
     var steps: Int = 3
 
@@ -67,8 +70,9 @@ struct BenchComm: ParsableCommand {
             }
             var runner = CommBenchRunner(mesh: deviceMesh, layout: chosenLayout, sync: dataParallelSync, steps: steps)
             runner.selection = try SelectionMode.parse(selection)
+            runner.wire = try WirePrecision.parse(wire)
             if world.rank == 0 {
-                print("dion bench comm: mesh \(shape), layout \(chosenLayout), \(steps) steps per case")
+                print("dion bench comm: mesh \(shape), layout \(chosenLayout), wire \(runner.wire.rawValue), \(steps) steps per case")
                 print(CommBenchResult.header + (simulateNetwork.map { "  simulated comm ms on \($0)" } ?? ""))
             }
             var records: [CommBenchRecord] = []
@@ -80,7 +84,7 @@ struct BenchComm: ParsableCommand {
                 }
                 if world.rank == 0 {
                     print(result.row + (simulateNetwork == nil ? "" : String(format: " %12.3f", result.simulatedSeconds * 1e3)))
-                    records.append(result.record(mesh: shape, selection: runner.selection))
+                    records.append(result.record(mesh: shape, selection: runner.selection, wire: runner.wire))
                 }
             }
             if world.rank == 0, let json {

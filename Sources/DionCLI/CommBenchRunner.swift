@@ -71,13 +71,14 @@ struct CommBenchResult {
     }
 
     /// The JSON record of this result (`dion bench comm --json`).
-    func record(mesh: MeshShape, selection: SelectionMode) -> CommBenchRecord {
+    func record(mesh: MeshShape, selection: SelectionMode, wire: WirePrecision) -> CommBenchRecord {
         let rho: Double = if case .dion(let value) = benchCase.kind { value } else { 1 }
         var choice: OptimizerChoice? = nil
         if case .selective(let c) = benchCase.kind { choice = c }
         return CommBenchRecord(
             optimizer: benchCase.name.split(separator: ":").first.map(String.init) ?? benchCase.name, rank_fraction: rho,
             fraction: choice?.selectionFraction, selection: choice.map { $0 == .norMuon ? "whole" : selection.rawValue },
+            wire: wire.rawValue,
             rank: rank, mesh: ["dp": mesh.replicate, "fsdp": mesh.fsdp, "tp": mesh.tp],
             shape: benchCase.isModel ? nil : benchCase.label, model: benchCase.isModel ? benchCase.label : nil,
             bytes_sent_per_rank: bytesSent, bytes_received_per_rank: bytesReceived, predicted_bytes_sent_per_rank: predictedSent,
@@ -94,6 +95,8 @@ struct CommBenchRecord: Codable, Equatable {
     var fraction: Double?
     /// The selection mode of Dion2 and NorDion2 (exact, global, local), `whole` for NorMuon.
     var selection: String?
+    /// The wire format of the optimizer collectives (`--wire`; Dion and AdamW ignore it).
+    var wire: String
     var rank: Int
     var mesh: [String: Int]
     /// The matrix shape ("130x70"), or `model` for a whole model's matrices.
@@ -117,6 +120,8 @@ struct CommBenchRunner {
     let steps: Int
     /// The selection of Dion2 and NorDion2.
     var selection: SelectionMode = .exact
+    /// The wire format of Muon's, Dion2's, NorMuon's and NorDion2's collectives.
+    var wire: WirePrecision = .fp32
 
     func run(_ c: CommBenchCase) throws -> CommBenchResult {
         let generator = KeyedNormalGenerator(seed: 11)
@@ -152,7 +157,7 @@ struct CommBenchRunner {
                 _ = try dion.step(parameters: &xs, gradients: gs, states: &states, learningRates: rates, mesh: mesh)
             }
         case .muon:
-            let muon = DistributedMuon(try Muon.Configuration())
+            let muon = DistributedMuon(try Muon.Configuration(), wire: wire)
             var states = try xs.indices.map { try muon.initialState(for: xs[$0], parameterID: ids[$0], mesh: mesh) }
             plan = xs.indices.flatMap { muon.plannedCollectives(for: xs[$0], parameterID: ids[$0], mesh: mesh) }
             stepFunction = { gs in
@@ -162,9 +167,11 @@ struct CommBenchRunner {
             }
         case .selective(let choice):
             let optimizer: any DistributedSelectiveOptimizer = switch choice {
-            case .norMuon: DistributedNorMuon(try NorMuon.Configuration())
-            case .norDion2(let alpha): DistributedNorDion2(try NorDion2.Configuration(fraction: alpha, selection: selection))
-            default: DistributedDion2(try Dion2.Configuration(fraction: choice.selectionFraction ?? 0.25, selection: selection))
+            case .norMuon: DistributedNorMuon(try NorMuon.Configuration(), wire: wire)
+            case .norDion2(let alpha): DistributedNorDion2(try NorDion2.Configuration(fraction: alpha, selection: selection),
+                                                           wire: wire)
+            default: DistributedDion2(try Dion2.Configuration(fraction: choice.selectionFraction ?? 0.25, selection: selection),
+                                      wire: wire)
             }
             var states = try xs.map { try optimizer.initialState(for: $0, mesh: mesh) }
             let rates = [Float](repeating: 0.01, count: xs.count)

@@ -25,8 +25,14 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Network preset (see --list-networks).")
     var network: String = "h100-nvlink-ib400"
 
-    @Option(help: "Comma-separated optimizers: dion:ρ (1/16 or 0.0625), muon, adamw.")
+    @Option(help: "Comma-separated optimizers: dion:ρ (1/16 or 0.0625), muon, adamw, dion2:α, nordion2:α, normuon.")
     var optimizers: String = "dion:1/4,dion:1/16,dion:1/64,muon,adamw"
+
+    @Option(help: "Dion2's and NorDion2's selection: exact, global (priced with the k slices spread over shards in proportion to their sizes) or local.")
+    var selection: String = "exact"
+
+    @Option(help: "Wire format of the optimizer collectives of muon, dion2, normuon and nordion2: fp32 or bf16.")
+    var wire: String = "fp32"
 
     @Option(help: "Write the report (both schedules, exact bytes) as JSON to this file.")
     var json: String?
@@ -63,10 +69,15 @@ struct SimulateCommand: ParsableCommand {
         let meshShape = try MeshShape(parsing: mesh)
         let preset = try NetworkPreset.named(network)
         let choices = try optimizers.split(separator: ",").map { try SimulatedOptimizer.parse(String($0)) }
-        let report = try SimulationReport.make(model: description, mesh: meshShape, network: preset, optimizers: choices)
+        guard let routing = SelectiveRouting(rawValue: selection), routing != .whole else {
+            throw ValidationError("--selection must be exact, global or local")
+        }
+        let report = try SimulationReport.make(model: description, mesh: meshShape, network: preset, optimizers: choices,
+                                               routing: routing, wire: try WirePrecision.parse(wire))
         print(String(format: "%@ (%.2fB parameters) on %@, %@ (%d processes)", description.name as NSString,
                      Double(description.parameters) / 1e9, preset.name as NSString, meshShape.description as NSString,
                      meshShape.processCount))
+        print("wire \(report.wire)" + (choices.contains { $0.selectionFraction != nil } ? ", selection \(routing.rawValue)" : ""))
         print("this implementation (exact step plans, weight matrices, max over ranks; dion bench comm measures the same):")
         printTable(report, \.implemented)
         if schedule == .reference {
@@ -80,11 +91,14 @@ struct SimulateCommand: ParsableCommand {
     }
 
     private func printTable(_ report: SimulationReport, _ which: KeyPath<SimulationReport.Record, SimulationReport.Schedule>) {
-        print("optimizer      dp bytes/rank  fsdp bytes/rank  tp bytes/rank  world bytes/rank   comm s   compute s  vs Muon")
+        print("optimizer        dp bytes/rank  fsdp bytes/rank  tp bytes/rank  world bytes/rank   comm s   compute s  vs Muon")
         for record in report.records {
             let s = record[keyPath: which]
-            let label = record.rank_fraction.map { "dion ρ=\(fraction($0))" } ?? record.optimizer
-            print(String(format: "%-13@ %14lld %16lld %14lld %17lld %8.4f %11.4f %7.2fx", label as NSString,
+            let label = record.rank_fraction.map { "dion ρ=\(fraction($0))" }
+                ?? record.fraction.map { "\(record.optimizer) α=\(fraction($0))" } ?? record.optimizer
+            // Padded in Swift: String(format:)'s %-15@ does not pad on Linux.
+            print(label.padding(toLength: 15, withPad: " ", startingAt: 0)
+                  + String(format: " %14lld %16lld %14lld %17lld %8.4f %11.4f %7.2fx",
                          Int64(s.bytes_by_axis["dp"] ?? 0), Int64(s.bytes_by_axis["fsdp"] ?? 0),
                          Int64(s.bytes_by_axis["tp"] ?? 0), Int64(s.bytes_by_axis["world"] ?? 0), s.comm_seconds,
                          s.compute_seconds, s.ratio_to_muon))

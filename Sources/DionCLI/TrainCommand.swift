@@ -30,6 +30,8 @@ struct TrainCommand: ParsableCommand {
     var fraction: String = "0.25"
     @Option(help: "Dion2's and NorDion2's selection across shards: exact (same result on every mesh), global or local.")
     var selection: String = "exact"
+    @Option(help: "Wire format of the optimizer collectives of muon, dion2, normuon and nordion2: fp32, or bf16 (half the bytes; compute stays fp32).")
+    var wire: String = "fp32"
     @Option(help: "Learning rate of the matrices (everything with adamw); default per optimizer (docs/results.md).")
     var lr: Float?
     @Option(help: "AdamW learning rate of embeddings, head and norms with dion or muon.")
@@ -212,6 +214,7 @@ struct TrainCommand: ParsableCommand {
             model: try TransformerConfiguration(layers: layers, modelDimension: dModel, heads: heads, sequenceLength: seqLen),
             mesh: meshShape, optimizer: matrixOptimizer, rankFraction: try Self.fraction(rankFraction, flag: "--rank-fraction"),
             fraction: try Self.fraction(fraction, flag: "--fraction"), selection: selectionMode,
+            wire: try WirePrecision.parse(wire),
             learningRate: lr ?? Self.defaultLearningRate(matrixOptimizer), scalarLearningRate: scalarLr,
             weightDecay: weightDecay, schedule: try LearningRateSchedule(shape: shape, warmup: warmup ?? steps / 10, steps: steps),
             batchSize: batchSize, gradientAccumulation: gradAccum, seed: seed, gradientClip: gradClip,

@@ -10,6 +10,7 @@ public enum OptimizerChoice: Sendable, Hashable {
     case adamw
     /// Dion2 with the fraction α of slices selected per step.
     case dion2(fraction: Double)
+    /// NorMuon (Muon with a neuron-wise second moment).
     case norMuon
     /// NorDion2 with the fraction α of rows selected per step.
     case norDion2(fraction: Double)
@@ -24,6 +25,12 @@ public enum OptimizerChoice: Sendable, Hashable {
         case .norMuon: "normuon"
         case .norDion2: "nordion2"
         }
+    }
+
+    /// Whether this is Dion2 (which selects rows or columns by Dion2's rule; NorDion2 selects rows).
+    public var isDion2: Bool {
+        if case .dion2 = self { return true }
+        return false
     }
 
     /// Dion2's or NorDion2's selection fraction α, `nil` for the others.

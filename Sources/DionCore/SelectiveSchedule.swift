@@ -5,6 +5,12 @@ public enum SliceDimension: String, Sendable, Hashable, Codable {
     /// Dion2's single-process rule, whatever the layout: rows when m ≤ n, else columns (the shorter
     /// slices, so Polar Express runs on a k×n or m×k submatrix).
     public static func dion2(rows m: Int, columns n: Int) -> SliceDimension { m <= n ? .rows : .columns }
+
+    /// What a selective optimizer selects in an m × n matrix: Dion2's rule for Dion2 (`dion2Rule`),
+    /// rows for NorDion2 and NorMuon. The step and every plan call it.
+    public static func selected(dion2Rule: Bool, rows m: Int, columns n: Int) -> SliceDimension {
+        dion2Rule ? dion2(rows: m, columns: n) : .rows
+    }
 }
 
 /// What crosses the network in a step of Dion2, NorDion2 or NorMuon (`StepPlan.selective`), and
@@ -81,9 +87,33 @@ public struct SelectiveSchedule: Sendable, Hashable {
     /// least 1), F the number of shards of the slices.
     public func localCounts(fraction: Double, mesh: MeshShape) -> [Int] {
         let shards = sliceShards(mesh)
-        let chunk = ChunkSplit.chunkSize(length: p, parts: shards.count)
-        let kLocal = Swift.min(chunk, Swift.max(1, Int((fraction * Double(chunk)).rounded(.up))))
+        let kLocal = Self.selectedCount(fraction: fraction, of: ChunkSplit.chunkSize(length: p, parts: shards.count))
         return shards.map { Swift.min($0, kLocal) }
+    }
+
+    /// k = min(size, max(1, ⌈α·size⌉)), α·size in Double: how many of `size` slices a fraction α
+    /// selects (`SliceSelection.count` of the optimizers is this).
+    public static func selectedCount(fraction: Double, of size: Int) -> Int {
+        Swift.min(size, Swift.max(1, Int((fraction * Double(size)).rounded(.up))))
+    }
+
+    /// An assumed selection of k slices spread over the shards in proportion to their sizes (largest
+    /// remainders first, ties to the lower shard): what `dion simulate` prices for the `exact` and
+    /// `global` routings, whose real per-shard counts are the data's.
+    public func proportionalCounts(_ k: Int, mesh: MeshShape) -> [Int] {
+        let shards = sliceShards(mesh)
+        guard p > 0 else { return shards.map { _ in 0 } }
+        var counts = shards.map { k * $0 / p }
+        let order = shards.indices.sorted { a, b in
+            let (ra, rb) = (k * shards[a] % p, k * shards[b] % p)
+            return ra > rb || (ra == rb && a < b)
+        }
+        var left = k - counts.reduce(0, +)
+        for i in order where left > 0 && counts[i] < shards[i] {
+            counts[i] += 1
+            left -= 1
+        }
+        return counts
     }
 
     /// How many of `indices` (global slice indices) fall in each shard of the slices: the

@@ -39,12 +39,17 @@ extension StepPlan {
     ///  9. `across`: the partial row sums of squares of O (fp64; NorMuon, NorDion2);
     /// 10. each sharding axis: ‖O‖²_F and ‖Ô‖²_F partial sums (2, fp64; NorMuon, NorDion2).
     /// Phases 2–5 and 7–10 issue one collective per axis (fsdp, then tp) that some matrix uses.
+    /// The matrix data of phases 4–8 (slices of U, O) moves as `wire` elements (2 bytes each for
+    /// bf16); the global routing's indices stay Int32, the rest fp32 or fp64 as said.
     public static func selective(_ batch: [PlannedSelection], routing: SelectiveRouting, normalizes: Bool,
-                                 gradientsAveragedByCaller: Bool, at c: MeshCoordinate) -> [PlannedCollective] {
+                                 gradientsAveragedByCaller: Bool, wire: WirePrecision = .fp32,
+                                 at c: MeshCoordinate) -> [PlannedCollective] {
         let mesh = c.mesh
         let schedules = batch.map { SelectiveSchedule($0.matrix, dimension: $0.dimension, mesh: mesh) }
         let ks = batch.map { $0.selectedPerShard.reduce(0, +) }
         let owners = SelectiveSchedule.owners(schedules, selected: ks, mesh: mesh)
+        // Shard sizes once per matrix (the loops below index them per rank).
+        let sliceShards = schedules.map { $0.sliceShards(mesh) }, acrossShards = schedules.map { $0.acrossShards(mesh) }
         let axes: [MeshAxis] = [.fsdp, .tp]
         var plan = [allReduce(nil, batch.count, at: c)]
         if mesh.replicate > 1 && !gradientsAveragedByCaller {
@@ -61,14 +66,14 @@ extension StepPlan {
             return (slice, across, holder, holder && (s.slices == nil || slice == o.slices))
         }
         func routed(_ j: Int, shard: Int) -> Int {
-            routing == .global || routing == .whole ? schedules[j].sliceShards(mesh)[shard] : batch[j].selectedPerShard[shard]
+            routing == .global || routing == .whole ? sliceShards[j][shard] : batch[j].selectedPerShard[shard]
         }
         func selected(_ j: Int) -> Int { batch[j].selectedPerShard[me[j].slice] }
         if routing == .exact || routing == .local {
             for axis in axes {
                 let js = schedules.indices.filter { schedules[$0].across == axis }
                 if !js.isEmpty {
-                    plan.append(allReduce(axis, js.reduce(0) { $0 + schedules[$1].sliceShards(mesh)[me[$1].slice] },
+                    plan.append(allReduce(axis, js.reduce(0) { $0 + sliceShards[$1][me[$1].slice] },
                                           elementSize: 8, at: c))
                 }
             }
@@ -77,7 +82,7 @@ extension StepPlan {
             for axis in axes {
                 let js = schedules.indices.filter { schedules[$0].slices == axis }
                 guard !js.isEmpty else { continue }
-                let counts = (0..<mesh.size(of: axis)).map { r in js.reduce(0) { $0 + schedules[$1].sliceShards(mesh)[r] } }
+                let counts = (0..<mesh.size(of: axis)).map { r in js.reduce(0) { $0 + sliceShards[$1][r] } }
                 plan.append(gatherv(axis, counts: counts, elementSize: 8, at: c))
             }
         }
@@ -87,10 +92,10 @@ extension StepPlan {
             guard let axis = schedules[j].across else { continue }
             let o = schedules[j].ownerCoordinates(owners[j], mesh: mesh).across
             let rows = routed(j, shard: me[j].slice)
-            exchange.send(axis, to: o, rows * schedules[j].acrossShards(mesh)[me[j].across])
-            if me[j].holder { for r in 0..<mesh.size(of: axis) { exchange.receive(axis, from: r, rows * schedules[j].acrossShards(mesh)[r]) } }
+            exchange.send(axis, to: o, rows * acrossShards[j][me[j].across])
+            if me[j].holder { for r in 0..<mesh.size(of: axis) { exchange.receive(axis, from: r, rows * acrossShards[j][r]) } }
         }
-        plan += exchange.drain(at: c)
+        plan += exchange.drain(wire: wire, at: c)
         // 5: over `slices`, the stage owners' whole-width slices to the owner.
         for j in schedules.indices {
             guard let axis = schedules[j].slices else { continue }
@@ -98,13 +103,13 @@ extension StepPlan {
             exchange.send(axis, to: o, me[j].holder ? routed(j, shard: me[j].slice) * schedules[j].q : 0)
             if me[j].owner { for r in 0..<mesh.size(of: axis) { exchange.receive(axis, from: r, routed(j, shard: r) * schedules[j].q) } }
         }
-        plan += exchange.drain(at: c)
+        plan += exchange.drain(wire: wire, at: c)
         // 6: unsharded matrices: O all-gathered over the world from their owners.
         let unsharded = schedules.indices.filter { schedules[$0].slices == nil && schedules[$0].across == nil }
         if !unsharded.isEmpty && mesh.processCount > 1 {
             var counts = [Int](repeating: 0, count: mesh.processCount)
             for j in unsharded { counts[owners[j]] += ks[j] * schedules[j].q }
-            plan.append(gatherv(nil, counts: counts, elementSize: 4, at: c))
+            plan.append(gatherv(nil, counts: counts, elementSize: 4, wire: wire, at: c))
         }
         // 7: over `slices`, back from the owner (global: the indices first).
         for stage in routing == .global ? [true, false] : [false] {
@@ -116,7 +121,7 @@ extension StepPlan {
                 }
                 exchange.receive(axis, from: o, !me[j].holder ? 0 : stage ? ks[j] : selected(j) * schedules[j].q)
             }
-            plan += exchange.drain(at: c)
+            plan += exchange.drain(wire: stage ? nil : wire, at: c)
         }
         // 8: over `across`, back from the stage owner.
         for stage in routing == .global ? [true, false] : [false] {
@@ -125,12 +130,12 @@ extension StepPlan {
                 let o = schedules[j].ownerCoordinates(owners[j], mesh: mesh).across
                 if me[j].holder {
                     for r in 0..<mesh.size(of: axis) {
-                        exchange.send(axis, to: r, stage ? ks[j] : selected(j) * schedules[j].acrossShards(mesh)[r])
+                        exchange.send(axis, to: r, stage ? ks[j] : selected(j) * acrossShards[j][r])
                     }
                 }
-                exchange.receive(axis, from: o, stage ? ks[j] : selected(j) * schedules[j].acrossShards(mesh)[me[j].across])
+                exchange.receive(axis, from: o, stage ? ks[j] : selected(j) * acrossShards[j][me[j].across])
             }
-            plan += exchange.drain(at: c)
+            plan += exchange.drain(wire: stage ? nil : wire, at: c)
         }
         guard normalizes else { return plan }
         for axis in axes {
@@ -147,9 +152,10 @@ extension StepPlan {
 
 extension StepPlan {
     /// An all-gather with per-rank `counts` over `axis` (the world for `nil`).
-    static func gatherv(_ axis: MeshAxis?, counts: [Int], elementSize: Int, at c: MeshCoordinate) -> PlannedCollective {
+    static func gatherv(_ axis: MeshAxis?, counts: [Int], elementSize: Int, wire: WirePrecision? = nil,
+                        at c: MeshCoordinate) -> PlannedCollective {
         PlannedCollective(operation: .allGather, axis: axis, messageElements: counts.reduce(0, +), elementSize: elementSize,
-                          volume: RingCost.allGather(counts: counts, rank: c.index(on: axis)))
+                          volume: RingCost.allGather(counts: counts, rank: c.index(on: axis)), wire: wire)
     }
 }
 
@@ -175,13 +181,15 @@ struct AllToAllTally {
         sends[axis] = sends[axis] ?? [Int](repeating: 0, count: mesh.size(of: axis))
     }
 
-    /// One all-to-all per touched axis (in `axes` order), then empty.
-    mutating func drain(at c: MeshCoordinate) -> [PlannedCollective] {
+    /// One all-to-all per touched axis (in `axes` order), then empty: Int32 indices for `wire` nil,
+    /// else matrix data in the wire format.
+    mutating func drain(wire: WirePrecision?, at c: MeshCoordinate) -> [PlannedCollective] {
         defer { sends = [:]; receives = [:] }
         return axes.compactMap { axis -> PlannedCollective? in
             guard let s = sends[axis], let r = receives[axis] else { return nil }
             return PlannedCollective(operation: .allToAll, axis: axis, messageElements: s.reduce(0, +), elementSize: 4,
-                                     volume: RingCost.allToAll(sendCounts: s, receiveCounts: r, rank: c.index(on: axis)))
+                                     volume: RingCost.allToAll(sendCounts: s, receiveCounts: r, rank: c.index(on: axis)),
+                                     wire: wire)
         }
     }
 }

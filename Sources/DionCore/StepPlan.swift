@@ -13,13 +13,18 @@ public struct PlannedCollective: Sendable, Hashable {
     public let elementSize: Int
     /// Elements this rank sends and receives (`RingCost`, as the ledger records them).
     public let volume: TransferVolume
+    /// The wire format when this collective carries an optimizer's matrix data (`--wire`; then
+    /// `elementSize == wire.elementSize`), `nil` for flags, gradients, scores, norms and indices.
+    public let wire: WirePrecision?
 
-    public init(operation: Operation, axis: MeshAxis?, messageElements: Int, elementSize: Int, volume: TransferVolume) {
+    public init(operation: Operation, axis: MeshAxis?, messageElements: Int, elementSize: Int, volume: TransferVolume,
+                wire: WirePrecision? = nil) {
         self.operation = operation
         self.axis = axis
         self.messageElements = messageElements
-        self.elementSize = elementSize
+        self.elementSize = wire?.elementSize ?? elementSize
         self.volume = volume
+        self.wire = wire
     }
 
     /// Bytes this rank sends.
@@ -136,7 +141,10 @@ public enum StepPlan {
     /// gradient averaged over `dp` (unless the caller did); then the whole update: broadcast from
     /// an owner over `dp` (replicated), sent to an owner and back with two all-to-alls over `fsdp`
     /// (FSDP on rows), or gathered over the rows' axis, then the columns' axis (tensor parallel).
-    public static func muon(_ x: PlannedMatrix, gradientsAveragedByCaller: Bool, at c: MeshCoordinate) -> [PlannedCollective] {
+    /// The update's collectives move `wire` elements (2 bytes each for bf16); the flag and the
+    /// gradient stay fp32.
+    public static func muon(_ x: PlannedMatrix, gradientsAveragedByCaller: Bool, wire: WirePrecision = .fp32,
+                            at c: MeshCoordinate) -> [PlannedCollective] {
         let mesh = c.mesh
         let rowsLocal = c.localLength(x.rows, over: x.layout.rows.axis)
         let columnsLocal = c.localLength(x.columns, over: x.layout.columns.axis)
@@ -148,7 +156,7 @@ public enum StepPlan {
                 let owner = Int(x.parameterID % UInt64(mesh.replicate))
                 plan.append(PlannedCollective(operation: .broadcast, axis: .replicate, messageElements: block, elementSize: 4,
                                               volume: RingCost.broadcast(count: block, groupSize: mesh.replicate,
-                                                                         rank: c.replicate, root: owner)))
+                                                                         rank: c.replicate, root: owner), wire: wire))
             }
         } else if x.layout == .fsdp {
             guard mesh.fsdp > 1 else { return plan }
@@ -156,20 +164,22 @@ public enum StepPlan {
             let others = x.rows * x.columns - block
             // To the owner, then back: the owner keeps its own block local both ways.
             plan.append(PlannedCollective(operation: .allToAll, axis: .fsdp, messageElements: block, elementSize: 4,
-                                          volume: TransferVolume(sent: isOwner ? 0 : block, received: isOwner ? others : 0)))
+                                          volume: TransferVolume(sent: isOwner ? 0 : block, received: isOwner ? others : 0),
+                                          wire: wire))
             plan.append(PlannedCollective(operation: .allToAll, axis: .fsdp, messageElements: isOwner ? x.rows * x.columns : 0,
                                           elementSize: 4,
-                                          volume: TransferVolume(sent: isOwner ? others : 0, received: isOwner ? 0 : block)))
+                                          volume: TransferVolume(sent: isOwner ? others : 0, received: isOwner ? 0 : block),
+                                          wire: wire))
         } else {
             var height = rowsLocal
             if let axis = x.layout.rows.axis, mesh.size(of: axis) > 1 {
                 let counts = ChunkSplit.sizes(length: x.rows, parts: mesh.size(of: axis)).map { $0 * columnsLocal }
-                plan.append(allGather(axis, counts: counts, at: c))
+                plan.append(allGather(axis, counts: counts, wire: wire, at: c))
                 height = x.rows
             }
             if let axis = x.layout.columns.axis, mesh.size(of: axis) > 1 {
                 let counts = ChunkSplit.sizes(length: x.columns, parts: mesh.size(of: axis)).map { $0 * height }
-                plan.append(allGather(axis, counts: counts, at: c))
+                plan.append(allGather(axis, counts: counts, wire: wire, at: c))
             }
         }
         return plan
@@ -190,8 +200,8 @@ public enum StepPlan {
                           volume: RingCost.allReduce(count: count, groupSize: c.size(of: axis), rank: c.index(on: axis)))
     }
 
-    static func allGather(_ axis: MeshAxis, counts: [Int], at c: MeshCoordinate) -> PlannedCollective {
+    static func allGather(_ axis: MeshAxis, counts: [Int], wire: WirePrecision? = nil, at c: MeshCoordinate) -> PlannedCollective {
         PlannedCollective(operation: .allGather, axis: axis, messageElements: counts.reduce(0, +), elementSize: 4,
-                          volume: RingCost.allGather(counts: counts, rank: c.index(on: axis)))
+                          volume: RingCost.allGather(counts: counts, rank: c.index(on: axis)), wire: wire)
     }
 }

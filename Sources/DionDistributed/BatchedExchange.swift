@@ -14,8 +14,15 @@ struct BatchedExchange<T: MPIScalar> {
     private var outgoing: [MeshAxis: [[T]]] = [:]
     private var incoming: [MeshAxis: [[(matrix: Int, count: Int)]]] = [:]
     private let mesh: DeviceMesh
+    /// One all-to-all on a communicator (the wire format decides what crosses).
+    private let transport: (Communicator, [T], [Int], [Int]) throws(MPIError) -> [T]
 
-    init(mesh: DeviceMesh) { self.mesh = mesh }
+    init(mesh: DeviceMesh) {
+        self.mesh = mesh
+        transport = { (communicator, data, sendCounts, receiveCounts) throws(MPIError) in
+            try communicator.allToAll(data, sendCounts: sendCounts, receiveCounts: receiveCounts)
+        }
+    }
 
     private mutating func touch(_ axis: MeshAxis) {
         let g = mesh.shape.size(of: axis)
@@ -42,8 +49,7 @@ struct BatchedExchange<T: MPIScalar> {
         for axis in Self.axes {
             guard let out = outgoing[axis], let into = incoming[axis] else { continue }
             let receiveCounts = into.map { $0.reduce(0) { $0 + $1.count } }
-            let received = try mesh.communicator(axis).allToAll(out.flatMap { $0 }, sendCounts: out.map(\.count),
-                                                                receiveCounts: receiveCounts)
+            let received = try transport(mesh.communicator(axis), out.flatMap { $0 }, out.map(\.count), receiveCounts)
             var offset = 0
             for (source, segments) in into.enumerated() {
                 for segment in segments {
@@ -53,5 +59,16 @@ struct BatchedExchange<T: MPIScalar> {
             }
         }
         return result
+    }
+}
+
+extension BatchedExchange where T == Float {
+    /// An exchange of fp32 matrix data that crosses the wire in `wire`'s format
+    /// (`Communicator.allToAll(_:sendCounts:receiveCounts:wire:)`).
+    init(mesh: DeviceMesh, wire: WirePrecision) {
+        self.mesh = mesh
+        transport = { (communicator, data, sendCounts, receiveCounts) throws(MPIError) in
+            try communicator.allToAll(data, sendCounts: sendCounts, receiveCounts: receiveCounts, wire: wire)
+        }
     }
 }

@@ -42,7 +42,7 @@ extension DistributedDion {
 extension DistributedMuon {
     /// The collectives one step issues on this rank (`StepPlan.muon`).
     public func plannedCollectives(for x: ShardedMatrix, parameterID: UInt64, mesh: DeviceMesh) -> [PlannedCollective] {
-        StepPlan.muon(x.planned(parameterID: parameterID), gradientsAveragedByCaller: gradientsAveragedByCaller,
+        StepPlan.muon(x.planned(parameterID: parameterID), gradientsAveragedByCaller: gradientsAveragedByCaller, wire: wire,
                       at: mesh.coordinate)
     }
 }

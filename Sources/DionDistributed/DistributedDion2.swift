@@ -52,11 +52,15 @@ extension DistributedSelectiveOptimizer {
 public struct DistributedDion2: DistributedSelectiveOptimizer {
     public let engine: DistributedSelective
 
-    public init(_ c: Dion2.Configuration, gradientsAveragedByCaller: Bool = false) {
+    /// - Parameters:
+    ///   - c: the single-process hyperparameters (and, for the selective ones, the selection mode).
+    ///   - gradientsAveragedByCaller: `true` when the caller averages gradients over `dp` itself.
+    ///   - wire: the format of the routed slices and of O on the wire (bf16: 2 bytes per element).
+    public init(_ c: Dion2.Configuration, gradientsAveragedByCaller: Bool = false, wire: WirePrecision = .fp32) {
         engine = DistributedSelective(rule: .init(kind: .dion2, routing: SelectiveRouting(c.selection), fraction: c.fraction,
                                                   decay: c.errorFeedbackDecay, momentum: 0, nesterov: false, beta2: nil,
                                                   cautiousWeightDecay: false, weightDecay: c.weightDecay, epsilon: c.epsilon,
-                                                  adjustment: c.adjustment, nonFinitePolicy: c.nonFinitePolicy),
+                                                  adjustment: c.adjustment, nonFinitePolicy: c.nonFinitePolicy, wire: wire),
                                       gradientsAveragedByCaller: gradientsAveragedByCaller)
     }
 }
@@ -66,11 +70,15 @@ public struct DistributedDion2: DistributedSelectiveOptimizer {
 public struct DistributedNorDion2: DistributedSelectiveOptimizer {
     public let engine: DistributedSelective
 
-    public init(_ c: NorDion2.Configuration, gradientsAveragedByCaller: Bool = false) {
+    /// - Parameters:
+    ///   - c: the single-process hyperparameters (and, for the selective ones, the selection mode).
+    ///   - gradientsAveragedByCaller: `true` when the caller averages gradients over `dp` itself.
+    ///   - wire: the format of the routed slices and of O on the wire (bf16: 2 bytes per element).
+    public init(_ c: NorDion2.Configuration, gradientsAveragedByCaller: Bool = false, wire: WirePrecision = .fp32) {
         engine = DistributedSelective(rule: .init(kind: .norDion2, routing: SelectiveRouting(c.selection), fraction: c.fraction,
                                                   decay: c.momentum, momentum: 0, nesterov: false, beta2: c.beta2,
                                                   cautiousWeightDecay: false, weightDecay: c.weightDecay, epsilon: c.epsilon,
-                                                  adjustment: c.adjustment, nonFinitePolicy: c.nonFinitePolicy),
+                                                  adjustment: c.adjustment, nonFinitePolicy: c.nonFinitePolicy, wire: wire),
                                       gradientsAveragedByCaller: gradientsAveragedByCaller)
     }
 }
@@ -81,11 +89,15 @@ public struct DistributedNorDion2: DistributedSelectiveOptimizer {
 public struct DistributedNorMuon: DistributedSelectiveOptimizer {
     public let engine: DistributedSelective
 
-    public init(_ c: NorMuon.Configuration, gradientsAveragedByCaller: Bool = false) {
+    /// - Parameters:
+    ///   - c: the single-process hyperparameters (and, for the selective ones, the selection mode).
+    ///   - gradientsAveragedByCaller: `true` when the caller averages gradients over `dp` itself.
+    ///   - wire: the format of the routed slices and of O on the wire (bf16: 2 bytes per element).
+    public init(_ c: NorMuon.Configuration, gradientsAveragedByCaller: Bool = false, wire: WirePrecision = .fp32) {
         engine = DistributedSelective(rule: .init(kind: .norMuon, routing: .whole, fraction: 1, decay: 1, momentum: c.momentum,
                                                   nesterov: c.nesterov, beta2: c.beta2, cautiousWeightDecay: c.cautiousWeightDecay,
                                                   weightDecay: c.weightDecay, epsilon: c.epsilon, adjustment: c.adjustment,
-                                                  nonFinitePolicy: c.nonFinitePolicy),
+                                                  nonFinitePolicy: c.nonFinitePolicy, wire: wire),
                                       gradientsAveragedByCaller: gradientsAveragedByCaller)
     }
 }

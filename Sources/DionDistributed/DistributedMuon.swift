@@ -32,11 +32,16 @@ public struct DistributedMuon: Sendable {
     /// `true` when the caller has agreed over the world that every gradient is finite (the
     /// training's `GradientSynchronizer` votes once per step): the step skips its own vote.
     public var finitenessAgreedByCaller = false
+    /// The format of the update's collectives (the broadcast, the all-to-alls, the gathers of U):
+    /// with `.bf16` what crosses them is rounded to bfloat16 (2 bytes per element, half the
+    /// bytes); Newton–Schulz and the update stay fp32.
+    public let wire: WirePrecision
 
-    /// A distributed Muon with these hyperparameters; see `gradientsAveragedByCaller`.
-    public init(_ configuration: Muon.Configuration, gradientsAveragedByCaller: Bool = false) {
+    /// A distributed Muon with these hyperparameters; see `gradientsAveragedByCaller` and `wire`.
+    public init(_ configuration: Muon.Configuration, gradientsAveragedByCaller: Bool = false, wire: WirePrecision = .fp32) {
         muon = Muon(configuration)
         self.gradientsAveragedByCaller = gradientsAveragedByCaller
+        self.wire = wire
     }
 
     /// The state for a sharded parameter: zero momentum on this rank's block.
@@ -94,7 +99,7 @@ public struct DistributedMuon: Sendable {
         var o = dp.rank == owner ? try NewtonSchulz.orthogonalize(u, coefficients: muon.configuration.coefficients,
                                                                   epsilon: muon.configuration.epsilon).elements
                                  : [Float](repeating: 0, count: u.elements.count)
-        if dp.size > 1 { try dp.broadcast(&o, root: owner) }
+        if dp.size > 1 { try dp.broadcast(&o, root: owner, wire: wire) }
         return o
     }
 
@@ -102,7 +107,7 @@ public struct DistributedMuon: Sendable {
     /// rank of the group (the ZeRO-1 scheme of Moonshot, §2.2: (k−1)/k·m·n per sharded axis).
     private func orthogonalizeGathered(_ u: Matrix, x: ShardedMatrix, mesh: DeviceMesh) throws -> [Float] {
         let shardedU = try ShardedMatrix(rows: x.rows, columns: x.columns, layout: x.layout, local: u.elements, mesh: mesh)
-        let whole = try Matrix(rows: x.rows, columns: x.columns, elements: try shardedU.gathered(on: mesh))
+        let whole = try Matrix(rows: x.rows, columns: x.columns, elements: try shardedU.gathered(on: mesh, wire: wire))
         let o = try NewtonSchulz.orthogonalize(whole, coefficients: muon.configuration.coefficients,
                                                epsilon: muon.configuration.epsilon)
         return o.rows(x.rowRange).columns(x.columnRange).elements
@@ -112,13 +117,14 @@ public struct DistributedMuon: Sendable {
     private func orthogonalizeSharded(_ u: Matrix, x: ShardedMatrix, mesh: DeviceMesh, owner: Int) throws -> [Float] {
         let fsdp = mesh.communicator(.fsdp)
         let f = fsdp.size
+        let wire = f > 1 ? self.wire : .fp32  // nothing crosses with one rank
         let rowCounts = ChunkSplit.sizes(length: x.rows, parts: f)
         let n = x.columns
         var sendCounts = [Int](repeating: 0, count: f)
         sendCounts[owner] = u.elements.count
         var receiveCounts = [Int](repeating: 0, count: f)
         if fsdp.rank == owner { receiveCounts = rowCounts.map { $0 * n } }
-        let gathered = try fsdp.allToAll(u.elements, sendCounts: sendCounts, receiveCounts: receiveCounts)
+        let gathered = try fsdp.allToAll(u.elements, sendCounts: sendCounts, receiveCounts: receiveCounts, wire: wire)
         var back = [Float]()
         var backCounts = [Int](repeating: 0, count: f)
         if fsdp.rank == owner {
@@ -129,7 +135,7 @@ public struct DistributedMuon: Sendable {
         }
         var returnCounts = [Int](repeating: 0, count: f)
         returnCounts[owner] = u.elements.count
-        return try fsdp.allToAll(back, sendCounts: backCounts, receiveCounts: returnCounts)
+        return try fsdp.allToAll(back, sendCounts: backCounts, receiveCounts: returnCounts, wire: wire)
     }
 }
 

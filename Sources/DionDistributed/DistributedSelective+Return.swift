@@ -25,7 +25,7 @@ extension DistributedSelective {
         var counts = [Int](repeating: 0, count: mesh.world.size)
         for j in unsharded { counts[items[j].owner] += items[j].k * items[j].schedule.q }
         let all = try mesh.world.allGather(unsharded.filter { items[$0].isOwner }.flatMap { items[$0].piece.elements },
-                                           counts: counts)
+                                           counts: counts, wire: rule.wire)
         var starts = [Int](repeating: 0, count: counts.count)
         for w in 1..<max(counts.count, 1) { starts[w] = starts[w - 1] + counts[w - 1] }
         for j in unsharded {
@@ -42,7 +42,7 @@ extension DistributedSelective {
         let shape = mesh.shape
         let global = rule.routing == .global
         var indices = BatchedExchange<Int32>(mesh: mesh)
-        var data = BatchedExchange<Float>(mesh: mesh)
+        var data = BatchedExchange<Float>(mesh: mesh, wire: rule.wire)
         if global {
             for (j, item) in items.enumerated() {
                 guard let axis = item.schedule.slices else { continue }

@@ -138,7 +138,7 @@ extension DistributedSelective {
                 }
             }
         }
-        var exchange = BatchedExchange<Float>(mesh: mesh)
+        var exchange = BatchedExchange<Float>(mesh: mesh, wire: rule.wire)
         for (j, item) in items.enumerated() {
             guard let axis = item.schedule.across else { continue }
             exchange.send(axis, to: item.ownerAcross, item.piece.elements)

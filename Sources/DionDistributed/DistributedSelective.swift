@@ -43,6 +43,8 @@ public struct DistributedSelective: Sendable {
         let epsilon: Float
         let adjustment: Muon.LearningRateAdjustment
         let nonFinitePolicy: NonFiniteGradientPolicy
+        /// The format of the routed slices and of O on the wire (phases 4–8).
+        var wire: WirePrecision = .fp32
     }
 
     /// This rank's share of the state of one matrix.
@@ -70,7 +72,7 @@ public struct DistributedSelective: Sendable {
 
     /// The selection dimension of an m × n matrix.
     func dimension(rows m: Int, columns n: Int) -> SliceDimension {
-        rule.kind == .dion2 ? SliceDimension.dion2(rows: m, columns: n) : .rows
+        SliceDimension.selected(dion2Rule: rule.kind == .dion2, rows: m, columns: n)
     }
 
     /// M = 0 (and V = 0) on this rank's block.
@@ -114,7 +116,7 @@ public struct DistributedSelective: Sendable {
     /// from the selection the states recorded: call it after a step in which every matrix applied.
     public func plannedCollectives(forBatch xs: [ShardedMatrix], states: [State], mesh: DeviceMesh) -> [PlannedCollective] {
         StepPlan.selective(planned(xs, states, mesh: mesh.shape), routing: rule.routing, normalizes: rule.beta2 != nil,
-                           gradientsAveragedByCaller: gradientsAveragedByCaller, at: mesh.coordinate)
+                           gradientsAveragedByCaller: gradientsAveragedByCaller, wire: rule.wire, at: mesh.coordinate)
     }
 
     /// k for a matrix: the routed slices that come back as O.

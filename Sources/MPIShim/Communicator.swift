@@ -161,6 +161,9 @@ public final class Communicator: Sendable, CustomStringConvertible {
     }
 
     func checkReduction(_ op: ReductionOp, _ datatype: MPIDatatype, _ function: String) throws(MPIError) {
+        if datatype == .bfloat16 {
+            throw .invalidArgument("bfloat16 is a wire format for moving data; reduce in float32", in: function)
+        }
         if op == .average && !datatype.isFloatingPoint {
             throw .invalidArgument("average is defined for floating-point types only, not \(datatype.rawValue)", in: function)
         }

@@ -5,6 +5,8 @@ public enum MPIDatatype: String, Sendable, Hashable, Codable, CaseIterable {
     case int32
     case int64
     case uint8
+    /// bfloat16 bit patterns (`BFloat16`): moved, never reduced.
+    case bfloat16
 
     /// Size of one element in bytes.
     public var size: Int {
@@ -12,6 +14,7 @@ public enum MPIDatatype: String, Sendable, Hashable, Codable, CaseIterable {
         case .float32, .int32: 4
         case .float64, .int64: 8
         case .uint8: 1
+        case .bfloat16: 2
         }
     }
 
@@ -26,14 +29,15 @@ public enum MPIDatatype: String, Sendable, Hashable, Codable, CaseIterable {
         case .int32: 2
         case .int64: 3
         case .uint8: 4
+        case .bfloat16: 5
         }
     }
 }
 
 /// A Swift type that maps one-to-one onto an MPI datatype.
 ///
-/// `Float`, `Double`, `Int32`, `Int64` and `UInt8` conform. The protocol is not meant for
-/// other conformances: MPIShim only knows the MPI handles of these five types.
+/// `Float`, `Double`, `Int32`, `Int64`, `UInt8` and `BFloat16` conform. The protocol is not meant
+/// for other conformances: MPIShim only knows the MPI handles of these six types.
 public protocol MPIScalar: BitwiseCopyable, Sendable, Equatable {
     /// The MPI datatype of this Swift type.
     static var mpiDatatype: MPIDatatype { get }

@@ -31,7 +31,7 @@ public enum SliceSelection {
 
     /// k = min(size, max(1, ⌈α·size⌉)), α·size in Double.
     public static func count(fraction: Double, of size: Int) -> Int {
-        Swift.min(size, Swift.max(1, Int((fraction * Double(size)).rounded(.up))))
+        SelectiveSchedule.selectedCount(fraction: fraction, of: size)
     }
 
     /// The indices of the `k` highest scores, sorted ascending; ties go to the lower index and

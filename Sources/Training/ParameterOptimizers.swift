@@ -52,7 +52,7 @@ public struct ParameterOptimizers {
         dion.finitenessAgreedByCaller = true
         self.dion = dion
         var muon = DistributedMuon(try Muon.Configuration(momentum: 0.95, weightDecay: c.weightDecay, nesterov: true),
-                                   gradientsAveragedByCaller: true)
+                                   gradientsAveragedByCaller: true, wire: c.wire)
         muon.finitenessAgreedByCaller = true
         self.muon = muon
         selective = try Self.selectiveOptimizer(c, gradientsAveragedByCaller: true)
@@ -108,7 +108,7 @@ public struct ParameterOptimizers {
     /// The distributed Dion2, NorMuon or NorDion2 of `--optimizer` (`nil` for the others), with
     /// the hyperparameters training uses: the library's defaults (β = μ = 0.95, β₂ = 0.95, no
     /// Nesterov for NorMuon, the spectral-norm learning-rate adjustment), `--weight-decay`,
-    /// `--fraction` and `--selection`.
+    /// `--fraction`, `--selection` and `--wire`.
     ///
     /// - Throws: `OptimizerError.invalidHyperparameter` for a fraction outside (0, 1] or a bad decay.
     static func selectiveOptimizer(_ c: TrainingConfiguration,
@@ -116,13 +116,13 @@ public struct ParameterOptimizers {
         switch c.optimizer {
         case .dion2:
             DistributedDion2(try Dion2.Configuration(fraction: c.fraction, weightDecay: c.weightDecay, selection: c.selection),
-                             gradientsAveragedByCaller: gradientsAveragedByCaller)
+                             gradientsAveragedByCaller: gradientsAveragedByCaller, wire: c.wire)
         case .normuon:
             DistributedNorMuon(try NorMuon.Configuration(weightDecay: c.weightDecay),
-                               gradientsAveragedByCaller: gradientsAveragedByCaller)
+                               gradientsAveragedByCaller: gradientsAveragedByCaller, wire: c.wire)
         case .nordion2:
             DistributedNorDion2(try NorDion2.Configuration(fraction: c.fraction, weightDecay: c.weightDecay, selection: c.selection),
-                                gradientsAveragedByCaller: gradientsAveragedByCaller)
+                                gradientsAveragedByCaller: gradientsAveragedByCaller, wire: c.wire)
         case .dion, .muon, .adamw:
             nil
         }

@@ -25,6 +25,9 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
     public var fraction: Double
     /// How Dion2 and NorDion2 select their slices across shards (`exact` is the same on every mesh).
     public var selection: SelectionMode
+    /// The format of the optimizer collectives' matrix data (Muon, Dion2, NorMuon, NorDion2):
+    /// fp32, or bf16 (half the bytes, each element rounded; compute stays fp32).
+    public var wire: WirePrecision
     /// Learning rate of the matrix optimizer (and of everything with `--optimizer adamw`).
     public var learningRate: Float
     /// Learning rate of the scalar optimizer (AdamW) for the embedding, head and norms with Dion or Muon.
@@ -49,7 +52,7 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
     public var maxBadSteps: Int
 
     public init(model: TransformerConfiguration, mesh: MeshShape, optimizer: MatrixOptimizer, rankFraction: Double = 0.25,
-                fraction: Double = 0.25, selection: SelectionMode = .exact, learningRate: Float, scalarLearningRate: Float, weightDecay: Float = 0.01, schedule: LearningRateSchedule,
+                fraction: Double = 0.25, selection: SelectionMode = .exact, wire: WirePrecision = .fp32, learningRate: Float, scalarLearningRate: Float, weightDecay: Float = 0.01, schedule: LearningRateSchedule,
                 batchSize: Int, gradientAccumulation: Int = 1, seed: UInt64 = 0, gradientClip: Float = 0,
                 dataParallelSync: DistributedDion.DataParallelSync = .automatic, logEvery: Int = 10, evalEvery: Int = 0,
                 evalBatches: Int = 4, maxBadSteps: Int = 5) {
@@ -59,6 +62,7 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
         self.rankFraction = rankFraction
         self.fraction = fraction
         self.selection = selection
+        self.wire = wire
         self.learningRate = learningRate
         self.scalarLearningRate = scalarLearningRate
         self.weightDecay = weightDecay

@@ -15,6 +15,7 @@
 //   _MPITestRunner wait-for-kill      every rank prints its pid, then all-reduces in a loop for 60 s
 //   _MPITestRunner dion-equivalence MESH   distributed vs single-process Dion, 5 steps, many shapes
 //   _MPITestRunner dion2-equivalence MESH  distributed vs single-process Dion2/NorDion2/NorMuon, every mode
+//   _MPITestRunner wire MESH               --wire bf16 vs fp32: Muon/Dion2/NorDion2/NorMuon update bound, bytes halved
 //   _MPITestRunner dion2-refuse WHAT MESH  bad input on every rank (fraction | local | layout): must abort
 //   _MPITestRunner replay-mesh MESH FIXTURE…   MeshReplay of recorded cases vs their single-process replay
 //   _MPITestRunner checkpoint-save DIR STEP [die-after-file|huge]   save (or crash / overflow while saving)
@@ -97,6 +98,10 @@ FailFast.run {
     case "dion2-equivalence":
         var checker = Checker(rank: world.rank, size: world.size)
         try runDion2Equivalence(world, mesh: arguments.count > 1 ? arguments[1] : "dp=\(world.size)", &checker)
+        print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
+    case "wire":
+        var checker = Checker(rank: world.rank, size: world.size)
+        try runWireChecks(world, mesh: arguments.count > 1 ? arguments[1] : "dp=\(world.size)", &checker)
         print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
     case "dion2-refuse":
         try runDion2BadInput(world, what: arguments.count > 1 ? arguments[1] : "fraction",

@@ -24,6 +24,22 @@ struct DistributedDion2Tests {
         #expect(result.ranChecks(ranks: ranks, total: checks), "checks per rank \(result.checkCounts(ranks: ranks)): \(result)")
     }
 
+    /// `_MPITestRunner wire`: one step with `--wire bf16` against `--wire fp32` for Muon, Dion2
+    /// (exact, global, local), NorDion2 and NorMuon on every layout of the mesh. The update may differ
+    /// by no more than bf16 rounding of O allows — per element u·|d| (Muon, Dion2) or 6u·|d| (the
+    /// normalized two), u = 2⁻⁸, plus 4 ulp — the ledger equals the plan on every axis, and the fp32
+    /// step sends exactly twice the bf16 step's wire bytes (half the bytes with bf16).
+    @Test("bf16 wire: update within bf16 rounding of fp32's, half the bytes, bytes equal the plan",
+          arguments: [(1, "dp=1", 171), (2, "dp=2", 342), (2, "fsdp=2", 172), (2, "tp=2", 512), (4, "dp=4", 684),
+                      (4, "fsdp=4", 344), (4, "tp=4", 1024), (4, "dp=2,fsdp=2", 344), (4, "fsdp=2,tp=2", 1160),
+                      (4, "dp=2,tp=2", 1024)])
+    func wire(ranks: Int, mesh: String, checks: Int) throws {
+        let path = try #require(Self.runner)
+        let result = try MPIJob(executable: path, arguments: ["wire", mesh], ranks: ranks, timeout: 300).run()
+        #expect(result.status == 0 && !result.timedOut, "\(result)")
+        #expect(result.ranChecks(ranks: ranks, total: checks), "checks per rank \(result.checkCounts(ranks: ranks)): \(result)")
+    }
+
     @Test("bad input is refused on every rank with a clear error, not hung",
           arguments: [("fraction", 2, "dp=2", "fraction α must be in (0, 1], got 0.0"),
                       ("local", 2, "tp=2", "selection local picks the top-k of each shard"),

@@ -54,6 +54,10 @@ struct SingletonCollectiveTests {
         case .int32: #expect(try world.allReduced([Int32(-3)], op: .min) == [-3])
         case .int64: #expect(try world.allReduced([Int64.max], op: .max) == [Int64.max])
         case .uint8: #expect(try world.allReduced([UInt8(255)]) == [255])
+        case .bfloat16:
+            // A wire format: moved, never reduced.
+            #expect(try world.allGather([BFloat16(Float(1.5))]) == [BFloat16(Float(1.5))])
+            #expect(throws: MPIError.self) { try world.allReduced([BFloat16(Float(1))]) }
         }
     }
 

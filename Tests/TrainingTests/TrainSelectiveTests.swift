@@ -94,11 +94,33 @@ struct TrainSelectiveTests {
         #expect(other.losses.isEmpty, "no step ran: \(other.losses)")
     }
 
+    /// `--wire bf16` in a real training run: every step sends fewer bytes over fsdp than with fp32
+    /// (the exact halving of the optimizer's collectives is `DistributedDion2Tests.wire`; here the
+    /// model's FSDP gathers share the axis), and the 2-step losses stay within 1e-2 relative of
+    /// fp32's (each element of O rounded by ≤ 2⁻⁸).
+    @Test("--wire bf16 in dion train: fewer fsdp bytes every step, losses close to fp32",
+          arguments: ["muon", "dion2", "normuon"])
+    func wire(optimizer: String) throws {
+        let fp32 = try TrainMultiRankTests.train(ranks: 2, mesh: "fsdp=2", optimizer: optimizer, extra: ["--wire", "fp32"])
+        let bf16 = try TrainMultiRankTests.train(ranks: 2, mesh: "fsdp=2", optimizer: optimizer, extra: ["--wire", "bf16"])
+        let steps32 = fp32.filter { $0.type == "step" }, steps16 = bf16.filter { $0.type == "step" }
+        #expect(steps32.count == 2 && steps16.count == 2)
+        for (a, b) in zip(steps32, steps16) {
+            let (fsdp32, fsdp16) = (a.bytes_by_axis?["fsdp"] ?? 0, b.bytes_by_axis?["fsdp"] ?? 0)
+            #expect(fsdp16 > 0 && fsdp16 < fsdp32, "\(optimizer) step \(a.step ?? 0): fsdp bytes \(fsdp16) vs fp32 \(fsdp32)")
+            #expect((b.comm_bytes ?? .max) < (a.comm_bytes ?? 0))
+        }
+        let (l32, l16) = (TrainMultiRankTests.losses(fp32), TrainMultiRankTests.losses(bf16))
+        #expect(l32.count == 4 && l16.count == 4)
+        for (a, b) in zip(l32, l16) { #expect(abs(a - b) <= 1e-2 * abs(a), "\(optimizer): bf16 \(l16) vs fp32 \(l32)") }
+    }
+
     /// Each rank prints the error itself, and no step line appears.
-    @Test("bad --fraction and --selection stop every rank before step 1",
+    @Test("bad --fraction, --selection and --wire stop every rank before step 1",
           arguments: [(["--optimizer", "dion2", "--fraction", "0"], "--fraction"),
                       (["--optimizer", "nordion2", "--fraction", "1.5"], "--fraction"),
                       (["--optimizer", "dion2", "--selection", "nearest"], "unknown --selection 'nearest'"),
+                      (["--optimizer", "muon", "--wire", "fp16"], "bad wire precision 'fp16'; use fp32 or bf16"),
                       (["--optimizer", "dion2", "--selection", "local", "--mesh", "dp=2"], "selection local picks the top-k"),
                       (["--optimizer", "nordion2", "--selection", "local", "--mesh", "tp=2"], "selection local picks the top-k")])
     func badFlags(flags: [String], message: String) throws {

@@ -30,6 +30,8 @@ MPI_Datatype CMPIShim_DOUBLE(void);
 MPI_Datatype CMPIShim_INT32_T(void);
 MPI_Datatype CMPIShim_INT64_T(void);
 MPI_Datatype CMPIShim_UINT8_T(void);
+// bfloat16 has no MPI type; its 2-byte bit patterns move as MPI_UINT16_T (copies only, never reduced).
+MPI_Datatype CMPIShim_UINT16_T(void);
 
 // Reduction operations are macros casting the addresses of ompi_mpi_op_* globals.
 MPI_Op CMPIShim_SUM(void);

@@ -36,6 +36,7 @@ extension MPIDatatype {
         case .int32: CMPIShim_INT32_T()
         case .int64: CMPIShim_INT64_T()
         case .uint8: CMPIShim_UINT8_T()
+        case .bfloat16: CMPIShim_UINT16_T()
         }
     }
 }
