@@ -38,7 +38,7 @@ if [ "$smoke" = 1 ]; then
   out=$(mktemp -d /tmp/claims-smoke.XXXXXX)
   trap 'rm -rf "$out"' EXIT
 fi
-binary=.build/release/dion
+binary=${CLAIMS_BINARY:-.build/release/dion}
 if [ ! -x "$binary" ] || [ "${CLAIMS_BUILD:-1}" = 1 ]; then
   swift build -c release --product dion 2>&1 | tail -1
 fi

@@ -1,0 +1,480 @@
+#!/usr/bin/env python3
+"""Tables and charts of the claims study (Scripts/claims.sh) from its metrics (results/claims/*.jsonl):
+
+  rank   final validation loss minus Muon's at the same width, for Dion ρ and Dion2 α at d = 64, 128, 256
+  lr     final validation loss vs learning rate, one curve per width, for AdamW, Muon and Dion ρ = 1/4
+  batch  at d = 128 and a fixed token budget: tokens, steps and wall time to a target loss per batch,
+         and the critical batch size
+
+Writes docs/img/claims-{rank,lr,batch}.png and the generated parts of docs/claims.md (between the
+markers <!-- claims:NAME --> and <!-- /claims:NAME -->; the prose around them is kept).
+
+    python3 Scripts/claims.py                       # results/claims → docs/claims.md, docs/img/claims-*.png
+    python3 Scripts/claims.py --print               # the generated sections on stdout only
+    python3 Scripts/claims.py --check --results DIR # every metrics file complete and finite (smoke test), no charts
+
+matplotlib is installed on first use (Scripts/pyplot_setup.py); --check and --print need no matplotlib.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import re
+import sys
+from collections import defaultdict
+from fractions import Fraction
+
+WIDTHS = (64, 128, 256)
+SMOOTH_TOKENS = 8192  # the batch study's train loss: mean over the last this many tokens
+
+
+def load(path):
+    run, steps, summary = None, [], None
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            kind = r.get("type")
+            if kind == "run":
+                run = r
+            elif kind == "step":
+                steps.append(r)
+            elif kind == "summary":
+                summary = r
+    if run is None or summary is None:
+        return None
+    c = run["configuration"]
+    opt = c["optimizer"]
+    param = c["rankFraction"] if opt == "dion" else c["fraction"] if opt in ("dion2", "nordion2") else None
+    return {
+        "path": path, "optimizer": opt, "param": param, "lr": round(c["learningRate"], 6), "batch": c["batchSize"],
+        "seed": c["seed"], "d": c["model"]["modelDimension"], "seq": c["model"]["sequenceLength"],
+        "steps": summary["steps"], "val": summary["final_val_loss"], "train": summary["final_train_loss"],
+        "seconds": summary["seconds"], "tokens": summary["tokens"], "step_records": steps,
+    }
+
+
+def frac(x):
+    f = Fraction(x).limit_denominator(64)
+    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+
+
+def label(r):
+    if r["optimizer"] == "dion":
+        return f"Dion ρ={frac(r['param'])}"
+    if r["optimizer"] == "dion2":
+        return f"Dion2 α={frac(r['param'])}"
+    return {"muon": "Muon", "adamw": "AdamW"}.get(r["optimizer"], r["optimizer"])
+
+
+def key(r):
+    return (r["d"], r["optimizer"], r["param"], r["lr"], r["batch"])
+
+
+def fmt(x, digits=3):
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def signed(x, digits=3):
+    return "–" if x is None else f"{x:+.{digits}f}"
+
+
+class Runs:
+    def __init__(self, runs):
+        self.by = defaultdict(dict)  # key → {seed: run}
+        for r in runs:
+            self.by[key(r)][r["seed"]] = r
+
+    def val(self, d, opt, param, lr, batch=32, seed=0):
+        r = self.by.get((d, opt, param, lr, batch), {}).get(seed)
+        return None if r is None else r["val"]
+
+    def run(self, d, opt, param, lr, batch=32, seed=0):
+        return self.by.get((d, opt, param, lr, batch), {}).get(seed)
+
+    def seed_pairs(self):
+        """(key, [vals by seed]) for every configuration run with more than one seed."""
+        return [(k, [s[i]["val"] for i in sorted(s)]) for k, s in self.by.items() if len(s) > 1]
+
+
+DEFAULT_LR = {"adamw": 0.004, "muon": 0.02, "dion": 0.02, "dion2": 0.02}
+
+
+# --------------------------------------------------------------------------------------------- rank
+
+def rank_study(runs, plt, img):
+    rhos = [1, 0.5, 0.25, 0.125, 0.0625]
+    alphas = [0.5, 0.25, 0.125]
+    configs = [("dion", p) for p in rhos] + [("dion2", a) for a in alphas]
+    gaps = {}  # (opt, p, d, seed) → gap
+    for d in WIDTHS:
+        for seed in (0, 1):
+            muon = runs.val(d, "muon", None, 0.02, seed=seed)
+            for opt, p in configs:
+                v = runs.val(d, opt, p, 0.02, seed=seed)
+                if muon is not None and v is not None:
+                    gaps[(opt, p, d, seed)] = v - muon
+    lines = ["Final validation loss minus Muon's at the same width (seed 0; `±` half the difference between "
+             "seeds 0 and 1 where both ran; Muon's own loss in the first row; lr 0.02 for all):", ""]
+    lines.append("| | " + " | ".join(f"d = {d}" for d in WIDTHS) + " |")
+    lines.append("|---|" + "---|" * len(WIDTHS))
+    muon_row = []
+    for d in WIDTHS:
+        v0, v1 = runs.val(d, "muon", None, 0.02, seed=0), runs.val(d, "muon", None, 0.02, seed=1)
+        muon_row.append("–" if v0 is None else fmt(v0) + ("" if v1 is None else f" (seed 1: {fmt(v1)})"))
+    lines.append("| Muon (val loss) | " + " | ".join(muon_row) + " |")
+    for opt, p in configs:
+        cells = []
+        for d in WIDTHS:
+            g0, g1 = gaps.get((opt, p, d, 0)), gaps.get((opt, p, d, 1))
+            if g0 is None:
+                cells.append("not run")
+            elif g1 is None:
+                cells.append(signed(g0))
+            else:
+                cells.append(f"{signed((g0 + g1) / 2)} ± {abs(g0 - g1) / 2:.3f}")
+        lines.append(f"| {label({'optimizer': opt, 'param': p})} | " + " | ".join(cells) + " |")
+    # spread: the gap's change between seeds, over every configuration with two seeds
+    spreads = [abs(gaps[(o, p, d, 0)] - gaps[(o, p, d, 1)]) for (o, p, d, s) in gaps if s == 1 and (o, p, d, 0) in gaps]
+    val_spreads = [abs(v[0] - v[1]) for k, v in runs.seed_pairs() if k[4] == 32]
+    spread = max(spreads) if spreads else None
+    lines.append("")
+    if spreads:
+        lines.append(f"Seed-to-seed spread: the gap to Muon changes by {min(spreads):.3f}–{max(spreads):.3f} between seeds 0 "
+                     f"and 1 ({len(spreads)} configurations); a final validation loss itself by "
+                     f"{min(val_spreads):.3f}–{max(val_spreads):.3f} ({len(val_spreads)} configurations). "
+                     f"A change of the gap larger than {spread:.3f} is read as real below.")
+    lines.append("")
+    lines.append("Does the gap at a fixed ρ (α) shrink as d grows? (change from d = 64 to the widest width run; "
+                 "*shrinks* / *grows* when the change exceeds the spread, else *within spread*):")
+    lines.append("")
+    lines.append("| | gap d = 64 → 128 → 256 | change 64 → widest | verdict |")
+    lines.append("|---|---|---|---|")
+    verdicts = {}
+    for opt, p in configs:
+        if opt == "dion" and p == 1:
+            pass
+        seq = [(d, gaps.get((opt, p, d, 0))) for d in WIDTHS]
+        have = [(d, g) for d, g in seq if g is not None]
+        if len(have) < 2:
+            continue
+        change = have[-1][1] - have[0][1]
+        tol = spread if spread is not None else 0.0
+        v = "shrinks" if change < -tol else "grows" if change > tol else "within spread"
+        verdicts[(opt, p)] = (v, change, have)
+        lines.append(f"| {label({'optimizer': opt, 'param': p})} | " + " → ".join(signed(g) for _, g in have)
+                     + f" | {signed(change)} (d = {have[0][0]} → {have[-1][0]}) | {v} |")
+    if plt is not None:
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8))
+        colors = {64: "tab:blue", 128: "tab:orange", 256: "tab:green"}
+        for d in WIDTHS:
+            for opt, ps, style in (("dion", rhos, "o-"), ("dion2", alphas, "s--")):
+                pts = [(p, gaps[(opt, p, d, 0)]) for p in ps if (opt, p, d, 0) in gaps]
+                if not pts:
+                    continue
+                errs = [abs(gaps[(opt, p, d, 0)] - gaps[(opt, p, d, 1)]) / 2 if (opt, p, d, 1) in gaps else 0 for p, _ in pts]
+                ax1.errorbar([p for p, _ in pts], [g for _, g in pts], yerr=errs, fmt=style, color=colors[d], capsize=3,
+                             label=f"{'Dion' if opt == 'dion' else 'Dion2'}, d = {d}")
+        ax1.axhline(0, color="black", lw=0.8)
+        ax1.set_xscale("log", base=2)
+        ax1.set_xticks(rhos)
+        ax1.set_xticklabels([frac(p) for p in rhos])
+        ax1.invert_xaxis()
+        ax1.set_xlabel("rank fraction ρ (Dion) / fraction α (Dion2)")
+        ax1.set_ylabel("final val loss − Muon's (same width)")
+        ax1.legend(fontsize=7, ncol=2)
+        ax1.grid(alpha=0.3)
+        for opt, p in configs:
+            pts = [(d, gaps[(opt, p, d, 0)]) for d in WIDTHS if (opt, p, d, 0) in gaps]
+            if len(pts) >= 2:
+                ax2.plot([d for d, _ in pts], [g for _, g in pts], "o-" if opt == "dion" else "s--",
+                         label=label({"optimizer": opt, "param": p}))
+        ax2.axhline(0, color="black", lw=0.8)
+        if spread is not None:
+            ax2.axhspan(-spread, spread, color="grey", alpha=0.15, label=f"± seed spread ({spread:.3f})")
+        ax2.set_xscale("log", base=2)
+        ax2.set_xticks(WIDTHS)
+        ax2.set_xticklabels([str(d) for d in WIDTHS])
+        ax2.set_xlabel("width d")
+        ax2.set_ylabel("final val loss − Muon's")
+        ax2.legend(fontsize=7)
+        ax2.grid(alpha=0.3)
+        fig.suptitle("Rank fraction vs width: the claim holds if each curve on the right falls towards 0 as d grows", fontsize=10)
+        fig.tight_layout()
+        fig.savefig(os.path.join(img, "claims-rank.png"), dpi=110)
+        plt.close(fig)
+    return lines
+
+
+# ----------------------------------------------------------------------------------------------- lr
+
+def best_lr(points):
+    """The grid's best lr, and a parabola's vertex in log2(lr) through the best and its two neighbours
+    (None when the best is at the grid's edge)."""
+    points = sorted(points)
+    i = min(range(len(points)), key=lambda k: points[k][1])
+    if i == 0 or i == len(points) - 1:
+        return points[i][0], None, True
+    (x0, y0), (x1, y1), (x2, y2) = [(math.log2(points[k][0]), points[k][1]) for k in (i - 1, i, i + 1)]
+    denom = (x0 - x1) * (x0 - x2) * (x1 - x2)
+    a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / denom
+    b = (x2 * x2 * (y0 - y1) + x1 * x1 * (y2 - y0) + x0 * x0 * (y1 - y2)) / denom
+    vertex = 2 ** (-b / (2 * a)) if a > 0 else None
+    return points[i][0], vertex, False
+
+
+def lr_study(runs, plt, img):
+    opts = [("adamw", None), ("muon", None), ("dion", 0.25)]
+    lines = ["Final validation loss at each learning rate (seed 0; **bold**: the best of the row):", ""]
+    lines.append("| optimizer | d | " + " | ".join(["lr → final val loss"]) + " | best lr (grid) | best lr (parabola) |")
+    lines.append("|---|---|---|---|---|")
+    best = {}
+    for opt, p in opts:
+        for d in WIDTHS:
+            pts = sorted((k[3], s[0]["val"]) for k, s in runs.by.items()
+                         if k[0] == d and k[1] == opt and k[2] == p and k[4] == 32 and 0 in s)
+            if not pts:
+                continue
+            grid, vertex, edge = best_lr(pts) if len(pts) >= 3 else (min(pts, key=lambda t: t[1])[0], None, True)
+            best[(opt, d)] = (grid, vertex, edge, pts)
+            cells = ", ".join((f"**{lr:g} → {v:.3f}**" if lr == grid else f"{lr:g} → {v:.3f}") for lr, v in pts)
+            lines.append(f"| {label({'optimizer': opt, 'param': p})} | {d} | {cells} | {grid:g}{' (edge)' if edge else ''} | "
+                         f"{'–' if vertex is None else f'{vertex:.3g}'} |")
+    lines.append("")
+    lines.append("Does the best learning rate stay put across widths? (grid optimum at each width; the ratio of "
+                 "the parabola optima, widest ÷ narrowest, 1 = perfect transfer):")
+    lines.append("")
+    lines.append("| optimizer | best lr at d = 64 / 128 / 256 | parabola optimum 64 / 128 / 256 | widest ÷ narrowest |")
+    lines.append("|---|---|---|---|")
+    for opt, p in opts:
+        have = [(d, best[(opt, d)]) for d in WIDTHS if (opt, d) in best]
+        if not have:
+            continue
+        grids = " / ".join(f"{b[0]:g}{'*' if b[2] else ''}" for _, b in have)
+        verts = " / ".join("–" if b[1] is None else f"{b[1]:.3g}" for _, b in have)
+        vs = [(d, b[1]) for d, b in have if b[1] is not None]
+        ratio = f"{vs[-1][1] / vs[0][1]:.2f} (d = {vs[0][0]} → {vs[-1][0]})" if len(vs) >= 2 else "–"
+        lines.append(f"| {label({'optimizer': opt, 'param': p})} | {grids} | {verts} | {ratio} |")
+    lines.append("")
+    lines.append("(* the optimum is at the edge of the grid run at that width: the true optimum may lie beyond it.)")
+    if plt is not None:
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+        colors = {64: "tab:blue", 128: "tab:orange", 256: "tab:green"}
+        for ax, (opt, p) in zip(axes, opts):
+            for d in WIDTHS:
+                if (opt, d) not in best:
+                    continue
+                pts = best[(opt, d)][3]
+                ax.plot([lr for lr, _ in pts], [v for _, v in pts], "o-", color=colors[d], label=f"d = {d}")
+                g = best[(opt, d)][0]
+                ax.plot([g], [dict(pts)[g]], "*", ms=14, color=colors[d])
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("learning rate")
+            ax.set_ylabel("final val loss")
+            ax.set_title(label({"optimizer": opt, "param": p}))
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.suptitle("Learning-rate transfer across width (100 steps × 32 × 64 bytes; star = best of each width)", fontsize=10)
+        fig.tight_layout()
+        fig.savefig(os.path.join(img, "claims-lr.png"), dpi=110)
+        plt.close(fig)
+    return lines
+
+
+# -------------------------------------------------------------------------------------------- batch
+
+def smoothed(run):
+    """(tokens, seconds, loss): train loss averaged over the last SMOOTH_TOKENS tokens, at each step."""
+    tokens_per_step = run["batch"] * run["seq"]
+    width = max(1, math.ceil(SMOOTH_TOKENS / tokens_per_step))
+    out, window = [], []
+    for s in run["step_records"]:
+        if s["skipped"] or s["train_loss"] is None:
+            continue
+        window = (window + [s["train_loss"]])[-width:]
+        if len(window) == width:
+            out.append((s["step"] * tokens_per_step, s["elapsed_seconds"], s["step"], sum(window) / width))
+    return out
+
+
+def critical_batch(pairs):
+    """Fit steps S(B) = S_min (1 + B_noise / B) (McCandlish et al. 2018) by least squares in 1/B:
+    returns (S_min, B_crit) or None when the fit has S_min ≤ 0 (the steps still halve at the largest batch)."""
+    xs = [1 / b for b, _ in pairs]
+    ys = [s for _, s in pairs]
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    if sxx == 0:
+        return None
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+    intercept = my - slope * mx
+    if intercept <= 0 or slope <= 0:
+        return None
+    return intercept, slope / intercept
+
+
+def batch_study(runs, plt, img):
+    opts = [("adamw", None, 0.004), ("muon", None, 0.02), ("dion", 0.25, 0.02)]
+    batches = (8, 16, 32, 64, 128)
+    rs = {(o, b): runs.run(128, o, p, lr, batch=b) for o, p, lr in opts for b in batches}
+    rs = {k: r for k, r in rs.items() if r is not None}
+    if not rs:
+        return ["(no runs yet)"]
+    curves = {k: smoothed(r) for k, r in rs.items()}
+    common = max(min(c[3] for c in curve) for curve in curves.values() if curve)
+    common = math.ceil(common * 100) / 100
+    lines = [f"d = 128, {next(iter(rs.values()))['tokens']:,} tokens per run (steps × batch × 64 fixed), learning rates "
+             "not re-tuned per batch (AdamW 0.004, Muon and Dion 0.02); train loss averaged over the last "
+             f"{SMOOTH_TOKENS} tokens. Target {common:.2f}: the loosest loss every run reaches. Wall times were measured "
+             "on 2 cores shared with other work: a rough guide only; tokens and steps are exact.", ""]
+    lines.append("| optimizer | batch | steps | final val loss | tokens to target | steps to target | steps(B/2) ÷ steps(B) "
+                 "| wall time to target (s, under load) |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    reached = {}
+    for o, p, lr in opts:
+        prev = None
+        for b in batches:
+            r = rs.get((o, b))
+            if r is None:
+                continue
+            hit = next((c for c in curves[(o, b)] if c[3] <= common), None)
+            reached[(o, b)] = hit
+            ratio = f"{prev[2] / hit[2]:.2f}" if hit and prev and prev[0] == b // 2 else "–"
+            lines.append(f"| {label({'optimizer': o, 'param': p})} | {b} | {r['steps']} | {r['val']:.3f} | "
+                         f"{f'{hit[0]:,}' if hit else 'not reached'} | {hit[2] if hit else '–'} | {ratio} | "
+                         f"{f'{hit[1]:.1f}' if hit else '–'} |")
+            prev = (b, None, hit[2]) if hit else None
+    lines.append("")
+    # seed spread at batch 32 (seed 1 runs of the other studies)
+    spread_cells = []
+    for o, p, lr in opts:
+        r1 = runs.run(128, o, p, lr, batch=32, seed=1)
+        h0 = reached.get((o, 32))
+        if r1 is not None and h0:
+            h1 = next((c for c in smoothed(r1) if c[3] <= common), None)
+            if h1:
+                spread_cells.append(f"{label({'optimizer': o, 'param': p})} {h0[2]} vs {h1[2]} steps")
+    if spread_cells:
+        lines.append("Seed spread of steps to target at batch 32 (seed 0 vs seed 1): " + ", ".join(spread_cells) + ".")
+        lines.append("")
+    lines.append("Critical batch size: the fit S(B) = S_min·(1 + B_crit/B) to the steps to target (McCandlish et al. "
+                 "2018: below B_crit doubling the batch nearly halves the steps; above it, it barely reduces them):")
+    lines.append("")
+    lines.append("| optimizer | steps to target at 8 / 16 / 32 / 64 / 128 | S_min | B_crit (sequences) | tokens to target, "
+                 "smallest → largest batch |")
+    lines.append("|---|---|---|---|---|")
+    fits = {}
+    for o, p, lr in opts:
+        pairs = [(b, reached[(o, b)][2]) for b in batches if reached.get((o, b))]
+        if len(pairs) < 3:
+            continue
+        fit = critical_batch(pairs)
+        fits[o] = fit
+        toks = [reached[(o, b)][0] for b in batches if reached.get((o, b))]
+        lines.append(f"| {label({'optimizer': o, 'param': p})} | " + " / ".join(str(s) for _, s in pairs) + " | "
+                     + (f"{fit[0]:.1f} | {fit[1]:.0f}" if fit else "– | > largest batch (steps still halve)")
+                     + f" | {toks[0]:,} → {toks[-1]:,} ({toks[-1] / toks[0]:.1f}×) |")
+    if plt is not None:
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8))
+        for o, p, lr in opts:
+            pts = [(b, reached[(o, b)]) for b in batches if reached.get((o, b))]
+            if not pts:
+                continue
+            line, = ax1.plot([b for b, _ in pts], [h[2] for _, h in pts], "o-", label=label({"optimizer": o, "param": p}))
+            ax2.plot([b for b, _ in pts], [h[0] for _, h in pts], "o-", color=line.get_color(),
+                     label=label({"optimizer": o, "param": p}))
+        b0 = batches[0]
+        for o, p, lr in opts[:1]:
+            pass
+        ax1.set_xscale("log", base=2)
+        ax1.set_yscale("log", base=2)
+        ax1.set_xticks(batches)
+        ax1.set_xticklabels([str(b) for b in batches])
+        ax1.set_xlabel("batch (sequences of 64 bytes)")
+        ax1.set_ylabel(f"steps to train loss {common:.2f}")
+        ax1.set_title("steps to target (perfect scaling: slope −1)", fontsize=9)
+        ax1.grid(alpha=0.3)
+        ax1.legend(fontsize=8)
+        ax2.set_xscale("log", base=2)
+        ax2.set_xticks(batches)
+        ax2.set_xticklabels([str(b) for b in batches])
+        ax2.set_xlabel("batch (sequences of 64 bytes)")
+        ax2.set_ylabel(f"tokens to train loss {common:.2f}")
+        ax2.set_title("tokens to target (perfect scaling: flat)", fontsize=9)
+        ax2.grid(alpha=0.3)
+        ax2.legend(fontsize=8)
+        fig.suptitle(f"Batch size at d = 128, fixed token budget", fontsize=10)
+        fig.tight_layout()
+        fig.savefig(os.path.join(img, "claims-batch.png"), dpi=110)
+        plt.close(fig)
+    return lines
+
+
+# ------------------------------------------------------------------------------------------- driver
+
+def check(paths):
+    bad = 0
+    for p in paths:
+        r = load(p)
+        if r is None:
+            print(f"claims.py: {p}: no run record or no summary (the run did not finish)", file=sys.stderr)
+            bad += 1
+            continue
+        finite = r["val"] is not None and math.isfinite(r["val"])
+        print(f"  {os.path.basename(p)}: d={r['d']} {label(r)} lr={r['lr']:g} batch={r['batch']} steps={r['steps']} "
+              f"val={r['val']}")
+        if not finite or r["steps"] < 1:
+            print(f"claims.py: {p}: final validation loss {r['val']} after {r['steps']} steps", file=sys.stderr)
+            bad += 1
+    if not paths:
+        print("claims.py: no metrics files", file=sys.stderr)
+        bad += 1
+    if bad:
+        sys.exit(f"claims.py --check: {bad} of {len(paths)} metrics files incomplete or non-finite")
+    print(f"claims.py --check: {len(paths)} metrics files complete and finite")
+
+
+def replace_section(text, name, body):
+    start, end = f"<!-- claims:{name} -->", f"<!-- /claims:{name} -->"
+    block = f"{start}\n" + "\n".join(body) + f"\n{end}"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    if pattern.search(text):
+        return pattern.sub(lambda _: block, text)
+    return text + f"\n\n## {name}\n\n{block}\n"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--results", default="results/claims")
+    parser.add_argument("--doc", default="docs/claims.md")
+    parser.add_argument("--img", default="docs/img")
+    parser.add_argument("--check", action="store_true", help="only check that every metrics file is complete")
+    parser.add_argument("--print", action="store_true", help="print the sections, write nothing")
+    args = parser.parse_args()
+    paths = sorted(glob.glob(os.path.join(args.results, "*.jsonl")))
+    if args.check:
+        check(paths)
+        return
+    runs = Runs([r for r in (load(p) for p in paths) if r is not None])
+    plt = None
+    if not args.print:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from pyplot_setup import plt  # noqa: E402
+        os.makedirs(args.img, exist_ok=True)
+    sections = {"rank": rank_study(runs, plt, args.img), "lr": lr_study(runs, plt, args.img),
+                "batch": batch_study(runs, plt, args.img)}
+    if args.print:
+        for name, body in sections.items():
+            print(f"## {name}\n\n" + "\n".join(body) + "\n")
+        return
+    text = open(args.doc).read() if os.path.exists(args.doc) else "# Claims\n"
+    for name, body in sections.items():
+        text = replace_section(text, name, body)
+    with open(args.doc, "w") as f:
+        f.write(text)
+    print(f"claims.py: {len(paths)} runs → {args.doc}, {args.img}/claims-{{rank,lr,batch}}.png")
+
+
+if __name__ == "__main__":
+    main()
