@@ -152,8 +152,6 @@ def rank_study(runs, plt, img):
     lines.append("|---|---|---|---|")
     verdicts = {}
     for opt, p in configs:
-        if opt == "dion" and p == 1:
-            pass
         seq = [(d, gaps.get((opt, p, d, 0))) for d in WIDTHS]
         have = [(d, g) for d, g in seq if g is not None]
         if len(have) < 2:
@@ -164,6 +162,17 @@ def rank_study(runs, plt, img):
         verdicts[(opt, p)] = (v, change, have)
         lines.append(f"| {label({'optimizer': opt, 'param': p})} | " + " → ".join(signed(g) for _, g in have)
                      + f" | {signed(change)} (d = {have[0][0]} → {have[-1][0]}) | {v} |")
+    lines.append("")
+    lines.append("The same against full-rank Dion (ρ = 1) instead of Muon — the cost of the rank cut alone (seed 0):")
+    lines.append("")
+    lines.append("| | " + " | ".join(f"d = {d}" for d in WIDTHS) + " |")
+    lines.append("|---|" + "---|" * len(WIDTHS))
+    for p in rhos[1:]:
+        cells = []
+        for d in WIDTHS:
+            full, v = runs.val(d, "dion", 1, 0.02), runs.val(d, "dion", p, 0.02)
+            cells.append("–" if full is None or v is None else signed(v - full))
+        lines.append(f"| Dion ρ={frac(p)} − Dion ρ=1 | " + " | ".join(cells) + " |")
     if plt is not None:
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8))
         colors = {64: "tab:blue", 128: "tab:orange", 256: "tab:green"}
@@ -226,8 +235,8 @@ def best_lr(points):
 def lr_study(runs, plt, img):
     opts = [("adamw", None), ("muon", None), ("dion", 0.25)]
     lines = ["Final validation loss at each learning rate (seed 0; **bold**: the best of the row):", ""]
-    lines.append("| optimizer | d | " + " | ".join(["lr → final val loss"]) + " | best lr (grid) | best lr (parabola) |")
-    lines.append("|---|---|---|---|---|")
+    lines.append("| optimizer | d | lr → final val loss | best lr (grid) | margin to the next best | best lr (parabola) |")
+    lines.append("|---|---|---|---|---|---|")
     best = {}
     for opt, p in opts:
         for d in WIDTHS:
@@ -238,9 +247,22 @@ def lr_study(runs, plt, img):
             grid, vertex, edge = best_lr(pts) if len(pts) >= 3 else (min(pts, key=lambda t: t[1])[0], None, True)
             best[(opt, d)] = (grid, vertex, edge, pts)
             cells = ", ".join((f"**{lr:g} → {v:.3f}**" if lr == grid else f"{lr:g} → {v:.3f}") for lr, v in pts)
+            ordered = sorted(v for _, v in pts)
+            margin = f"{ordered[1] - ordered[0]:.3f}" if len(ordered) > 1 else "–"
             lines.append(f"| {label({'optimizer': opt, 'param': p})} | {d} | {cells} | {grid:g}{' (edge)' if edge else ''} | "
-                         f"{'–' if vertex is None else f'{vertex:.3g}'} |")
+                         f"{margin} | {'–' if vertex is None else f'{vertex:.3g}'} |")
     lines.append("")
+    spread = []
+    for opt, p in opts:
+        for d in WIDTHS:
+            v0, v1 = runs.val(d, opt, p, DEFAULT_LR[opt], seed=0), runs.val(d, opt, p, DEFAULT_LR[opt], seed=1)
+            if v0 is not None and v1 is not None:
+                spread.append(f"{label({'optimizer': opt, 'param': p})} d = {d}: {abs(v0 - v1):.3f}")
+    if spread:
+        lines.append("Seed-to-seed spread of the final validation loss at the default rate (|seed 0 − seed 1|): "
+                     + ", ".join(spread) + ". A best rate whose margin is smaller than this is not distinguishable "
+                     "from its neighbour.")
+        lines.append("")
     lines.append("Does the best learning rate stay put across widths? (grid optimum at each width; the ratio of "
                  "the parabola optima, widest ÷ narrowest, 1 = perfect transfer):")
     lines.append("")
@@ -384,9 +406,6 @@ def batch_study(runs, plt, img):
             line, = ax1.plot([b for b, _ in pts], [h[2] for _, h in pts], "o-", label=label({"optimizer": o, "param": p}))
             ax2.plot([b for b, _ in pts], [h[0] for _, h in pts], "o-", color=line.get_color(),
                      label=label({"optimizer": o, "param": p}))
-        b0 = batches[0]
-        for o, p, lr in opts[:1]:
-            pass
         ax1.set_xscale("log", base=2)
         ax1.set_yscale("log", base=2)
         ax1.set_xticks(batches)
@@ -404,7 +423,7 @@ def batch_study(runs, plt, img):
         ax2.set_title("tokens to target (perfect scaling: flat)", fontsize=9)
         ax2.grid(alpha=0.3)
         ax2.legend(fontsize=8)
-        fig.suptitle(f"Batch size at d = 128, fixed token budget", fontsize=10)
+        fig.suptitle("Batch size at d = 128, fixed token budget", fontsize=10)
         fig.tight_layout()
         fig.savefig(os.path.join(img, "claims-batch.png"), dpi=110)
         plt.close(fig)
