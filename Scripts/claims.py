@@ -114,8 +114,12 @@ def rank_study(runs, plt, img):
                 v = runs.val(d, opt, p, 0.02, seed=seed)
                 if muon is not None and v is not None:
                     gaps[(opt, p, d, seed)] = v - muon
-    lines = ["Final validation loss minus Muon's at the same width (seed 0; `±` half the difference between "
-             "seeds 0 and 1 where both ran; Muon's own loss in the first row; lr 0.02 for all):", ""]
+    def mean_gap(opt, p, d):
+        both = [gaps[(opt, p, d, s)] for s in (0, 1) if (opt, p, d, s) in gaps]
+        return sum(both) / len(both) if both else None
+
+    lines = ["Final validation loss minus Muon's at the same width (seed 0, or the mean of seeds 0 and 1 ± half their "
+             "difference where both ran; Muon's own loss in the first row; lr 0.02 for all):", ""]
     lines.append("| | " + " | ".join(f"d = {d}" for d in WIDTHS) + " |")
     lines.append("|---|" + "---|" * len(WIDTHS))
     muon_row = []
@@ -145,14 +149,15 @@ def rank_study(runs, plt, img):
                      f"{min(val_spreads):.3f}–{max(val_spreads):.3f} ({len(val_spreads)} configurations). "
                      f"A change of the gap larger than {spread:.3f} is read as real below.")
     lines.append("")
-    lines.append("Does the gap at a fixed ρ (α) shrink as d grows? (change from d = 64 to the widest width run; "
-                 "*shrinks* / *grows* when the change exceeds the spread, else *within spread*):")
+    lines.append("Does the gap at a fixed ρ (α) shrink as d grows? (gaps as in the table above; change from d = 64 to the "
+                 "widest width run; *shrinks* / *grows* when the change exceeds the largest seed-to-seed change of a gap, "
+                 "else *within spread*):")
     lines.append("")
     lines.append("| | gap d = 64 → 128 → 256 | change 64 → widest | verdict |")
     lines.append("|---|---|---|---|")
     verdicts = {}
     for opt, p in configs:
-        seq = [(d, gaps.get((opt, p, d, 0))) for d in WIDTHS]
+        seq = [(d, mean_gap(opt, p, d)) for d in WIDTHS]
         have = [(d, g) for d, g in seq if g is not None]
         if len(have) < 2:
             continue
