@@ -3,8 +3,8 @@
 
   rank   final validation loss minus Muon's at the same width, for Dion ρ and Dion2 α at d = 64, 128, 256
   lr     final validation loss vs learning rate, one curve per width, for AdamW, Muon and Dion ρ = 1/4
-  batch  at d = 128 and a fixed token budget: tokens, steps and wall time to a target loss per batch,
-         and the critical batch size
+  batch  at d = 128 and a fixed token budget: final loss, steps, tokens and wall time to target losses per
+         batch, and the critical batch size
 
 Writes docs/img/claims-{rank,lr,batch}.png and the generated parts of docs/claims.md (between the
 markers <!-- claims:NAME --> and <!-- /claims:NAME -->; the prose around them is kept).
@@ -323,21 +323,7 @@ def smoothed(run):
     return out
 
 
-def critical_batch(pairs):
-    """Fit steps S(B) = S_min (1 + B_noise / B) (McCandlish et al. 2018) by least squares in 1/B:
-    returns (S_min, B_crit) or None when the fit has S_min ≤ 0 (the steps still halve at the largest batch)."""
-    xs = [1 / b for b, _ in pairs]
-    ys = [s for _, s in pairs]
-    n = len(xs)
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    if sxx == 0:
-        return None
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
-    intercept = my - slope * mx
-    if intercept <= 0 or slope <= 0:
-        return None
-    return intercept, slope / intercept
+BATCH_TARGETS = (2.8, 2.6, 2.5)  # smoothed train loss
 
 
 def batch_study(runs, plt, img):
@@ -347,87 +333,102 @@ def batch_study(runs, plt, img):
     rs = {k: r for k, r in rs.items() if r is not None}
     if not rs:
         return ["(no runs yet)"]
+    budget = next(iter(rs.values()))["tokens"]
     curves = {k: smoothed(r) for k, r in rs.items()}
-    common = max(min(c[3] for c in curve) for curve in curves.values() if curve)
-    common = math.ceil(common * 100) / 100
-    lines = [f"d = 128, {next(iter(rs.values()))['tokens']:,} tokens per run (steps × batch × 64 fixed), learning rates "
-             "not re-tuned per batch (AdamW 0.004, Muon and Dion 0.02); train loss averaged over the last "
-             f"{SMOOTH_TOKENS} tokens. Target {common:.2f}: the loosest loss every run reaches. Wall times were measured "
-             "on 2 cores shared with other work: a rough guide only; tokens and steps are exact.", ""]
-    lines.append("| optimizer | batch | steps | final val loss | tokens to target | steps to target | steps(B/2) ÷ steps(B) "
-                 "| wall time to target (s, under load) |")
-    lines.append("|---|---|---|---|---|---|---|---|")
-    reached = {}
+
+    def hit(k, target, curve=None):
+        return next((c for c in (curve if curve is not None else curves.get(k, [])) if c[3] <= target), None)
+
+    lines = [f"d = 128, {budget:,} tokens per run (steps × batch × 64 fixed), learning rates not re-tuned per batch "
+             f"(AdamW 0.004, Muon and Dion 0.02). Targets: training loss averaged over the last {SMOOTH_TOKENS:,} tokens "
+             f"≤ {', '.join(f'{t:g}' for t in BATCH_TARGETS)}; a cell is the steps (tokens) to reach it, '–' when the "
+             "budget ran out first. Wall times were measured on 2 cores shared with other work (a rough guide only); "
+             "losses, steps and tokens are exact.", ""]
+    lines.append("| optimizer | batch | steps | final val loss | " + " | ".join(f"to {t:g}: steps (tokens)" for t in BATCH_TARGETS)
+                 + f" | wall s to {BATCH_TARGETS[1]:g} (under load) |")
+    lines.append("|---|---|---|---|" + "---|" * len(BATCH_TARGETS) + "---|")
     for o, p, lr in opts:
-        prev = None
         for b in batches:
             r = rs.get((o, b))
             if r is None:
                 continue
-            hit = next((c for c in curves[(o, b)] if c[3] <= common), None)
-            reached[(o, b)] = hit
-            ratio = f"{prev[2] / hit[2]:.2f}" if hit and prev and prev[0] == b // 2 else "–"
-            lines.append(f"| {label({'optimizer': o, 'param': p})} | {b} | {r['steps']} | {r['val']:.3f} | "
-                         f"{f'{hit[0]:,}' if hit else 'not reached'} | {hit[2] if hit else '–'} | {ratio} | "
-                         f"{f'{hit[1]:.1f}' if hit else '–'} |")
-            prev = (b, None, hit[2]) if hit else None
+            cells = []
+            for t in BATCH_TARGETS:
+                h = hit((o, b), t)
+                cells.append(f"{h[2]} ({h[0]:,})" if h else "–")
+            h = hit((o, b), BATCH_TARGETS[1])
+            lines.append(f"| {label({'optimizer': o, 'param': p})} | {b} | {r['steps']} | {r['val']:.3f} | " + " | ".join(cells)
+                         + f" | {f'{h[1]:.1f}' if h else '–'} |")
     lines.append("")
     # seed spread at batch 32 (seed 1 runs of the other studies)
     spread_cells = []
     for o, p, lr in opts:
-        r1 = runs.run(128, o, p, lr, batch=32, seed=1)
-        h0 = reached.get((o, 32))
-        if r1 is not None and h0:
-            h1 = next((c for c in smoothed(r1) if c[3] <= common), None)
-            if h1:
-                spread_cells.append(f"{label({'optimizer': o, 'param': p})} {h0[2]} vs {h1[2]} steps")
-    if spread_cells:
-        lines.append("Seed spread of steps to target at batch 32 (seed 0 vs seed 1): " + ", ".join(spread_cells) + ".")
-        lines.append("")
-    lines.append("Critical batch size: the fit S(B) = S_min·(1 + B_crit/B) to the steps to target (McCandlish et al. "
-                 "2018: below B_crit doubling the batch nearly halves the steps; above it, it barely reduces them):")
-    lines.append("")
-    lines.append("| optimizer | steps to target at 8 / 16 / 32 / 64 / 128 | S_min | B_crit (sequences) | tokens to target, "
-                 "smallest → largest batch |")
-    lines.append("|---|---|---|---|---|")
-    fits = {}
-    for o, p, lr in opts:
-        pairs = [(b, reached[(o, b)][2]) for b in batches if reached.get((o, b))]
-        if len(pairs) < 3:
+        r0, r1 = runs.run(128, o, p, lr, batch=32), runs.run(128, o, p, lr, batch=32, seed=1)
+        if r0 is None or r1 is None:
             continue
-        fit = critical_batch(pairs)
-        fits[o] = fit
-        toks = [reached[(o, b)][0] for b in batches if reached.get((o, b))]
-        lines.append(f"| {label({'optimizer': o, 'param': p})} | " + " / ".join(str(s) for _, s in pairs) + " | "
-                     + (f"{fit[0]:.1f} | {fit[1]:.0f}" if fit else "– | > largest batch (steps still halve)")
-                     + f" | {toks[0]:,} → {toks[-1]:,} ({toks[-1] / toks[0]:.1f}×) |")
+        c1 = smoothed(r1)
+        steps = [f"{(hit((o, 32), t) or ('–',) * 3)[2]} vs {(hit(None, t, c1) or ('–',) * 3)[2]}" for t in BATCH_TARGETS]
+        spread_cells.append(f"{label({'optimizer': o, 'param': p})}: final val {r0['val']:.3f} vs {r1['val']:.3f}, steps to "
+                            + ", ".join(f"{t:g} {s}" for t, s in zip(BATCH_TARGETS, steps)))
+    if spread_cells:
+        lines.append("Seed spread at batch 32 (seed 0 vs seed 1): " + "; ".join(spread_cells) + ".")
+        lines.append("")
+    lines.append("Degradation with batch at the fixed budget, and the critical batch: the batch B from which doubling "
+                 "to 2B cuts the steps to the target by less than 1.5× (or 2B does not reach it within the budget); "
+                 "'≥ 128' when every doubling up to 128 still cut them by 1.5× or more:")
+    lines.append("")
+    lines.append("| optimizer | final val loss, batch 8 → 32 → 128 | loss lost 8 → 128 | steps ratio per doubling to "
+                 f"{BATCH_TARGETS[1]:g} (8→16, 16→32, …) | critical batch at " + " / ".join(f"{t:g}" for t in BATCH_TARGETS) + " |")
+    lines.append("|---|---|---|---|---|")
+    crit = {}
+    for o, p, lr in opts:
+        vals = [rs[(o, b)]["val"] if (o, b) in rs else None for b in (8, 32, 128)]
+        per_target = []
+        for t in BATCH_TARGETS:
+            c = None
+            for b in batches[:-1]:
+                h1, h2 = hit((o, b), t), hit((o, 2 * b), t)
+                if h1 is None:
+                    c = "–"
+                    break
+                if h2 is None or h1[2] / h2[2] < 1.5:
+                    c = str(b)
+                    break
+            per_target.append(c or "≥ 128")
+        crit[o] = per_target
+        ratios = []
+        for b in batches[:-1]:
+            h1, h2 = hit((o, b), BATCH_TARGETS[1]), hit((o, 2 * b), BATCH_TARGETS[1])
+            ratios.append(f"{h1[2] / h2[2]:.2f}" if h1 and h2 else "–")
+        lost = f"{signed(vals[2] - vals[0])}" if vals[0] is not None and vals[2] is not None else "–"
+        lines.append(f"| {label({'optimizer': o, 'param': p})} | " + " → ".join(fmt(v) for v in vals) + f" | {lost} | "
+                     + ", ".join(ratios) + " | " + " / ".join(per_target) + " |")
     if plt is not None:
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8))
         for o, p, lr in opts:
-            pts = [(b, reached[(o, b)]) for b in batches if reached.get((o, b))]
-            if not pts:
-                continue
-            line, = ax1.plot([b for b, _ in pts], [h[2] for _, h in pts], "o-", label=label({"optimizer": o, "param": p}))
-            ax2.plot([b for b, _ in pts], [h[0] for _, h in pts], "o-", color=line.get_color(),
+            pts = [(b, rs[(o, b)]["val"]) for b in batches if (o, b) in rs]
+            line, = ax1.plot([b for b, _ in pts], [v for _, v in pts], "o-", label=label({"optimizer": o, "param": p}))
+            hits = [(b, hit((o, b), BATCH_TARGETS[1])) for b in batches if (o, b) in rs]
+            reached = [(b, h[0]) for b, h in hits if h]
+            ax2.plot([b for b, _ in reached], [t for _, t in reached], "o-", color=line.get_color(),
                      label=label({"optimizer": o, "param": p}))
-        ax1.set_xscale("log", base=2)
-        ax1.set_yscale("log", base=2)
-        ax1.set_xticks(batches)
-        ax1.set_xticklabels([str(b) for b in batches])
-        ax1.set_xlabel("batch (sequences of 64 bytes)")
-        ax1.set_ylabel(f"steps to train loss {common:.2f}")
-        ax1.set_title("steps to target (perfect scaling: slope −1)", fontsize=9)
-        ax1.grid(alpha=0.3)
-        ax1.legend(fontsize=8)
-        ax2.set_xscale("log", base=2)
-        ax2.set_xticks(batches)
-        ax2.set_xticklabels([str(b) for b in batches])
-        ax2.set_xlabel("batch (sequences of 64 bytes)")
-        ax2.set_ylabel(f"tokens to train loss {common:.2f}")
-        ax2.set_title("tokens to target (perfect scaling: flat)", fontsize=9)
-        ax2.grid(alpha=0.3)
-        ax2.legend(fontsize=8)
-        fig.suptitle("Batch size at d = 128, fixed token budget", fontsize=10)
+            missed = [b for b, h in hits if h is None]
+            if missed:
+                ax2.plot(missed, [budget] * len(missed), "x", ms=10, color=line.get_color())
+        ax2.axhline(budget, color="grey", lw=0.8, ls=":")
+        for ax in (ax1, ax2):
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(batches)
+            ax.set_xticklabels([str(b) for b in batches])
+            ax.set_xlabel("batch (sequences of 64 bytes)")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+        ax1.set_ylabel("final val loss")
+        ax1.set_title(f"final validation loss at {budget:,} tokens (flat = no loss from a larger batch)", fontsize=9)
+        ax2.set_yscale("log", base=2)
+        ax2.set_ylabel(f"tokens to train loss {BATCH_TARGETS[1]:g}")
+        ax2.set_title(f"tokens to {BATCH_TARGETS[1]:g} (flat = perfect scaling; × = not reached in the budget)", fontsize=9)
+        fig.suptitle("Batch size at d = 128, fixed token budget (learning rates not re-tuned per batch)", fontsize=10)
         fig.tight_layout()
         fig.savefig(os.path.join(img, "claims-batch.png"), dpi=110)
         plt.close(fig)
