@@ -377,12 +377,12 @@ def batch_study(runs, plt, img):
                  "to 2B cuts the steps to the target by less than 1.5× (or 2B does not reach it within the budget); "
                  "'≥ 128' when every doubling up to 128 still cut them by 1.5× or more:")
     lines.append("")
-    lines.append("| optimizer | final val loss, batch 8 → 32 → 128 | loss lost 8 → 128 | steps ratio per doubling to "
+    lines.append("| optimizer | final val loss, batch 8 → 32 → 64 → 128 | loss lost 8 → 64 | loss lost 8 → 128 | steps ratio per doubling to "
                  f"{BATCH_TARGETS[1]:g} (8→16, 16→32, …) | critical batch at " + " / ".join(f"{t:g}" for t in BATCH_TARGETS) + " |")
-    lines.append("|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|")
     crit = {}
     for o, p, lr in opts:
-        vals = [rs[(o, b)]["val"] if (o, b) in rs else None for b in (8, 32, 128)]
+        vals = [rs[(o, b)]["val"] if (o, b) in rs else None for b in (8, 32, 64, 128)]
         per_target = []
         for t in BATCH_TARGETS:
             c = None
@@ -400,8 +400,8 @@ def batch_study(runs, plt, img):
         for b in batches[:-1]:
             h1, h2 = hit((o, b), BATCH_TARGETS[1]), hit((o, 2 * b), BATCH_TARGETS[1])
             ratios.append(f"{h1[2] / h2[2]:.2f}" if h1 and h2 else "–")
-        lost = f"{signed(vals[2] - vals[0])}" if vals[0] is not None and vals[2] is not None else "–"
-        lines.append(f"| {label({'optimizer': o, 'param': p})} | " + " → ".join(fmt(v) for v in vals) + f" | {lost} | "
+        lost = [signed(vals[i] - vals[0]) if vals[0] is not None and vals[i] is not None else "–" for i in (2, 3)]
+        lines.append(f"| {label({'optimizer': o, 'param': p})} | " + " → ".join(fmt(v) for v in vals) + f" | {lost[0]} | {lost[1]} | "
                      + ", ".join(ratios) + " | " + " / ".join(per_target) + " |")
     if plt is not None:
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8))
