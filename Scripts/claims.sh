@@ -86,12 +86,15 @@ done
 for lr in 0.002 0.004 0.008; do add lr 256 adamw - "$lr" "$batch" 0; done
 for lr in 0.01 0.02 0.04; do add lr 256 muon - "$lr" "$batch" 0; done
 for lr in 0.01 0.02 0.04; do add lr 256 dion 1/4 "$lr" "$batch" 0; done
-# cut for time; CLAIMS_STUDY=extra runs them
+# cut from the first pass for time; CLAIMS_STUDY=extra runs them, in this order: first the rates beyond
+# the edge where d = 256's three-rate optimum fell (AdamW lowest, Muon and Dion highest), then the rest
+add extra 256 adamw - 0.001 "$batch" 0
+add extra 256 muon - 0.08 "$batch" 0
+add extra 256 dion 1/4 0.08 "$batch" 0
 for rho in 1/2 1/8; do add extra 256 dion "$rho" 0.02 "$batch" 0; done
 for alpha in 1/2 1/8; do add extra 256 dion2 "$alpha" 0.02 "$batch" 0; done
-add extra 256 adamw - 0.001 "$batch" 0
 add extra 256 adamw - 0.016 "$batch" 0
-for lr in 0.005 0.08; do add extra 256 muon - "$lr" "$batch" 0; add extra 256 dion 1/4 "$lr" "$batch" 0; done
+for lr in 0.005; do add extra 256 muon - "$lr" "$batch" 0; add extra 256 dion 1/4 "$lr" "$batch" 0; done
 
 name_of() {  # d optimizer parameter lr batch seed
   local tag=""
