@@ -270,8 +270,9 @@ def lr_study(runs, plt, img):
     lines.append("Does the best learning rate stay put across widths? (grid optimum at each width; the ratio of "
                  "the parabola optima, widest ÷ narrowest, 1 = perfect transfer):")
     lines.append("")
-    lines.append("| optimizer | best lr at d = 64 / 128 / 256 | parabola optimum 64 / 128 / 256 | widest ÷ narrowest |")
-    lines.append("|---|---|---|---|")
+    lines.append("| optimizer | best lr at d = 64 / 128 / 256 | parabola optimum 64 / 128 / 256 | widest ÷ narrowest | "
+                 "cost of transfer: loss at each wider width with d = 64's best rate − that width's best |")
+    lines.append("|---|---|---|---|---|")
     for opt, p in opts:
         have = [(d, best[(opt, d)]) for d in WIDTHS if (opt, d) in best]
         if not have:
@@ -280,9 +281,16 @@ def lr_study(runs, plt, img):
         verts = " / ".join("–" if b[1] is None else f"{b[1]:.3g}" for _, b in have)
         vs = [(d, b[1]) for d, b in have if b[1] is not None]
         ratio = f"{vs[-1][1] / vs[0][1]:.2f} (d = {vs[0][0]} → {vs[-1][0]})" if len(vs) >= 2 else "–"
-        lines.append(f"| {label({'optimizer': opt, 'param': p})} | {grids} | {verts} | {ratio} |")
+        small = have[0][1][0]
+        costs = []
+        for d, b in have[1:]:
+            at = dict(b[3]).get(small)
+            edge = "≥ " if b[2] else ""
+            costs.append(f"d = {d}: {'not run' if at is None else edge + signed(at - min(v for _, v in b[3]))}")
+        lines.append(f"| {label({'optimizer': opt, 'param': p})} | {grids} | {verts} | {ratio} | {', '.join(costs)} |")
     lines.append("")
-    lines.append("(* the optimum is at the edge of the grid run at that width: the true optimum may lie beyond it.)")
+    lines.append("(* the optimum is at the edge of the grid run at that width: the true optimum may lie beyond it, and the "
+                 "cost of transfer there is a lower bound, marked ≥.)")
     if plt is not None:
         fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
         colors = {64: "tab:blue", 128: "tab:orange", 256: "tab:green"}
