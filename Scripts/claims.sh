@@ -6,8 +6,8 @@
 #   lr     learning-rate transfer: AdamW, Muon, Dion ρ = 1/4 at five learning rates a factor 2 apart
 #          at each width (three at d = 256)
 #   batch  batch size at d = 128: batches 8, 16, 32, 64, 128 sequences at a fixed token budget
-#   extra  the grid points cut from the plan above for time (d = 256: ρ = 1/2, 1/8, α = 1/2, 1/8 and
-#          the outer learning rates); run them with CLAIMS_STUDY=extra when there is time
+#   extra  the grid points cut from the plan above for time (d = 256: the outer learning rates, ρ = 1/2,
+#          1/8, α = 1/2, 1/8); run them with CLAIMS_STUDY=extra when there is time (~17 min for the first 7)
 #
 # Every run is one process (`dion train`, no mpirun), under `nice -n 10`, one at a time, with the
 # same steps, tokens and schedule at every width: STEPS (100) steps of BATCH (32) sequences of 64
@@ -18,7 +18,7 @@
 # skipped; a run is written to NAME.jsonl.part and renamed only when it finished. Prints the plan
 # (with an estimate of each run's time) and progress; stops at the first failing run (non-zero exit).
 #
-#   bash Scripts/claims.sh                      # everything planned (rank, lr, batch; ~75 min on 2 shared cores)
+#   bash Scripts/claims.sh                      # rank, lr, batch: 79 runs, 77 min on 2 cores shared with other work
 #   CLAIMS_STUDY=rank bash Scripts/claims.sh    # one study (or several: CLAIMS_STUDY=rank,lr)
 #   CLAIMS_PLAN=1 bash Scripts/claims.sh        # print the plan only
 #   CLAIMS_SMOKE=1 bash Scripts/claims.sh       # the smallest configuration (d = 64), each optimizer, 3 steps,
