@@ -2,8 +2,8 @@
 # The project's test command (README): installs the system packages, builds, runs `swift test`
 # (unit tests in one process, then the multi-rank tests that launch mpirun -np 1, 2, 4), and
 # finally runs the collectives benchmark, byte-checked optimizer steps and a short training run on
-# the Shakespeare corpus under mpirun -np 4 with the release build, and the examples package
-# (Scripts/test-examples.sh). Exits non-zero on any failure.
+# the Shakespeare corpus under mpirun -np 4 with the release build, the claims study's 3-step smoke run
+# (Scripts/claims.sh), and the examples package (Scripts/test-examples.sh). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/setup.sh
@@ -45,6 +45,7 @@ done
 echo "== a short real training run on the Shakespeare corpus (mpirun -np 4, FSDP × TP)"
 bash Scripts/fetch-data.sh
 timeout 600 mpirun -np 4 .build/release/dion train --mesh fsdp=2,tp=2 --steps 20 --log-every 5 --eval-every 10
+CLAIMS_SMOKE=1 timeout 300 bash Scripts/claims.sh  # the claims study (docs/claims.md): smallest configuration, 3 steps
 echo "== the main job across the emulated cluster (2 hosts × 2 ranks, 1 Gbit/s links, dp across hosts)"
 if [ "$(id -u)" -eq 0 ]; then
   CLUSTER=1 NP=4 timeout 600 bash Scripts/run.sh --mesh dp=2,tp=2 --steps 10 --log-every 5 --eval-every 10
