@@ -11,7 +11,12 @@ struct BenchOptimizer: ParsableCommand {
         abstract: "Time one optimizer step (warm-up, then median/min/max of --steps) against the measured sgemm peak.")
 
     @Option(help: "dion, muon or adamw.")
-    var optimizer: String = "dion"
+    var optimizer: Kind = .dion
+
+    /// `--optimizer`.
+    enum Kind: String, CaseIterable, ExpressibleByArgument {
+        case dion, muon, adamw
+    }
 
     @Option(help: "Matrix shape MxN (rows = fan-out, columns = fan-in).")
     var shape: String = "1024x1024"
@@ -54,7 +59,7 @@ struct BenchOptimizer: ParsableCommand {
         var rank = 0
         var flops: Double
         switch optimizer {
-        case "dion":
+        case .dion:
             let dion = Optimizers.Dion(try DionConfiguration(rank: .fraction(rankFraction)))
             rank = try dion.configuration.rank(rows: m, columns: n)
             var state = try dion.initialState(for: x)
@@ -67,19 +72,17 @@ struct BenchOptimizer: ParsableCommand {
             let orthonormalization = p > r ? 2 * ks * p * r + 2 * ks * r * r + 2 * p * r * r * 3
                                            : 2 * (2 * p * r * r - 2 * r * r * r / 3)
             flops = 8 * Double(m * n) * r + orthonormalization
-        case "muon":
+        case .muon:
             let muon = Muon(try Muon.Configuration())
             var state = try muon.initialState(for: x)
             step = { i in _ = try muon.step(parameter: &x, gradient: gradients[i % 3], state: &state, learningRate: 0.01) }
             let (a, b) = (Double(min(m, n)), Double(max(m, n)))
             flops = 5 * (4 * a * a * b + 2 * a * a * a)
-        case "adamw":
+        case .adamw:
             let adam = AdamW(try AdamW.Configuration())
             var state = try adam.initialState(for: x)
             step = { i in _ = try adam.step(parameter: &x, gradient: gradients[i % 3], state: &state, learningRate: 0.01) }
             flops = 12 * Double(m * n)
-        default:
-            throw ValidationError("--optimizer must be dion, muon or adamw")
         }
         for i in 0..<2 { try step(i) }
         var times: [Double] = []
@@ -93,14 +96,14 @@ struct BenchOptimizer: ParsableCommand {
         let gflops = flops / median / 1e9
         let bound = flops / (peak * 1e9 * Double(threads))
         let line = String(format: "%@ %dx%d rank %d threads %d: median %.4f s (min %.4f, max %.4f), %.1f GFLOP/s; "
-                          + "sgemm peak %.1f GFLOP/s per thread; %.0f%% of the GEMM bound", optimizer, m, n, rank,
+                          + "sgemm peak %.1f GFLOP/s per thread; %.0f%% of the GEMM bound", optimizer.rawValue, m, n, rank,
                           threads, median, times.first ?? 0, times.last ?? 0, gflops, peak, bound / median * 100)
         print(line)
         if let json {
             let record = String(format: "{\"optimizer\":\"%@\",\"shape\":\"%dx%d\",\"rank_fraction\":%g,\"rank\":%d,"
                                 + "\"threads\":%d,\"median_s\":%.6g,\"min_s\":%.6g,\"max_s\":%.6g,\"gflops\":%.4g,"
                                 + "\"sgemm_peak_gflops\":%.4g,\"flops\":%.6g,\"fraction_of_gemm_bound\":%.4g}\n",
-                                optimizer, m, n, Double(optimizer == "dion" ? rankFraction : 1), rank, threads, median,
+                                optimizer.rawValue, m, n, Double(optimizer == .dion ? rankFraction : 1), rank, threads, median,
                                 times.first ?? 0, times.last ?? 0, gflops, peak, flops, bound / median)
             let handle = FileHandle(forWritingAtPath: json) ?? {
                 FileManager.default.createFile(atPath: json, contents: nil)

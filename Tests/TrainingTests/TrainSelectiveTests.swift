@@ -98,7 +98,6 @@ struct TrainSelectiveTests {
     @Test("bad --fraction and --selection stop every rank before step 1",
           arguments: [(["--optimizer", "dion2", "--fraction", "0"], "--fraction"),
                       (["--optimizer", "nordion2", "--fraction", "1.5"], "--fraction"),
-                      (["--optimizer", "dion2", "--selection", "nearest"], "unknown --selection 'nearest'"),
                       (["--optimizer", "dion2", "--selection", "local", "--mesh", "dp=2"], "selection local picks the top-k"),
                       (["--optimizer", "nordion2", "--selection", "local", "--mesh", "tp=2"], "selection local picks the top-k")])
     func badFlags(flags: [String], message: String) throws {
