@@ -71,7 +71,7 @@ struct BenchModel: ParsableCommand {
                                                          sequenceLength: seqLen)
         let model = try TransformerModel(configuration)
         let parameters = model.parameters
-        var source = InMemoryParameters(parameters.all.map { parameters.initialValue($0.index, seed: 1) })
+        var source = InMemoryParameters(parameters.all.map { parameters.initialValue($0.id, seed: 1) })
         var updater = try Updater(parameters: parameters, values: source.values, optimizer: optimizer,
                                   rankFraction: rankFraction)
         let tokensPerStep = batchSize * seqLen
@@ -156,9 +156,9 @@ struct BenchModel: ParsableCommand {
             for p in parameters.all {
                 let role = try ParameterRole.infer(name: p.name, shape: [p.rows, p.columns])
                 if optimizer == .dion && role == .matrix {
-                    dionStates[p.index] = try dion.initialState(for: values[p.index])
+                    dionStates[p.id.rawValue] = try dion.initialState(for: values[p.id.rawValue])
                 } else {
-                    adamStates[p.index] = try adam.initialState(for: values[p.index])
+                    adamStates[p.id.rawValue] = try adam.initialState(for: values[p.id.rawValue])
                 }
             }
         }
