@@ -32,7 +32,7 @@ extension TransformerModel {
     /// [wq; wk; wv] stacked by rows: this rank's (3·h·d_h)×d weight of the fused QKV projection.
     /// The three stay separate parameters (their own optimizer state, FSDP shards and tp rows);
     /// only the product is fused, so q, k, v equal the separate products up to fp32 rounding.
-    private func stackedQKV(_ w: BlockParameters<Matrix>) throws -> Matrix {
+    private func stackedQKV(_ w: BlockParameters<Matrix>) throws(LinearAlgebraError) -> Matrix {
         try Matrix(rows: w.query.rows + w.key.rows + w.value.rows, columns: w.query.columns,
                    elements: w.query.elements + w.key.elements + w.value.elements)
     }

@@ -133,7 +133,10 @@ public struct TransformerModel: Sendable {
     }
 
     /// x[n] = embed[token n] + pos_embed[n mod T].
-    private func embedded(_ inputs: [Int32], length t: Int, _ embed: Matrix, _ position: Matrix) throws -> Matrix {
+    ///
+    /// - Throws: `TransformerError.invalidToken` for a token outside the vocabulary.
+    private func embedded(_ inputs: [Int32], length t: Int, _ embed: Matrix,
+                          _ position: Matrix) throws(TransformerError) -> Matrix {
         let d = configuration.modelDimension
         if let bad = inputs.first(where: { !(0..<configuration.vocabularySize).contains(Int($0)) }) {
             throw TransformerError(.invalidToken, "input token \(bad) is outside the vocabulary of "
