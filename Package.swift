@@ -123,7 +123,7 @@ let package = Package(
         // MARK: - Test support and unit test bundles
         .target(
             name: "_TestSupport",
-            dependencies: []
+            dependencies: ["Checkpointing"]
         ),
         .testTarget(
             name: "MPIShimTests",
@@ -144,7 +144,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TrainingTests",
-            dependencies: ["Training", "Checkpointing", "ClusterModel", "Sharding", "_TestSupport", "DionCLI"]
+            dependencies: ["Training", "Checkpointing", "ClusterModel", "Sharding", "_TestSupport"]
         ),
         .testTarget(
             name: "TrainingDataTests",
@@ -156,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DionDistributedTests",
-            dependencies: ["_TestSupport", "_MPITestRunner", "DionCLI"]
+            dependencies: ["_TestSupport", "_MPITestRunner"]
         ),
         .testTarget(
             name: "ClusterModelTests",
@@ -169,6 +169,11 @@ let package = Package(
         .testTarget(
             name: "ShardingTests",
             dependencies: ["Sharding", "MPIShim", "_TestSupport", "_MPITestRunner"]
+        ),
+        // End-to-end: run the `dion` executable (mostly under mpirun) and check what it prints and writes.
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["Training", "Checkpointing", "ClusterModel", "Sharding", "_TestSupport", "_MPITestRunner", "DionCLI"]
         ),
     ],
     swiftLanguageModes: [.v6]

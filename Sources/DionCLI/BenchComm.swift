@@ -28,13 +28,13 @@ struct BenchComm: ParsableCommand {
     var optimizers: String = "dion:0.25,dion:0.0625,muon,adamw"
 
     @Option(help: "replicated, fsdp, column or row (tensor parallel over tp, columns/rows over fsdp when the mesh has it); default column with tp > 1, else fsdp with fsdp > 1, else replicated.")
-    var layout: String?
+    var layout: LayoutName?
 
     @Option(help: "Dion's data-parallel sync: automatic, compressed or uncompressed.")
-    var sync: String = "automatic"
+    var sync: DionDataParallelSync = .automatic
 
     @Option(help: "Dion2's and NorDion2's selection: exact (whole-matrix top-k, only selected slices move), global or local (the reference's two scopes).")
-    var selection: String = "exact"
+    var selection: SelectionMode = .exact
 
     @Option(help: "Wire format of the optimizer collectives of muon, dion2, normuon and nordion2: fp32 or bf16 (half the bytes).")
     var wire: String = "fp32"
@@ -57,19 +57,15 @@ struct BenchComm: ParsableCommand {
             let world = try MPIRuntime.world()
             let shape = try MeshShape(parsing: mesh ?? "dp=\(world.size)")
             let deviceMesh = try DeviceMesh(shape: shape, world: world)
-            let chosenLayout = try LayoutName.layout(layout ?? (shape.tp > 1 ? "column" : shape.fsdp > 1 ? "fsdp" : "replicated"),
-                                                     on: shape)
-            guard let dataParallelSync = DistributedDion.DataParallelSync(rawValue: sync) else {
-                throw ValidationError("--sync must be automatic, compressed or uncompressed")
-            }
+            let chosenLayout = (layout ?? LayoutName.defaultLayout(on: shape)).layout(on: shape)
             guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
             let cases = try CommBenchCase.parse(optimizers: optimizers, shapes: shapes,
                                                 model: try model.map { name throws(ClusterModelError) in try ModelDescription.named(name) })
             if let simulateNetwork {
                 SimulatedNetwork(preset: try NetworkPreset.named(simulateNetwork), mesh: shape).attach(to: .shared)
             }
-            var runner = CommBenchRunner(mesh: deviceMesh, layout: chosenLayout, sync: dataParallelSync, steps: steps)
-            runner.selection = try SelectionMode.parse(selection)
+            var runner = CommBenchRunner(mesh: deviceMesh, layout: chosenLayout, sync: sync, steps: steps)
+            runner.selection = selection
             runner.wire = try WirePrecision.parse(wire)
             if world.rank == 0 {
                 print("dion bench comm: mesh \(shape), layout \(chosenLayout), wire \(runner.wire.rawValue), \(steps) steps per case")

@@ -18,7 +18,12 @@ struct BenchModel: ParsableCommand {
         abstract: "Time the model's forward, backward and optimizer step on one process against the measured sgemm peak.")
 
     @Option(help: "dion (Dion on the block matrices, AdamW on the rest) or adamw.")
-    var optimizer: String = "adamw"
+    var optimizer: Kind = .adamw
+
+    /// `--optimizer`.
+    enum Kind: String, CaseIterable, ExpressibleByArgument {
+        case dion, adamw
+    }
 
     @Option(help: "Dion rank fraction ρ in (0, 1].")
     var rankFraction: Double = 0.25
@@ -60,14 +65,13 @@ struct BenchModel: ParsableCommand {
     func run() throws {
         guard steps >= 5 else { throw ValidationError("--steps must be at least 5") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-        guard ["adamw", "dion"].contains(optimizer) else { throw ValidationError("--optimizer must be dion or adamw") }
         BLASThreads.set(1)
         let peak = try BenchOptimizer().sgemmPeak()
         let configuration = try TransformerConfiguration(layers: layers, modelDimension: dModel, heads: heads,
                                                          sequenceLength: seqLen)
         let model = try TransformerModel(configuration)
         let parameters = model.parameters
-        var source = InMemoryParameters(parameters.all.map { parameters.initialValue($0.index, seed: 1) })
+        var source = InMemoryParameters(parameters.all.map { parameters.initialValue($0.id, seed: 1) })
         var updater = try Updater(parameters: parameters, values: source.values, optimizer: optimizer,
                                   rankFraction: rankFraction)
         let tokensPerStep = batchSize * seqLen
@@ -99,7 +103,7 @@ struct BenchModel: ParsableCommand {
                        + configuration.vocabularySize * dModel)
         let flops = (6 * n + 12 * Double(layers * seqLen * dModel)) * Double(tokensPerStep)
         let gflops = flops / best.1 / 1e9
-        let record = Record(optimizer: optimizer, rankFraction: optimizer == "dion" ? rankFraction : nil,
+        let record = Record(optimizer: optimizer.rawValue, rankFraction: optimizer == .dion ? rankFraction : nil,
                             layers: layers, dModel: dModel, heads: heads, seqLen: seqLen, batchSize: batchSize,
                             tokensPerStep: tokensPerStep, forwardSeconds: best.0,
                             backwardSeconds: best.1 - best.0, optimizerSeconds: best.2,
@@ -107,7 +111,7 @@ struct BenchModel: ParsableCommand {
                             modelFlopsPerStep: flops, forwardBackwardGflops: gflops, sgemmPeakGflops: peak,
                             modelFlopUtilization: gflops / peak, minorFaultsPerStep: Double(faults) / Double(steps))
         print(String(format: "model %@, batch %d×%d, %@ (best of %d steps, 1 thread)", configuration.description,
-                     batchSize, seqLen, optimizer == "dion" ? "dion ρ=\(rankFraction)" : optimizer, steps))
+                     batchSize, seqLen, optimizer == .dion ? "dion ρ=\(rankFraction)" : optimizer.rawValue, steps))
         print(String(format: "forward %.1f ms | backward %.1f ms (forward+backward %.1f ms) | optimizer %.1f ms | step %.1f ms",
                      best.0 * 1e3, (best.1 - best.0) * 1e3, best.1 * 1e3, best.2 * 1e3, (best.1 + best.2) * 1e3))
         print(String(format: "%.0f tok/s | %.2f GFLOP/step, forward+backward %.1f GFLOP/s = %.0f%% of the sgemm peak "
@@ -146,15 +150,15 @@ struct BenchModel: ParsableCommand {
         var dionStates: [Int: Optimizers.Dion.State] = [:]
         var adamStates: [Int: AdamW.State] = [:]
 
-        init(parameters: TransformerParameters, values: [Matrix], optimizer: String, rankFraction: Double) throws {
+        init(parameters: TransformerParameters, values: [Matrix], optimizer: Kind, rankFraction: Double) throws {
             dion = Optimizers.Dion(try DionConfiguration(rank: .fraction(rankFraction)))
             adam = AdamW(try AdamW.Configuration())
             for p in parameters.all {
                 let role = try ParameterRole.infer(name: p.name, shape: [p.rows, p.columns])
-                if optimizer == "dion" && role == .matrix {
-                    dionStates[p.index] = try dion.initialState(for: values[p.index])
+                if optimizer == .dion && role == .matrix {
+                    dionStates[p.id.rawValue] = try dion.initialState(for: values[p.id.rawValue])
                 } else {
-                    adamStates[p.index] = try adam.initialState(for: values[p.index])
+                    adamStates[p.id.rawValue] = try adam.initialState(for: values[p.id.rawValue])
                 }
             }
         }

@@ -25,7 +25,7 @@ struct ReplayCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("With --mesh: auto (for Dion the layout that keeps the single-process work orientation) "
                                + "or \(LayoutName.choices). A layout that would flip Dion's orientation is refused."))
-    var layout: String = "auto"
+    var layout: ReplayLayoutChoice = .auto
 
     func run() throws {
         BLASThreads.configureForProcess()
@@ -43,7 +43,10 @@ struct ReplayCommand: ParsableCommand {
                 let chosen: ShardLayout
                 do {
                     shape = try MeshShape(parsing: mesh)
-                    let requested = layout == "auto" ? nil : try LayoutName.layout(layout, on: shape)
+                    let requested: ShardLayout? = switch layout {
+                    case .auto: nil
+                    case .named(let name): name.layout(on: shape)
+                    }
                     chosen = try MeshReplay.layout(for: input, on: shape, requested: requested)
                 } catch {
                     // Pure checks, before any collective: every rank reaches the same verdict, and
@@ -59,7 +62,7 @@ struct ReplayCommand: ParsableCommand {
                 }
             }
         } else {
-            guard layout == "auto" else { throw ValidationError("--layout needs --mesh") }
+            guard layout == .auto else { throw ValidationError("--layout needs --mesh") }
             try write(try Replay.run(input))
         }
     }

@@ -23,13 +23,13 @@ struct TrainCommand: ParsableCommand {
 
     // MARK: Optimizer
     @Option(help: "Matrix optimizer: dion, muon, dion2, normuon, nordion2 or adamw (embeddings, head and norms always use AdamW).")
-    var optimizer: String = "dion"
+    var optimizer: MatrixOptimizer = .dion
     @Option(help: "Dion's rank fraction ρ (a decimal or 1/k).")
     var rankFraction: String = "0.25"
     @Option(help: "Dion2's and NorDion2's fraction α of the rows (or columns) updated per step, in (0, 1] (a decimal or 1/k).")
     var fraction: String = "0.25"
     @Option(help: "Dion2's and NorDion2's selection across shards: exact (same result on every mesh), global or local.")
-    var selection: String = "exact"
+    var selection: SelectionMode = .exact
     @Option(help: "Wire format of the optimizer collectives of muon, dion2, normuon and nordion2: fp32, or bf16 (half the bytes; compute stays fp32).")
     var wire: String = "fp32"
     @Option(help: "Learning rate of the matrices (everything with adamw); default per optimizer (docs/results.md).")
@@ -39,13 +39,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Decoupled weight decay of the matrices.")
     var weightDecay: Float = 0.01
     @Option(help: "Learning-rate schedule: constant, cosine or wsd.")
-    var schedule: String = "cosine"
+    var schedule: LearningRateSchedule.Shape = .cosine
     @Option(help: "Linear warm-up steps (default: 10% of --steps).")
     var warmup: Int?
     @Option(help: "Clip the global gradient norm (0 = off; > 0 makes Dion use the uncompressed dp sync).")
     var gradClip: Float = 0
     @Option(help: "Dion's data-parallel sync: automatic, compressed or uncompressed.")
-    var sync: String = "automatic"
+    var sync: DionDataParallelSync = .automatic
     @Option(help: "FSDP gathers, reduce-scatters and dp gradient all-reduces behind compute: on or off (same bytes and losses).")
     var overlap: OverlapChoice = .on
 
@@ -177,19 +177,6 @@ struct TrainCommand: ParsableCommand {
     /// The configuration from the flags; every check that needs no communication happens here,
     /// identically on every rank.
     func makeConfiguration(processes: Int) throws -> TrainingConfiguration {
-        guard let matrixOptimizer = MatrixOptimizer(rawValue: optimizer) else {
-            throw ValidationError("unknown --optimizer '\(optimizer)'; use "
-                                  + MatrixOptimizer.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        guard let selectionMode = SelectionMode(rawValue: selection) else {
-            throw ValidationError("unknown --selection '\(selection)'; use exact, global or local")
-        }
-        guard let shape = LearningRateSchedule.Shape(rawValue: schedule) else {
-            throw ValidationError("unknown --schedule '\(schedule)'; use constant, cosine or wsd")
-        }
-        guard let dataParallelSync = DistributedDion.DataParallelSync(rawValue: sync), dataParallelSync != .averagedByCaller else {
-            throw ValidationError("--sync must be automatic, compressed or uncompressed")
-        }
         if resume && checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
         if overwriteCheckpoints && (resume || checkpointDir == nil) {
             throw ValidationError("--overwrite-checkpoints starts a new run in --checkpoint-dir; it cannot go with --resume "
@@ -212,13 +199,13 @@ struct TrainCommand: ParsableCommand {
         }
         let configuration = TrainingConfiguration(
             model: try TransformerConfiguration(layers: layers, modelDimension: dModel, heads: heads, sequenceLength: seqLen),
-            mesh: meshShape, optimizer: matrixOptimizer, rankFraction: try Self.fraction(rankFraction, flag: "--rank-fraction"),
-            fraction: try Self.fraction(fraction, flag: "--fraction"), selection: selectionMode,
+            mesh: meshShape, optimizer: optimizer, rankFraction: try Self.fraction(rankFraction, flag: "--rank-fraction"),
+            fraction: try Self.fraction(fraction, flag: "--fraction"), selection: selection,
             wire: try WirePrecision.parse(wire),
-            learningRate: lr ?? Self.defaultLearningRate(matrixOptimizer), scalarLearningRate: scalarLr,
-            weightDecay: weightDecay, schedule: try LearningRateSchedule(shape: shape, warmup: warmup ?? steps / 10, steps: steps),
+            learningRate: lr ?? Self.defaultLearningRate(optimizer), scalarLearningRate: scalarLr,
+            weightDecay: weightDecay, schedule: try LearningRateSchedule(shape: schedule, warmup: warmup ?? steps / 10, steps: steps),
             batchSize: batchSize, gradientAccumulation: gradAccum, seed: seed, gradientClip: gradClip,
-            dataParallelSync: dataParallelSync, logEvery: logEvery, evalEvery: evalEvery, evalBatches: evalBatches,
+            dataParallelSync: sync, logEvery: logEvery, evalEvery: evalEvery, evalBatches: evalBatches,
             maxBadSteps: maxBadSteps)
         try configuration.validate()
         return configuration

@@ -15,15 +15,15 @@ public enum OptimizerChoice: Sendable, Hashable {
     /// NorDion2 with the fraction α of rows selected per step.
     case norDion2(fraction: Double)
 
-    /// `dion`, `muon`, `adamw`, `dion2`, `normuon` or `nordion2` (the JSON records' name).
-    public var name: String {
+    /// The optimizer without its hyperparameters.
+    public var kind: OptimizerKind {
         switch self {
-        case .dion: "dion"
-        case .muon: "muon"
-        case .adamw: "adamw"
-        case .dion2: "dion2"
-        case .norMuon: "normuon"
-        case .norDion2: "nordion2"
+        case .dion: .dion
+        case .muon: .muon
+        case .adamw: .adamw
+        case .dion2: .dion2
+        case .norMuon: .normuon
+        case .norDion2: .nordion2
         }
     }
 
@@ -32,6 +32,9 @@ public enum OptimizerChoice: Sendable, Hashable {
         if case .dion2 = self { return true }
         return false
     }
+
+    /// `dion`, `muon`, `adamw`, `dion2`, `normuon` or `nordion2` (the JSON records' name).
+    public var name: String { kind.rawValue }
 
     /// Dion2's or NorDion2's selection fraction α, `nil` for the others.
     public var selectionFraction: Double? {

@@ -26,7 +26,7 @@ import Transformer
 public struct MeshParameters: ParameterSource {
     public let mesh: DeviceMesh
     public let parameters: TransformerParameters
-    /// This rank's shard of every parameter.
+    /// This rank's shard of every parameter, at its position (`ParameterID.rawValue`).
     public var shards: [ShardedMatrix]
     /// This rank's shard of every gradient: summed over the micro-batches and fsdp ranks, then
     /// (with a `synchronizer`, after `finishGradients`) the global batch's mean.
@@ -60,13 +60,14 @@ public struct MeshParameters: ParameterSource {
         self.parameters = parameters
         shards = try parameters.all.map { p in
             let layout = try Self.layout(for: p.split, mesh: mesh.shape)
-            let whole = parameters.initialValue(p.index, seed: seed)
+            let whole = parameters.initialValue(p.id, seed: seed)
             return try ShardedMatrix(scattering: whole.elements, rows: p.rows, columns: p.columns, layout: layout, mesh: mesh)
         }
         gradients = shards.map { [Float](repeating: 0, count: $0.local.count) }
     }
 
-    public mutating func weights(_ indices: [Int]) throws -> [Matrix] {
+    public mutating func weights(_ ids: [ParameterID]) throws -> [Matrix] {
+        let indices = ids.map(\.rawValue)
         let members = indices.map { shards[$0] }
         let batch = AxisBatch(members, over: .fsdp, on: mesh)
         let message: [Float]
@@ -80,8 +81,9 @@ public struct MeshParameters: ParameterSource {
         return try batch.unpackGathered(message, members).map { try Matrix(rows: $0.rows, columns: $0.columns, elements: $0.elements) }
     }
 
-    public mutating func prefetch(_ indices: [Int]) throws {
+    public mutating func prefetch(_ ids: [ParameterID]) throws {
         guard overlap else { return }
+        let indices = ids.map(\.rawValue)
         let batch = AxisBatch(indices.map { shards[$0] }, over: .fsdp, on: mesh)
         guard batch.isCollective else { return }
         inFlight.gathers.append(try startGather(indices, batch))
@@ -92,8 +94,8 @@ public struct MeshParameters: ParameterSource {
         return InFlightCollective(try mesh.communicator(.fsdp).iAllGather(input, counts: batch.counts), indices: indices)
     }
 
-    public mutating func accumulateGradients(_ list: [(index: Int, gradient: Matrix)]) throws {
-        let indices = list.map(\.index)
+    public mutating func accumulateGradients(_ list: [(id: ParameterID, gradient: Matrix)]) throws {
+        let indices = list.map(\.id.rawValue)
         let batch = AxisBatch(indices.map { shards[$0] }, over: .fsdp, on: mesh)
         let wholes = list.map(\.gradient.elements)
         let last = synchronizer?.lastMicroBatch ?? true
@@ -183,8 +185,8 @@ public struct MeshParameters: ParameterSource {
         }
     }
 
-    /// The whole of parameter `index` on every rank (for tests and exports; collective).
-    public func gathered(_ index: Int) throws -> [Float] { try shards[index].gathered(on: mesh) }
+    /// The whole of parameter `id` on every rank (for tests and exports; collective).
+    public func gathered(_ id: ParameterID) throws -> [Float] { try shards[id.rawValue].gathered(on: mesh) }
 }
 
 /// The FSDP collectives of `MeshParameters` in flight, oldest first (a reference, so the

@@ -26,6 +26,8 @@ public struct ParameterOptimizers {
 
     /// A parameter's assignment and state.
     public struct Slot: Sendable {
+        /// The parameter it updates.
+        public let id: ParameterID
         public let name: String
         public let role: ParameterRole
         public let family: OptimizerFamily
@@ -80,13 +82,13 @@ public struct ParameterOptimizers {
             let assignment = ParameterAssignment.assign(name: p.name, role: role, matrixOptimizer: matrixFamily,
                                                         scalarOptimizer: .adamw, baseLearningRate: base,
                                                         inputDimension: p.columns)
-            let x = shards[p.index]
+            let x = shards[p.id.rawValue]
             let state: SlotState
             switch assignment.family {
             case .dion:
-                state = .dion(try dion.initialState(for: x, parameterID: UInt64(p.index), mesh: mesh,
+                state = .dion(try dion.initialState(for: x, parameterID: p.id.randomStreamKey, mesh: mesh,
                                                     transposed: MeshParameters.dionTransposed(p.split)))
-            case .muon: state = .muon(try muon.initialState(for: x, parameterID: UInt64(p.index), mesh: mesh))
+            case .muon: state = .muon(try muon.initialState(for: x, parameterID: p.id.randomStreamKey, mesh: mesh))
             case .dion2, .normuon, .nordion2:
                 guard let selective else {
                     throw OptimizerError(.invalidHyperparameter, "\(p.name) was assigned to \(assignment.family.rawValue) "
@@ -99,7 +101,7 @@ public struct ParameterOptimizers {
                 }
             default: state = .adamw(try (role == .matrix ? matrixAdamW : scalarAdamW).initialState(for: x))
             }
-            slots.append(Slot(name: p.name, role: role, family: assignment.family, learningRate: assignment.learningRate,
+            slots.append(Slot(id: p.id, name: p.name, role: role, family: assignment.family, learningRate: assignment.learningRate,
                               state: state))
         }
         self.slots = slots

@@ -17,8 +17,8 @@ public struct RankFailure: Error, Sendable, CustomStringConvertible {
 
     /// Runs `body` on every rank and agrees on whether it failed (collective over `world`).
     ///
-    /// - Throws: `RankFailure` on every rank when `body` threw on any; `TrainingError.io` when
-    ///   the collectives fail.
+    /// - Throws: `RankFailure` on every rank when `body` threw on any; `TrainingError.communication`
+    ///   (with the `MPIError`) when the collectives fail.
     public static func agree<T>(over world: Communicator, _ body: () throws -> T) throws -> T {
         var result: T?
         var failure: String?
@@ -33,7 +33,7 @@ public struct RankFailure: Error, Sendable, CustomStringConvertible {
             flags = try world.allGather([failure == nil ? 0 : 1])
             if flags.contains(1) { texts = try world.allGatherVariable(Array((failure ?? "").utf8)) }
         } catch {
-            throw TrainingError(.io, "agreeing on a failure across ranks failed: \(error)")
+            throw TrainingError(communication: error, while: "agreeing on a failure across ranks")
         }
         guard let rank = flags.firstIndex(of: 1) else {
             guard let result else { throw TrainingError(.io, "no result on a rank that did not fail") }

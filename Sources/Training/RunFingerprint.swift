@@ -37,8 +37,8 @@ public struct RunFingerprint: Sendable {
     /// with the same fields in the same order, which one build of the caller guarantees).
     ///
     /// - Throws: `TrainingError.invalidConfiguration` on every rank, naming the first field
-    ///   that differs, the first rank where it differs, and both values; `.io` when a
-    ///   collective fails.
+    ///   that differs, the first rank where it differs, and both values; `.communication`
+    ///   (with the `MPIError`) when a collective fails.
     public func check(over world: Communicator) throws(TrainingError) {
         let width = fields.count
         let difference: (rank: Int, index: Int)?
@@ -50,7 +50,7 @@ public struct RunFingerprint: Sendable {
             // Every rank found the same difference: one more all-gather, of that field's text.
             texts = try world.allGatherVariable(Array(fields[difference.index].value.utf8))
         } catch {
-            throw TrainingError(.io, "comparing the settings across ranks failed: \(error)")
+            throw TrainingError(communication: error, while: "comparing the settings across ranks")
         }
         guard let (rank, index) = difference else { return }
         func text(_ r: Int) -> String {

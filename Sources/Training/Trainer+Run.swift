@@ -119,8 +119,15 @@ extension Trainer {
     }
 
     /// The first rank's metrics failure, as every rank sees it (one all-gather of the messages).
-    private func agreedOutputFailure() throws -> String {
-        let gathered = try mesh.world.allGatherVariable(Array((output.metricsFailure?.message ?? "").utf8))
+    ///
+    /// - Throws: `TrainingError.communication` with the `MPIError` when the all-gather fails.
+    private func agreedOutputFailure() throws(TrainingError) -> String {
+        let gathered: (values: [UInt8], counts: [Int])
+        do throws(MPIError) {
+            gathered = try mesh.world.allGatherVariable(Array((output.metricsFailure?.message ?? "").utf8))
+        } catch {
+            throw TrainingError(communication: error, while: "agreeing on the metrics failure across ranks")
+        }
         var start = 0
         for (rank, count) in gathered.counts.enumerated() {
             if count > 0 {

@@ -5,14 +5,8 @@ import Sharding
 import Transformer
 
 /// Which optimizer trains the weight matrices (the embedding, head and norm gains always go to
-/// the scalar optimizer, §1.2).
-public enum MatrixOptimizer: String, Sendable, Hashable, Codable, CaseIterable {
-    case dion, muon, adamw, dion2, normuon, nordion2
-
-    /// Whether the optimizer selects a fraction α of the slices (`--fraction`, `--selection`):
-    /// Dion2 and NorDion2.
-    public var selectsSlices: Bool { self == .dion2 || self == .nordion2 }
-}
+/// the scalar optimizer, §1.2): the kinds `OptimizerChoice` names too.
+public typealias MatrixOptimizer = OptimizerKind
 
 /// Everything that defines a training run; written into the metrics file's first record.
 public struct TrainingConfiguration: Sendable, Hashable, Codable {

@@ -6,31 +6,33 @@ import LinearAlgebra
 /// all-gathers each block's FSDP shards when asked (and drops them afterwards) and
 /// reduce-scatters the gradients it receives, so the model code is the same on every mesh.
 public protocol ParameterSource {
-    /// This rank's tensor-parallel slice of the parameters `indices` (whole over every other
+    /// This rank's tensor-parallel slice of the parameters `ids` (whole over every other
     /// axis), in the order asked. Asked once per block for the forward and again for the backward.
-    mutating func weights(_ indices: [Int]) throws -> [Matrix]
+    mutating func weights(_ ids: [ParameterID]) throws -> [Matrix]
     /// Receives the gradients (shaped like `weights`) of one block, once per forward/backward.
-    mutating func accumulateGradients(_ gradients: [(index: Int, gradient: Matrix)]) throws
+    mutating func accumulateGradients(_ gradients: [(id: ParameterID, gradient: Matrix)]) throws
     /// Sums `values` over the tensor-parallel group; the identity without tensor parallelism.
     func allReduceTensorParallel(_ values: inout [Float]) throws
-    /// A hint that `weights(indices)` is the next request: a source that gathers weights may
+    /// A hint that `weights(ids)` is the next request: a source that gathers weights may
     /// start fetching them now, behind the compute in between. Called at most once per request,
     /// in the order of the requests; the default does nothing.
-    mutating func prefetch(_ indices: [Int]) throws
+    mutating func prefetch(_ ids: [ParameterID]) throws
     /// Called between kernels so that a source with collectives in flight can drive them (MPI
     /// progresses nonblocking collectives only inside MPI calls); the default does nothing.
     mutating func progress() throws
 }
 
 extension ParameterSource {
-    public mutating func prefetch(_ indices: [Int]) throws {}
+    public mutating func prefetch(_ ids: [ParameterID]) throws {}
     public mutating func progress() throws {}
 }
 
 /// Whole weights in memory and their accumulated gradients: a single process without tensor
 /// parallelism, the reference every mesh is compared with.
 public struct InMemoryParameters: ParameterSource {
+    /// The weights, at their parameters' positions (`ParameterID.rawValue`).
     public var values: [Matrix]
+    /// The accumulated gradients, at the same positions.
     public var gradients: [Matrix]
 
     public init(_ values: [Matrix]) {
@@ -38,10 +40,10 @@ public struct InMemoryParameters: ParameterSource {
         gradients = values.map { Matrix(rows: $0.rows, columns: $0.columns) }
     }
 
-    public mutating func weights(_ indices: [Int]) throws -> [Matrix] { indices.map { values[$0] } }
+    public mutating func weights(_ ids: [ParameterID]) throws -> [Matrix] { ids.map { values[$0.rawValue] } }
 
-    public mutating func accumulateGradients(_ list: [(index: Int, gradient: Matrix)]) throws {
-        for (index, gradient) in list { try BLAS.axpy(1, gradient, &gradients[index]) }
+    public mutating func accumulateGradients(_ list: [(id: ParameterID, gradient: Matrix)]) throws {
+        for (id, gradient) in list { try BLAS.axpy(1, gradient, &gradients[id.rawValue]) }
     }
 
     public func allReduceTensorParallel(_ values: inout [Float]) throws {}

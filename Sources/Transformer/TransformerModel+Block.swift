@@ -24,39 +24,37 @@ struct BlockCache {
 }
 
 extension TransformerModel {
-    func blockIndices(_ layer: Int) -> [Int] {
-        let base = parameters.layerBase(layer)
-        return Array(base..<(base + TransformerParameters.perLayer))
-    }
+    /// Block `layer`'s parameters, in the order a source is asked for them.
+    func blockIDs(_ layer: Int) -> [ParameterID] { parameters.block(layer).all }
 
     private var localHeads: Int { configuration.heads / tensorParallelSize }
 
     /// [wq; wk; wv] stacked by rows: this rank's (3·h·d_h)×d weight of the fused QKV projection.
     /// The three stay separate parameters (their own optimizer state, FSDP shards and tp rows);
     /// only the product is fused, so q, k, v equal the separate products up to fp32 rounding.
-    private func stackedQKV(_ w: [Matrix]) throws -> Matrix {
-        try Matrix(rows: w[1].rows + w[2].rows + w[3].rows, columns: w[1].columns,
-                   elements: w[1].elements + w[2].elements + w[3].elements)
+    private func stackedQKV(_ w: BlockParameters<Matrix>) throws(LinearAlgebraError) -> Matrix {
+        try Matrix(rows: w.query.rows + w.key.rows + w.value.rows, columns: w.query.columns,
+                   elements: w.query.elements + w.key.elements + w.value.elements)
     }
 
     /// x + Attn(norm(x)), then + MLP(norm(·)); two N×d all-reduces over tp. Tells `source` that
     /// `next` comes after this block's weights, and lets it progress between kernels.
-    func blockForward<S: ParameterSource>(_ x: Matrix, layer: Int, sequences: Int, next: [Int],
+    func blockForward<S: ParameterSource>(_ x: Matrix, layer: Int, sequences: Int, next: [ParameterID],
                                           source: inout S) throws -> BlockCache {
-        let w = try source.weights(blockIndices(layer))
+        let w = try BlockParameters(try source.weights(blockIDs(layer)))
         try source.prefetch(next)
-        let (a, inverse1) = RMSNorm.forward(x, gain: w[0].elements, pool: pool)
+        let (a, inverse1) = RMSNorm.forward(x, gain: w.attentionNorm.elements, pool: pool)
         let qkv = try pool.product(a, try stackedQKV(w), transposeB: true)
         try source.progress()
         let (o, probabilities) = try CausalAttention.forward(qkv: qkv, sequences: sequences, heads: localHeads, pool: pool)
         try source.progress()
-        let middle = try residual(x, plus: o, w[4], source: &source)
+        let middle = try residual(x, plus: o, w.attentionOutput, source: &source)
         try source.progress()
-        let (m, inverse2) = RMSNorm.forward(middle, gain: w[5].elements, pool: pool)
-        let u = try pool.product(m, w[6], transposeB: true)
+        let (m, inverse2) = RMSNorm.forward(middle, gain: w.mlpNorm.elements, pool: pool)
+        let u = try pool.product(m, w.mlpInput, transposeB: true)
         try source.progress()
         let act = ReLUSquared.forward(u, pool: pool)
-        let out = try residual(middle, plus: act, w[7], source: &source)
+        let out = try residual(middle, plus: act, w.mlpOutput, source: &source)
         try source.progress()
         return BlockCache(input: x, attentionInput: a, inverseRMS1: inverse1, qkv: qkv,
                           probabilities: probabilities, attention: o, middle: middle, mlpInput: m, inverseRMS2: inverse2,
@@ -83,27 +81,27 @@ extension TransformerModel {
     /// come next (none before block 0), and lets it progress between kernels.
     func blockBackward<S: ParameterSource>(_ d: inout Matrix, _ c: BlockCache, layer: Int, sequences: Int,
                                            source: inout S) throws {
-        let indices = blockIndices(layer)
-        let w = try source.weights(indices)
-        if layer > 0 { try source.prefetch(blockIndices(layer - 1)) }
+        let ids = parameters.block(layer)
+        let w = try BlockParameters(try source.weights(ids.all))
+        if layer > 0 { try source.prefetch(blockIDs(layer - 1)) }
         // MLP: z = act·W2ᵀ, act = relu²(u), u = m·W1ᵀ.
         let dW2 = try pool.product(d, transposeA: true, c.activated)
         try source.progress()
-        var du = try pool.product(d, w[7])
+        var du = try pool.product(d, w.mlpOutput)
         ReLUSquared.backward(&du, input: c.hidden)
         try source.progress()
         let dW1 = try pool.product(du, transposeA: true, c.mlpInput)
         try source.progress()
-        var dm = try pool.product(du, w[6])
+        var dm = try pool.product(du, w.mlpInput)
         try source.progress()
         pool.recycle(du)
         if tensorParallelSize > 1 { try source.allReduceTensorParallel(&dm.elements) }
-        let dGain2 = RMSNorm.backward(dm, x: c.middle, gain: w[5].elements, inverseRMS: c.inverseRMS2, accumulatingInto: &d)
+        let dGain2 = RMSNorm.backward(dm, x: c.middle, gain: w.mlpNorm.elements, inverseRMS: c.inverseRMS2, accumulatingInto: &d)
         // Attention: y = o·Woᵀ; d is now the gradient at `middle`.
         pool.recycle(dm)
         let dWo = try pool.product(d, transposeA: true, c.attention)
         try source.progress()
-        let dO = try pool.product(d, w[4])
+        let dO = try pool.product(d, w.attentionOutput)
         try source.progress()
         let dQKV = try CausalAttention.backward(dO, qkv: c.qkv, probabilities: c.probabilities, sequences: sequences,
                                                 heads: localHeads, pool: pool)
@@ -115,16 +113,15 @@ extension TransformerModel {
         try source.progress()
         pool.recycle(dQKV)
         if tensorParallelSize > 1 { try source.allReduceTensorParallel(&da.elements) }
-        let dGain1 = RMSNorm.backward(da, x: c.input, gain: w[0].elements, inverseRMS: c.inverseRMS1, accumulatingInto: &d)
+        let dGain1 = RMSNorm.backward(da, x: c.input, gain: w.attentionNorm.elements, inverseRMS: c.inverseRMS1, accumulatingInto: &d)
         pool.recycle(da)
         let width = dWqkv.rows / 3
         defer { pool.recycle(dWqkv, dWo, dW1, dW2) }
-        try source.accumulateGradients([
-            (indices[0], try Matrix(rows: dGain1.count, columns: 1, elements: dGain1)),
-            (indices[1], dWqkv.rows(0..<width)), (indices[2], dWqkv.rows(width..<(2 * width))),
-            (indices[3], dWqkv.rows((2 * width)..<(3 * width))), (indices[4], dWo),
-            (indices[5], try Matrix(rows: dGain2.count, columns: 1, elements: dGain2)),
-            (indices[6], dW1), (indices[7], dW2),
-        ])
+        let gradients = BlockParameters(
+            attentionNorm: try Matrix(rows: dGain1.count, columns: 1, elements: dGain1),
+            query: dWqkv.rows(0..<width), key: dWqkv.rows(width..<(2 * width)), value: dWqkv.rows((2 * width)..<(3 * width)),
+            attentionOutput: dWo, mlpNorm: try Matrix(rows: dGain2.count, columns: 1, elements: dGain2),
+            mlpInput: dW1, mlpOutput: dW2)
+        try source.accumulateGradients(Array(zip(ids.all, gradients.all)))
     }
 }

@@ -30,9 +30,9 @@ public struct TransformerModel: Sendable {
         self.tensorParallelRank = tensorParallelRank
     }
 
-    /// The rows and columns of parameter `index` that this tp rank holds.
-    public func localRanges(_ index: Int) -> (rows: Range<Int>, columns: Range<Int>) {
-        let p = parameters.all[index]
+    /// The rows and columns of parameter `id` that this tp rank holds.
+    public func localRanges(_ id: ParameterID) -> (rows: Range<Int>, columns: Range<Int>) {
+        let p = parameters[id]
         func part(_ length: Int) -> Range<Int> {
             let size = length / tensorParallelSize
             return (tensorParallelRank * size)..<((tensorParallelRank + 1) * size)
@@ -68,16 +68,16 @@ public struct TransformerModel: Sendable {
         guard (1...c.sequenceLength).contains(t) else {
             throw TransformerError(.shapeMismatch, "sequences of \(t) tokens; the model takes 1…\(c.sequenceLength)")
         }
-        let tailIndices = [parameters.finalNorm, parameters.finalNorm + 1]
-        let embed = try source.weights([0, 1])
-        try source.prefetch(c.layers > 0 ? blockIndices(0) : tailIndices)
+        let tailIDs = [parameters.finalNorm, parameters.head]
+        let embed = try source.weights([parameters.embedding, parameters.positionEmbedding])
+        try source.prefetch(c.layers > 0 ? blockIDs(0) : tailIDs)
         var x = try embedded(inputs, length: t, embed[0], embed[1])
         var caches = [BlockCache]()
         let firstInput = x
         defer { pool.recycle(firstInput) }
         for l in 0..<c.layers {
             let cache = try blockForward(x, layer: l, sequences: sequences,
-                                         next: l + 1 < c.layers ? blockIndices(l + 1) : tailIndices, source: &source)
+                                         next: l + 1 < c.layers ? blockIDs(l + 1) : tailIDs, source: &source)
             x = cache.output
             if backward {
                 caches.append(cache)
@@ -92,8 +92,8 @@ public struct TransformerModel: Sendable {
             pool.recycle(caches.flatMap(\.ownActivations))
             if !backward { pool.recycle(x) }
         }
-        let tail = try source.weights(tailIndices)
-        if backward && c.layers > 0 { try source.prefetch(blockIndices(c.layers - 1)) }
+        let tail = try source.weights(tailIDs)
+        if backward && c.layers > 0 { try source.prefetch(blockIDs(c.layers - 1)) }
         let (f, inverse) = RMSNorm.forward(x, gain: tail[0].elements, pool: pool)
         var dLogits = try pool.product(f, tail[1], transposeB: true)
         defer { pool.recycle(f, dLogits) }
@@ -106,7 +106,7 @@ public struct TransformerModel: Sendable {
         defer { pool.recycle(dHead, df, dx) }
         let dGain = RMSNorm.backward(df, x: x, gain: tail[0].elements, inverseRMS: inverse, accumulatingInto: &dx)
         try source.accumulateGradients([(parameters.finalNorm, try Matrix(rows: dGain.count, columns: 1, elements: dGain)),
-                                        (parameters.finalNorm + 1, dHead)])
+                                        (parameters.head, dHead)])
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             try blockBackward(&dx, caches[l], layer: l, sequences: sequences, source: &source)
         }
@@ -128,12 +128,15 @@ public struct TransformerModel: Sendable {
                 }
             }
         }
-        try source.accumulateGradients([(0, dEmbed), (1, dPosition)])
+        try source.accumulateGradients([(parameters.embedding, dEmbed), (parameters.positionEmbedding, dPosition)])
         return loss
     }
 
     /// x[n] = embed[token n] + pos_embed[n mod T].
-    private func embedded(_ inputs: [Int32], length t: Int, _ embed: Matrix, _ position: Matrix) throws -> Matrix {
+    ///
+    /// - Throws: `TransformerError.invalidToken` for a token outside the vocabulary.
+    private func embedded(_ inputs: [Int32], length t: Int, _ embed: Matrix,
+                          _ position: Matrix) throws(TransformerError) -> Matrix {
         let d = configuration.modelDimension
         if let bad = inputs.first(where: { !(0..<configuration.vocabularySize).contains(Int($0)) }) {
             throw TransformerError(.invalidToken, "input token \(bad) is outside the vocabulary of "

@@ -17,11 +17,11 @@ public struct TransformerParameter: Sendable, Hashable {
     public let rows: Int
     public let columns: Int
     public let split: TensorParallelSplit
-    /// Its position in `TransformerParameters.all`.
-    public let index: Int
+    /// Its identity: its position in `TransformerParameters.all`.
+    public let id: ParameterID
 }
 
-/// The model's parameters in a fixed order, with the index of each one.
+/// The model's parameters in a fixed order, each named by its `ParameterID`.
 ///
 /// Order: `embed` (V×d), `pos_embed` (T×d), then per layer `attn_norm` (d×1), `wq`, `wk`, `wv`
 /// (d×d, out×in), `wo` (d×d), `mlp_norm` (d×1), `w1` (h×d), `w2` (d×h), then `final_norm` (d×1)
@@ -31,14 +31,14 @@ public struct TransformerParameters: Sendable {
     public let all: [TransformerParameter]
 
     /// Parameters per block.
-    public static let perLayer = 8
+    public static let perLayer = BlockParameters<ParameterID>.count
 
     public init(_ c: TransformerConfiguration) {
         configuration = c
         let (d, h) = (c.modelDimension, c.hiddenDimension)
         var list = [TransformerParameter]()
         func add(_ name: String, _ rows: Int, _ columns: Int, _ split: TensorParallelSplit) {
-            list.append(TransformerParameter(name: name, rows: rows, columns: columns, split: split, index: list.count))
+            list.append(TransformerParameter(name: name, rows: rows, columns: columns, split: split, id: ParameterID(list.count)))
         }
         add("embed", c.vocabularySize, d, .replicated)
         add("pos_embed", c.sequenceLength, d, .replicated)
@@ -57,22 +57,37 @@ public struct TransformerParameters: Sendable {
         all = list
     }
 
-    /// Index of block `layer`'s first parameter (`attn_norm`).
-    public func layerBase(_ layer: Int) -> Int { 2 + Self.perLayer * layer }
-    /// Index of `final_norm`; `head` follows it.
-    public var finalNorm: Int { 2 + Self.perLayer * configuration.layers }
+    /// The token embedding `embed`.
+    public var embedding: ParameterID { ParameterID(0) }
+    /// The position embedding `pos_embed`.
+    public var positionEmbedding: ParameterID { ParameterID(1) }
+    /// Block `layer`'s parameters by role.
+    public func block(_ layer: Int) -> BlockParameters<ParameterID> {
+        let base = 2 + Self.perLayer * layer
+        return BlockParameters(attentionNorm: ParameterID(base), query: ParameterID(base + 1), key: ParameterID(base + 2),
+                               value: ParameterID(base + 3), attentionOutput: ParameterID(base + 4),
+                               mlpNorm: ParameterID(base + 5), mlpInput: ParameterID(base + 6),
+                               mlpOutput: ParameterID(base + 7))
+    }
+    /// The final RMSNorm gain `final_norm`.
+    public var finalNorm: ParameterID { ParameterID(2 + Self.perLayer * configuration.layers) }
+    /// The output head `head`.
+    public var head: ParameterID { ParameterID(finalNorm.rawValue + 1) }
 
-    /// The initial value of parameter `index` for `seed`: norms 1; embeddings, q, k, v, w1 and
+    /// The parameter named by `id`.
+    public subscript(id: ParameterID) -> TransformerParameter { all[id.rawValue] }
+
+    /// The initial value of parameter `id` for `seed`: norms 1; embeddings, q, k, v, w1 and
     /// the head N(0, 0.02²); the residual projections wo and w2 N(0, (0.02/√(2·layers))²) (GPT-2).
-    /// Keyed by (seed, index, element), so any process can draw any block of it.
-    public func initialValue(_ index: Int, seed: UInt64) -> Matrix {
-        let p = all[index]
+    /// Keyed by (seed, id, element), so any process can draw any block of it.
+    public func initialValue(_ id: ParameterID, seed: UInt64) -> Matrix {
+        let p = self[id]
         if p.name.hasSuffix("norm") { return Matrix(rows: p.rows, columns: p.columns, repeating: 1) }
         var std: Float = 0.02
         if p.name.hasSuffix(".wo") || p.name.hasSuffix(".w2") {
             std /= (2 * Float(configuration.layers)).squareRoot()
         }
-        return KeyedNormalGenerator(seed: seed).matrix(stream: KeyedNormalGenerator.stream(0x1417, UInt64(index)),
+        return KeyedNormalGenerator(seed: seed).matrix(stream: KeyedNormalGenerator.stream(0x1417, id.randomStreamKey),
                                                        rows: p.rows, columns: p.columns, scale: std)
     }
 }

@@ -6,6 +6,7 @@ import Sharding
 import Testing
 import Training
 import TrainingData
+import _TestSupport
 import Transformer
 
 /// Issue 15, defect 6: a checkpoint written by a real (one-process) training run, mutated at

@@ -121,7 +121,7 @@ import Testing
         let c = try TransformerConfiguration(layers: 1, modelDimension: 12, heads: 3, sequenceLength: 4)
         #expect(throws: TransformerError.self) { try TransformerModel(c, tensorParallelSize: 2) }
         let model = try TransformerModel(c)
-        var source = InMemoryParameters((0..<model.parameters.all.count).map { model.parameters.initialValue($0, seed: 1) })
+        var source = InMemoryParameters(model.parameters.all.map { model.parameters.initialValue($0.id, seed: 1) })
         #expect(throws: TransformerError.self) { try model.loss(inputs: [1, 2, 300], targets: [2, 3, 4], sequences: 1, source: &source) }
         #expect(throws: TransformerError.self) { try model.loss(inputs: [1, 2, 3, 4, 5], targets: [1, 2, 3, 4, 5], sequences: 1, source: &source) }
     }
@@ -129,7 +129,7 @@ import Testing
     @Test func initialLossIsNearUniform() throws {
         let c = try TransformerConfiguration(layers: 2, modelDimension: 16, heads: 2, sequenceLength: 8)
         let model = try TransformerModel(c)
-        var source = InMemoryParameters((0..<model.parameters.all.count).map { model.parameters.initialValue($0, seed: 3) })
+        var source = InMemoryParameters(model.parameters.all.map { model.parameters.initialValue($0.id, seed: 3) })
         let inputs = (0..<16).map { Int32($0 * 13 % 256) }
         let loss = try model.loss(inputs: inputs, targets: inputs.map { ($0 + 1) % 256 }, sequences: 2, source: &source)
         #expect(abs(loss - logf(256)) < 0.05, "initial loss \(loss) vs ln 256 = \(logf(256))")

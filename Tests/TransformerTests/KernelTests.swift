@@ -41,7 +41,7 @@ import Testing
     func workspaceIsReused() throws {
         let c = try TransformerConfiguration(layers: 2, modelDimension: 64, heads: 4, sequenceLength: 32)
         let model = try TransformerModel(c)
-        let values = (0..<model.parameters.all.count).map { model.parameters.initialValue($0, seed: 5) }
+        let values = model.parameters.all.map { model.parameters.initialValue($0.id, seed: 5) }
         let inputs = (0..<128).map { Int32($0 * 37 % 256) }
         let targets = inputs.map { ($0 + 1) % 256 }
         var losses: [Float] = [], gradients: [[Matrix]] = [], allocations: [Int] = []

@@ -119,7 +119,6 @@ struct TrainSelectiveTests {
     @Test("bad --fraction, --selection and --wire stop every rank before step 1",
           arguments: [(["--optimizer", "dion2", "--fraction", "0"], "--fraction"),
                       (["--optimizer", "nordion2", "--fraction", "1.5"], "--fraction"),
-                      (["--optimizer", "dion2", "--selection", "nearest"], "unknown --selection 'nearest'"),
                       (["--optimizer", "muon", "--wire", "fp16"], "bad wire precision 'fp16'; use fp32 or bf16"),
                       (["--optimizer", "dion2", "--selection", "local", "--mesh", "dp=2"], "selection local picks the top-k"),
                       (["--optimizer", "nordion2", "--selection", "local", "--mesh", "tp=2"], "selection local picks the top-k")])

@@ -4,19 +4,23 @@ import Foundation
 /// Edits one checkpoint's files the way a buggy tool or a crafted file would, then makes every
 /// checksum valid again (the rank files' sizes and CRC-32Cs in the manifest, the manifest's own
 /// CRC-32C), so that only the range checks stand between the edit and the trainer.
-struct CheckpointSurgery {
+public struct CheckpointSurgery {
     /// The `step-…` directory.
-    let path: URL
+    public let path: URL
 
-    struct SurgeryError: Error, CustomStringConvertible {
-        let description: String
+    public init(path: URL) { self.path = path }
+
+    public struct SurgeryError: Error, CustomStringConvertible {
+        public let description: String
+
+        public init(description: String) { self.description = description }
     }
 
-    func rankFile(_ rank: Int) -> URL { path.appendingPathComponent(String(format: "rank-%05d.bin", rank)) }
-    var manifestFile: URL { path.appendingPathComponent("manifest.json") }
+    public func rankFile(_ rank: Int) -> URL { path.appendingPathComponent(String(format: "rank-%05d.bin", rank)) }
+    public var manifestFile: URL { path.appendingPathComponent("manifest.json") }
 
     /// A rank file's JSON index (one object per tensor) and its data section.
-    static func split(_ bytes: [UInt8]) throws -> (index: [[String: Any]], data: [UInt8]) {
+    public static func split(_ bytes: [UInt8]) throws -> (index: [[String: Any]], data: [UInt8]) {
         guard bytes.count >= 20 else { throw SurgeryError(description: "not a rank file") }
         let length = bytes[12..<20].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         let index = try JSONSerialization.jsonObject(with: Data(bytes[20..<(20 + length)])) as? [[String: Any]]
@@ -25,7 +29,7 @@ struct CheckpointSurgery {
     }
 
     /// A rank file from raw index bytes and a data section (the header as a save writes it).
-    static func join(indexBytes: [UInt8], data: [UInt8]) -> [UInt8] {
+    public static func join(indexBytes: [UInt8], data: [UInt8]) -> [UInt8] {
         var out = Array("DIONCKPT".utf8)
         withUnsafeBytes(of: UInt32(1).littleEndian) { out.append(contentsOf: $0) }
         withUnsafeBytes(of: UInt64(indexBytes.count).littleEndian) { out.append(contentsOf: $0) }
@@ -33,7 +37,7 @@ struct CheckpointSurgery {
     }
 
     /// Rewrites rank `rank`'s index with `edit` (no reseal).
-    func editIndex(rank: Int, _ edit: (inout [[String: Any]]) throws -> Void) throws {
+    public func editIndex(rank: Int, _ edit: (inout [[String: Any]]) throws -> Void) throws {
         var (index, data) = try Self.split(Array(try Data(contentsOf: rankFile(rank))))
         try edit(&index)
         let json = try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys])
@@ -41,7 +45,7 @@ struct CheckpointSurgery {
     }
 
     /// Edits the fields of tensor `name` in rank `rank`'s index.
-    func editTensor(rank: Int, _ name: String, _ edit: (inout [String: Any]) -> Void) throws {
+    public func editTensor(rank: Int, _ name: String, _ edit: (inout [String: Any]) -> Void) throws {
         try editIndex(rank: rank) { index in
             guard let k = index.firstIndex(where: { $0["name"] as? String == name }) else {
                 throw SurgeryError(description: "no tensor \(name)")
@@ -51,7 +55,7 @@ struct CheckpointSurgery {
     }
 
     /// Overwrites the values of the int64 tensor `name` in rank `rank`'s file (same length).
-    func setInt64s(rank: Int, _ name: String, _ values: [Int64]) throws {
+    public func setInt64s(rank: Int, _ name: String, _ values: [Int64]) throws {
         let bytes = Array(try Data(contentsOf: rankFile(rank)))
         let (index, _) = try Self.split(bytes)
         let length = bytes[12..<20].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
@@ -68,14 +72,14 @@ struct CheckpointSurgery {
     }
 
     /// The int64 values of tensor `name` in rank `rank`'s file.
-    func int64s(rank: Int, _ name: String) throws -> [Int64] {
+    public func int64s(rank: Int, _ name: String) throws -> [Int64] {
         let path = self.path.path
         return try CheckpointStore.readRankFile(rank, at: path, manifest: try CheckpointStore.manifest(at: path))[name]?
             .int64s() ?? []
     }
 
     /// Edits the manifest as JSON (no reseal).
-    func editManifest(_ edit: (inout [String: Any]) -> Void) throws {
+    public func editManifest(_ edit: (inout [String: Any]) -> Void) throws {
         guard var object = try JSONSerialization.jsonObject(with: try Data(contentsOf: manifestFile)) as? [String: Any] else {
             throw SurgeryError(description: "the manifest is not an object")
         }
@@ -85,7 +89,7 @@ struct CheckpointSurgery {
 
     /// Makes every checksum valid again: each rank file's size and CRC-32C in the manifest, then
     /// the manifest's own CRC-32C (when the edited manifest still decodes as one).
-    func reseal() throws {
+    public func reseal() throws {
         try editManifest { object in
             guard var files = object["files"] as? [[String: Any]] else { return }
             for k in files.indices {

@@ -75,7 +75,7 @@ struct TrainMultiRankTests {
 
     @Test("bad flags stop every rank with a clear message",
           arguments: [(["--mesh", "dp=3"], "needs 3 processes but the job has 2"),
-                      (["--optimizer", "sgd"], "unknown --optimizer 'sgd'"),
+                      (["--optimizer", "sgd"], "The value 'sgd' is invalid for '--optimizer <optimizer>'"),
                       (["--mesh", "tp=2", "--heads", "3", "--d-model", "24"], "--heads 3 is not divisible by tp=2"),
                       (["--data", "/nonexistent/corpus.txt"], "run Scripts/fetch-data.sh"),
                       (["--batch-size", "3"], "--batch-size 3 must be a positive multiple")])
