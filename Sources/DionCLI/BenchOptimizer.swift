@@ -13,7 +13,12 @@ struct BenchOptimizer: ParsableCommand {
         abstract: "Time one optimizer step (warm-up, then median/min/max of --steps) against the measured sgemm peak.")
 
     @Option(help: "dion, muon or adamw (with --rank-fraction); see --optimizers for the others.")
-    var optimizer: String = "dion"
+    var optimizer: Kind = .dion
+
+    /// `--optimizer`: the three optimizers with no hyperparameter in their name.
+    enum Kind: String, CaseIterable, ExpressibleByArgument {
+        case dion, muon, adamw
+    }
 
     @Option(help: "Instead of --optimizer: comma-separated dion:ρ, muon, adamw, dion2:α, nordion2:α, normuon (e.g. dion2:0.25,nordion2:0.25,normuon), each timed in turn.")
     var optimizers: String?
@@ -83,14 +88,13 @@ struct BenchOptimizer: ParsableCommand {
     /// `--optimizer` with `--rank-fraction`, as one choice.
     private func single() throws -> OptimizerChoice {
         switch optimizer {
-        case "dion":
+        case .dion:
             guard rankFraction.isFinite, rankFraction > 0, rankFraction <= 1 else {
                 throw ValidationError("--rank-fraction must be in (0, 1], got \(rankFraction)")
             }
             return .dion(rankFraction: rankFraction)
-        case "muon": return .muon
-        case "adamw": return .adamw
-        default: throw ValidationError("--optimizer must be dion, muon or adamw; use --optimizers for dion2:α, nordion2:α, normuon")
+        case .muon: return .muon
+        case .adamw: return .adamw
         }
     }
 
