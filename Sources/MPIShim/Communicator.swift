@@ -119,7 +119,7 @@ public final class Communicator: Sendable, CustomStringConvertible {
         let start = MonotonicClock.ticks()
         let result = try body()
         let end = MonotonicClock.ticks()
-        ledger.addBlocked(ticks: end &- start)
+        ledger.addBlocked(ticks: MonotonicClock.elapsed(from: start, to: end))
         record(operation, datatype, count: count, volume: volume(), startTicks: start, endTicks: end)
         return result
     }
@@ -131,7 +131,8 @@ public final class Communicator: Sendable, CustomStringConvertible {
         ledger.append(RawRecord(
             labelID: labelID, operation: operation.code, datatype: datatype.code, communicatorSize: Int32(self.size),
             rank: Int32(rank), elementCount: count, bytesSent: volume.sent * size, bytesReceived: volume.received * size,
-            startTicks: startTicks, durationTicks: endTicks &- startTicks, simulatedSeconds: .nan))
+            startTicks: startTicks, durationTicks: MonotonicClock.elapsed(from: startTicks, to: endTicks),
+            simulatedSeconds: .nan))
     }
 
     /// Converts a count to MPI's `int`, rejecting what MPI cannot represent.

@@ -68,7 +68,7 @@ public struct Request<T: MPIScalar>: ~Copyable {
         var flag: CInt = 0
         let entered = MonotonicClock.ticks()
         let rc = mpi_test(&handle, &flag)
-        communicator.ledger.addBlocked(ticks: MonotonicClock.ticks() &- entered)
+        communicator.ledger.addBlocked(ticks: MonotonicClock.elapsed(from: entered, to: MonotonicClock.ticks()))
         if rc != MPI_SUCCESS {
             failed = true
             throw makeMPIError(rc, function: "MPI_Test")
@@ -90,7 +90,7 @@ public struct Request<T: MPIScalar>: ~Copyable {
             }
             let entered = MonotonicClock.ticks()
             let rc = mpi_wait(&handle)
-            communicator.ledger.addBlocked(ticks: MonotonicClock.ticks() &- entered)
+            communicator.ledger.addBlocked(ticks: MonotonicClock.elapsed(from: entered, to: MonotonicClock.ticks()))
             if guarded { communicator.leaveGuards() }
             if rc != MPI_SUCCESS {
                 failed = true

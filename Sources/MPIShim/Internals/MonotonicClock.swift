@@ -12,6 +12,12 @@ enum MonotonicClock {
     @inline(__always)
     static func ticks() -> UInt64 { CMPIShim_ticks() }
 
+    /// Ticks from `start` to `end`, 0 when `end` reads earlier (the counters of two cores can
+    /// disagree slightly after a process moves between them; a wrapped difference read as
+    /// 18,446,744,097 s of communication in a summary).
+    @inline(__always)
+    static func elapsed(from start: UInt64, to end: UInt64) -> UInt64 { end > start ? end - start : 0 }
+
     static func nanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
