@@ -27,6 +27,13 @@ public struct DionMatrixSchedule: Sendable, Hashable {
     /// (a batch of at least F similar matrices), and are up to one P more per rank when not.
     public let ownedOrthonormalization: Bool
 
+    /// With an owner among `fsdp` ranks: the elements of P₀ (then P) and the zero-guard flag each
+    /// rank holds in phases 3 and 9 — p·r + 1 on the owner, 0 elsewhere (what the step sends and
+    /// `StepPlan.dion` prices).
+    public func ownedPieces(owner: Int, fsdp: Int) -> [Int] {
+        (0..<fsdp).map { $0 == owner ? geometry.p * rank + 1 : 0 }
+    }
+
     /// - Throws: `ShardingError.invalidLayout` for a layout Dion cannot work on.
     public init(_ x: PlannedMatrix, sync: DionDataParallelSync, randomizedCholeskyQR: Bool,
                 mesh: MeshShape) throws(ShardingError) {

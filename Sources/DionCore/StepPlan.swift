@@ -100,7 +100,7 @@ public enum StepPlan {
             add(0, nil, 1)
             if schedule.averagesGradient { add(1, .replicate, block) }
             if let owner = owners[i] {
-                ownedCounts[owner] += geometry.p * r + 1
+                for (f, count) in schedule.ownedPieces(owner: owner, fsdp: mesh.fsdp).enumerated() { ownedCounts[f] += count }
                 if schedule.compressed && owner == c.fsdp { add(4, .replicate, geometry.p * r + 1) }
             } else {
                 if let outer = schedule.outer { add(2, outer, pLocal * r + 1) }

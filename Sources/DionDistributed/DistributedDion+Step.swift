@@ -108,7 +108,7 @@ extension DistributedDion {
             self.schedule = schedule
             self.owner = owner
             pLocal = schedule.geometry.pRange(of: x).count
-            pieces = owner.map { o in (0..<mesh.shape.fsdp).map { $0 == o ? schedule.geometry.p * schedule.rank + 1 : 0 } } ?? []
+            pieces = owner.map { schedule.ownedPieces(owner: $0, fsdp: mesh.shape.fsdp) } ?? []
         }
     }
 
