@@ -26,7 +26,9 @@ final class CollectiveWatchdog: Sendable {
         try check(mpi_comm_dup(world.handle.raw, &newComm), "MPI_Comm_dup")
         let quiet = CommunicationLedger(recordCapacity: 1)
         quiet.isEnabled = false
-        heartbeat = try Communicator(adopting: CommHandle(raw: newComm), label: "watchdog", ledger: quiet, owned: true,
+        // Not owned: the watchdog thread frees it itself before it signals that it stopped (see
+        // `run`), so no MPI call can race the main thread's MPI_Finalize.
+        heartbeat = try Communicator(adopting: CommHandle(raw: newComm), label: "watchdog", ledger: quiet, owned: false,
                                      isGuardShadow: true)
         self.timeout = timeout
         self.period = period
@@ -42,6 +44,12 @@ final class CollectiveWatchdog: Sendable {
         defer { CollectiveGuards.watchdogStopped.signal() }
         do {
             try watch()
+            // Free the private communicator on this thread, before the signal: once signalled, the
+            // main thread calls MPI_Finalize, and a communicator freed by this thread's last
+            // release of `self` (after the signal) raced it: a test rank crashed at exit (SIGSEGV in
+            // code MPI_Finalize had already unloaded).
+            var raw: MPI_Comm? = heartbeat.handle.raw
+            try check(mpi_comm_free(&raw), "MPI_Comm_free")
         } catch {
             FailFast.fail(error, graceSeconds: Swift.min(Swift.max(2 * period, 0.5), 2))
         }
