@@ -48,7 +48,8 @@ extension DistributedSelective {
         }
         guard !xs.isEmpty else { return [] }
         return try ShardedStepSupport.run { () throws -> [StepOutcome] in
-            let skipped = try ShardedStepSupport.agreeOnFiniteness(gs, like: xs, policy: rule.nonFinitePolicy, mesh: mesh)
+            let skipped = try ShardedStepSupport.agreeOnFiniteness(gs, like: xs, policy: rule.nonFinitePolicy, mesh: mesh,
+                                                                   agreedByCaller: finitenessAgreedByCaller)
             let active = xs.indices.filter { skipped[$0] == nil }
             var gradients = active.map { gs[$0].local }
             if !gradientsAveragedByCaller && mesh.shape.replicate > 1 {

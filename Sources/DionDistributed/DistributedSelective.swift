@@ -64,10 +64,14 @@ public struct DistributedSelective: Sendable {
     let rule: Rule
     /// `true` when the caller averages gradients over `dp` itself.
     public let gradientsAveragedByCaller: Bool
+    /// `true` when the caller has agreed over the world that every gradient is finite (the
+    /// training's one vote per step): the step takes no vote of its own (phase 0 is not issued).
+    public let finitenessAgreedByCaller: Bool
 
-    init(rule: Rule, gradientsAveragedByCaller: Bool) {
+    init(rule: Rule, gradientsAveragedByCaller: Bool, finitenessAgreedByCaller: Bool = false) {
         self.rule = rule
         self.gradientsAveragedByCaller = gradientsAveragedByCaller
+        self.finitenessAgreedByCaller = finitenessAgreedByCaller
     }
 
     /// The selection dimension of an m × n matrix.

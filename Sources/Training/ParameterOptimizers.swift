@@ -12,8 +12,7 @@ import Transformer
 /// The gradients they receive are synchronized by the training's `GradientSynchronizer`:
 /// averaged over `dp` and agreed finite, so the optimizers neither average nor vote
 /// (`gradientsAveragedByCaller`, `finitenessAgreedByCaller`) — except the matrices Dion syncs
-/// with its compressed dp sync (`synchronizesOverReplicas`), and Dion2/NorMuon/NorDion2, which still
-/// take their own (batched) finiteness vote.
+/// with its compressed dp sync (`synchronizesOverReplicas`), which Dion averages itself.
 public struct ParameterOptimizers {
     /// One parameter's share of the optimizer state.
     public enum SlotState: Sendable, Equatable {
@@ -57,7 +56,7 @@ public struct ParameterOptimizers {
                                    gradientsAveragedByCaller: true, wire: c.wire)
         muon.finitenessAgreedByCaller = true
         self.muon = muon
-        selective = try Self.selectiveOptimizer(c, gradientsAveragedByCaller: true)
+        selective = try Self.selectiveOptimizer(c, synchronizedByCaller: true)
         var matrixAdamW = DistributedElementwise(AdamW(try AdamW.Configuration(beta1: 0.9, beta2: 0.95,
                                                                                weightDecay: c.weightDecay)),
                                                  gradientsAveragedByCaller: true)
@@ -110,21 +109,24 @@ public struct ParameterOptimizers {
     /// The distributed Dion2, NorMuon or NorDion2 of `--optimizer` (`nil` for the others), with
     /// the hyperparameters training uses: the library's defaults (β = μ = 0.95, β₂ = 0.95, no
     /// Nesterov for NorMuon, the spectral-norm learning-rate adjustment), `--weight-decay`,
-    /// `--fraction`, `--selection` and `--wire`.
+    /// `--fraction`, `--selection` and `--wire`. With `synchronizedByCaller` the gradients it
+    /// receives are averaged over `dp` and agreed finite by the caller (the training's
+    /// `GradientSynchronizer`): it neither averages nor votes.
     ///
     /// - Throws: `OptimizerError.invalidHyperparameter` for a fraction outside (0, 1] or a bad decay.
     static func selectiveOptimizer(_ c: TrainingConfiguration,
-                                   gradientsAveragedByCaller: Bool) throws(OptimizerError) -> (any DistributedSelectiveOptimizer)? {
-        switch c.optimizer {
+                                   synchronizedByCaller: Bool) throws(OptimizerError) -> (any DistributedSelectiveOptimizer)? {
+        let byCaller = synchronizedByCaller
+        return switch c.optimizer {
         case .dion2:
             DistributedDion2(try Dion2.Configuration(fraction: c.fraction, weightDecay: c.weightDecay, selection: c.selection),
-                             gradientsAveragedByCaller: gradientsAveragedByCaller, wire: c.wire)
+                             gradientsAveragedByCaller: byCaller, finitenessAgreedByCaller: byCaller, wire: c.wire)
         case .normuon:
             DistributedNorMuon(try NorMuon.Configuration(weightDecay: c.weightDecay),
-                               gradientsAveragedByCaller: gradientsAveragedByCaller, wire: c.wire)
+                               gradientsAveragedByCaller: byCaller, finitenessAgreedByCaller: byCaller, wire: c.wire)
         case .nordion2:
             DistributedNorDion2(try NorDion2.Configuration(fraction: c.fraction, weightDecay: c.weightDecay, selection: c.selection),
-                                gradientsAveragedByCaller: gradientsAveragedByCaller, wire: c.wire)
+                                gradientsAveragedByCaller: byCaller, finitenessAgreedByCaller: byCaller, wire: c.wire)
         case .dion, .muon, .adamw:
             nil
         }
