@@ -24,7 +24,18 @@ import Sharding
 /// all-gathered. Replicas over `dp` repeat their group's work (as `DistributedMuon` does).
 public struct DistributedSelective: Sendable {
     /// Which optimizer's equations the step applies.
-    public enum Kind: String, Sendable, Hashable { case dion2, norMuon = "normuon", norDion2 = "nordion2" }
+    public enum Kind: String, Sendable, Hashable {
+        case dion2, norMuon = "normuon", norDion2 = "nordion2"
+
+        /// The optimizer's name as its paper writes it (in messages).
+        public var displayName: String {
+            switch self {
+            case .dion2: "Dion2"
+            case .norMuon: "NorMuon"
+            case .norDion2: "NorDion2"
+            }
+        }
+    }
 
     /// The hyperparameters the shared step needs, taken from the single-process configuration.
     struct Rule: Sendable, Hashable {

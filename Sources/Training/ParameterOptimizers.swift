@@ -44,7 +44,7 @@ public struct ParameterOptimizers {
 
     /// - Throws: `OptimizerError` for hyperparameters the optimizers refuse.
     public init(configuration c: TrainingConfiguration, parameters: TransformerParameters, shards: [ShardedMatrix],
-                mesh: DeviceMesh) throws {
+                mesh: DeviceMesh) throws(OptimizerError) {
         // Clipping needs every gradient averaged before the norm: then Dion compresses nothing.
         var dion = DistributedDion(try DionConfiguration(momentum: 0.95, weightDecay: c.weightDecay,
                                                          rank: .fraction(c.rankFraction), seed: c.seed),
@@ -148,11 +148,19 @@ public struct ParameterOptimizers {
     /// Collective over the mesh (every rank steps every parameter in the same order). All Dion
     /// matrices step as one batch, and so do all Dion2/NorMuon/NorDion2 matrices, so each of
     /// their collectives is issued once per step.
+    ///
+    /// - Throws: `OptimizerError`: `.shapeMismatch` for a gradient shard that does not fit its
+    ///   parameter; `.communication` with the `MPIError` when a collective of a step fails.
     public mutating func step(shards: inout [ShardedMatrix], gradients: [[Float]], multiplier: Double,
-                              mesh: DeviceMesh) throws {
-        let grads = try slots.indices.map { i in
-            try ShardedMatrix(rows: shards[i].rows, columns: shards[i].columns, layout: shards[i].layout,
-                              local: gradients[i], mesh: mesh)
+                              mesh: DeviceMesh) throws(OptimizerError) {
+        var grads: [ShardedMatrix] = []
+        for i in slots.indices {
+            do throws(ShardingError) {
+                grads.append(try ShardedMatrix(rows: shards[i].rows, columns: shards[i].columns, layout: shards[i].layout,
+                                               local: gradients[i], mesh: mesh))
+            } catch {
+                throw OptimizerError(.shapeMismatch, error.code == .shapeMismatch ? error.message : "\(error)")
+            }
         }
         let rates = slots.map { $0.learningRate * Float(multiplier) }
         var dionIndices: [Int] = []
