@@ -1,3 +1,4 @@
+import Checkpointing
 import MPIShim
 import Optimizers
 import Sharding
@@ -11,6 +12,9 @@ extension TrainingError {
         case optimizer(OptimizerError)
         case mesh(ShardingError)
         case data(DataError)
+        case checkpoint(CheckpointError)
+        /// The Chrome trace (`--trace`) could not be written (`.io`).
+        case trace(LedgerExportError)
 
         /// The `TrainingError.Code` of the cause.
         var code: Code {
@@ -19,6 +23,8 @@ extension TrainingError {
             case .optimizer: .optimizer
             case .mesh: .mesh
             case .data: .data
+            case .checkpoint: .checkpoint
+            case .trace: .io
             }
         }
 
@@ -28,6 +34,8 @@ extension TrainingError {
             case .optimizer(let error): "\(error)"
             case .mesh(let error): "\(error)"
             case .data(let error): "\(error)"
+            case .checkpoint(let error): "\(error)"
+            case .trace(let error): "\(error)"
             }
         }
     }
@@ -66,6 +74,24 @@ extension TrainingError {
     /// The corpus's error (`.data`).
     public init(_ error: DataError) {
         self.init(.data(error))
+    }
+
+    /// The error of a step of the run whose callee throws untyped errors (saving a checkpoint,
+    /// writing the trace) while `context`, as training reports it: a `TrainingError` as it is,
+    /// a failed collective as `.communication` with its `MPIError`, the error of a layer below
+    /// as its `cause`, anything else as `.io` naming `context`.
+    init(converting error: any Error, while context: String) {
+        switch error {
+        case let error as TrainingError: self = error
+        case let error as MPIError: self.init(communication: error, while: context)
+        case let error as CheckpointError: self.init(.checkpoint(error))
+        case let error as LedgerExportError: self.init(.trace(error))
+        case let error as ShardingError: self.init(error, while: context)
+        case let error as OptimizerError: self.init(error)
+        case let error as TransformerError: self.init(error)
+        case let error as DataError: self.init(error)
+        default: self.init(.io, "\(context) failed: \(error)")
+        }
     }
 }
 

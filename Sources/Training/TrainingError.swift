@@ -10,7 +10,8 @@ import MPIShim
 /// and described as that layer described it.
 public struct TrainingError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
-        enum Storage: Sendable, Hashable { case invalidConfiguration, nonFinite, io, communication, model, optimizer, mesh, data }
+        enum Storage: Sendable, Hashable { case invalidConfiguration, nonFinite, io, communication, model, optimizer, mesh, data,
+            checkpoint }
         let storage: Storage
         /// A flag or a combination of flags that cannot run.
         public static let invalidConfiguration = Code(storage: .invalidConfiguration)
@@ -28,6 +29,8 @@ public struct TrainingError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let mesh = Code(storage: .mesh)
         /// The corpus cannot serve the run (`cause` holds the `DataError`).
         public static let data = Code(storage: .data)
+        /// A checkpoint could not be saved (`cause` holds the `CheckpointError`).
+        public static let checkpoint = Code(storage: .checkpoint)
 
         public var description: String {
             switch storage {
@@ -39,6 +42,7 @@ public struct TrainingError: Error, Sendable, Hashable, CustomStringConvertible 
             case .optimizer: "optimizer failure"
             case .mesh: "mesh failure"
             case .data: "data failure"
+            case .checkpoint: "checkpoint failure"
             }
         }
     }
@@ -48,7 +52,8 @@ public struct TrainingError: Error, Sendable, Hashable, CustomStringConvertible 
     public let message: String
     /// The failed collective's error, for `.communication`.
     public let underlyingError: MPIError?
-    /// The lower layer's error, for `.model`, `.optimizer`, `.mesh` and `.data`.
+    /// The lower layer's error, for `.model`, `.optimizer`, `.mesh`, `.data`, `.checkpoint`, and
+    /// `.io` when the trace could not be written.
     public let cause: Cause?
 
     /// An error of kind `code` explained by `message`.
