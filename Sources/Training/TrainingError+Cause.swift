@@ -8,10 +8,15 @@ import Transformer
 extension TrainingError {
     /// The error of a layer below training that stopped it, kept as that layer's value.
     public enum Cause: Sendable, Hashable, CustomStringConvertible {
+        /// The model refused a batch or its arithmetic failed (`.model`).
         case model(TransformerError)
+        /// An optimizer refused its configuration or input, or its arithmetic failed (`.optimizer`).
         case optimizer(OptimizerError)
+        /// The mesh cannot hold a parameter (`.mesh`).
         case mesh(ShardingError)
+        /// The corpus cannot serve the run (`.data`).
         case data(DataError)
+        /// A checkpoint could not be saved (`.checkpoint`).
         case checkpoint(CheckpointError)
         /// The Chrome trace (`--trace`) could not be written (`.io`).
         case trace(LedgerExportError)

@@ -3,7 +3,7 @@ import Dispatch
 import Synchronization
 
 /// Process-wide switches and state for the two collective guards and the injected failure. All
-/// are off by default; every collective pays one relaxed atomic load for them.
+/// are off by default; every collective pays one relaxed atomic load for each.
 enum CollectiveGuards {
     static let debugChecks = Atomic<Bool>(false)
     static let watching = Atomic<Bool>(false)

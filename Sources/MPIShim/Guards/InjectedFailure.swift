@@ -5,8 +5,8 @@ extension MPIRuntime {
     /// `MPI_ERR_OTHER`: it throws the `MPIError` MPI's own failure would give (code, error class,
     /// MPI's error string, the function's name) before calling MPI. For fault-injection tests
     /// (`dion train --debug-mpi-failure-step`): the other ranks wait in that collective until the
-    /// failing rank's `FailFast` aborts the job. Costs nothing more than the guards' one relaxed
-    /// atomic load per collective.
+    /// failing rank's `FailFast` aborts the job. When off it costs one relaxed atomic load per
+    /// collective, beside the guards'.
     public static func failNextCollective() {
         CollectiveGuards.failNext.store(true, ordering: .relaxed)
     }
