@@ -80,7 +80,7 @@ let package = Package(
         ),
         .target(
             name: "Transformer",
-            dependencies: ["LinearAlgebra"]
+            dependencies: ["LinearAlgebra", "DionCore"]
         ),
         .target(
             name: "TrainingData",

@@ -117,6 +117,9 @@ struct TrainCommand: ParsableCommand {
     var debugNanSteps: String?
     @Option(help: ArgumentHelp("Make rank --debug-fault-rank sleep before this step.", visibility: .hidden))
     var debugStallStep: Int?
+    @Option(help: ArgumentHelp("Make rank --debug-fault-rank's first collective of this step's optimizer step fail.",
+                               visibility: .hidden))
+    var debugMpiFailureStep: Int?
     @Option(help: ArgumentHelp("The misbehaving rank.", visibility: .hidden))
     var debugFaultRank: Int = 0
     @Flag(help: ArgumentHelp("Every rank prints 'PID rank R pid' at start.", visibility: .hidden))
@@ -164,6 +167,7 @@ struct TrainCommand: ParsableCommand {
             trainer.overlap = overlap == .on
             trainer.faults.nanSteps = Set((debugNanSteps ?? "").split(separator: ",").compactMap { Int($0) })
             trainer.faults.stallStep = debugStallStep
+            trainer.faults.mpiFailureStep = debugMpiFailureStep
             trainer.faults.rank = debugFaultRank
             if var store {
                 if resume { store.continueRun(of: try trainer.restore(from: store)) }

@@ -16,7 +16,7 @@ public struct ShardingError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let invalidLayout = Code(storage: .invalidLayout)
         /// A matrix whose shape does not match what the operation expects.
         public static let shapeMismatch = Code(storage: .shapeMismatch)
-        /// A collective failed (the `MPIError` is in the message).
+        /// A collective failed (`underlyingError` holds the `MPIError`).
         public static let communication = Code(storage: .communication)
 
         public var description: String {
@@ -34,11 +34,21 @@ public struct ShardingError: Error, Sendable, Hashable, CustomStringConvertible 
     public let code: Code
     /// What was wrong, in words a user can act on.
     public let message: String
+    /// The failed collective's error, for a `.communication` error that a collective raised.
+    public let underlyingError: MPIError?
 
     /// An error of kind `code` explained by `message`.
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
+        underlyingError = nil
+    }
+
+    /// A `.communication` error raised by the collective that failed with `error` (described by it).
+    public init(communication error: MPIError) {
+        code = .communication
+        message = error.description
+        underlyingError = error
     }
 
     public var description: String { "\(code): \(message)" }

@@ -34,7 +34,7 @@ extension DistributedDion {
         do throws(MPIError) {
             try mesh.communicator(.replicate).allReduce(&state.momentum.elements, op: .average)
         } catch {
-            throw OptimizerError(.numerical, "\(error)")
+            throw OptimizerError(communication: error, while: "averaging Muon's momentum over dp for a checkpoint")
         }
     }
 }

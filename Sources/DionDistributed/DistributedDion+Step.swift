@@ -18,7 +18,7 @@ extension DistributedDion {
     ///   - mesh: the mesh `x` is sharded on.
     /// - Returns: `.applied`, or `.skipped` (on every rank) when the gradient holds NaN/±∞.
     /// - Throws: `OptimizerError` for a gradient that does not match, a non-finite gradient under
-    ///   the `.error` policy, or a failed collective (`.numerical`, with the MPI error).
+    ///   the `.error` policy, or a failed collective (`.communication`, with the `MPIError`).
     public func step(parameter x: inout ShardedMatrix, gradient g: ShardedMatrix, state: inout State,
                      learningRate eta: Float, mesh: DeviceMesh) throws(OptimizerError) -> StepOutcome {
         var xs = [x], states = [state]
@@ -60,7 +60,8 @@ extension DistributedDion {
     /// - Returns: per parameter, `.applied` or `.skipped` (the same on every rank).
     /// - Throws: `OptimizerError.shapeMismatch` when the counts or a gradient's shape do not match;
     ///   `.unsupportedTensor` for a layout Dion cannot step on `mesh`; `.nonFiniteGradient` under
-    ///   the `.error` policy; `.numerical` for a failed collective or factorization.
+    ///   the `.error` policy; `.communication` (with the `MPIError`) for a failed collective;
+    ///   `.numerical` for a failed factorization.
     public func step(parameters xs: inout [ShardedMatrix], gradients gs: [ShardedMatrix], states: inout [State],
                      learningRates etas: [Float], mesh: DeviceMesh) throws(OptimizerError) -> [StepOutcome] {
         guard gs.count == xs.count, states.count == xs.count, etas.count == xs.count else {
@@ -68,7 +69,7 @@ extension DistributedDion {
                                  + "\(xs.count) parameters, \(gs.count) gradients, \(states.count) states, \(etas.count) rates")
         }
         guard !xs.isEmpty else { return [] }
-        return try ShardedStepSupport.run { () throws -> [StepOutcome] in
+        return try ShardedStepSupport.run("Dion's step") { () throws -> [StepOutcome] in
             let skipped = try ShardedStepSupport.agreeOnFiniteness(gs, like: xs, policy: dion.configuration.nonFinitePolicy,
                                                                    mesh: mesh, agreedByCaller: finitenessAgreedByCaller)
             let schedules = try xs.indices.map { i in try schedule(xs[i], states[i], mesh) }

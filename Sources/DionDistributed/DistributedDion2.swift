@@ -55,13 +55,17 @@ public struct DistributedDion2: DistributedSelectiveOptimizer {
     /// - Parameters:
     ///   - c: the single-process hyperparameters (and, for the selective ones, the selection mode).
     ///   - gradientsAveragedByCaller: `true` when the caller averages gradients over `dp` itself.
+    ///   - finitenessAgreedByCaller: `true` when the caller has agreed over the world that every
+    ///     gradient is finite: the step takes no finiteness vote of its own.
     ///   - wire: the format of the routed slices and of O on the wire (bf16: 2 bytes per element).
-    public init(_ c: Dion2.Configuration, gradientsAveragedByCaller: Bool = false, wire: WirePrecision = .fp32) {
+    public init(_ c: Dion2.Configuration, gradientsAveragedByCaller: Bool = false,
+                finitenessAgreedByCaller: Bool = false, wire: WirePrecision = .fp32) {
         engine = DistributedSelective(rule: .init(kind: .dion2, routing: SelectiveRouting(c.selection), fraction: c.fraction,
                                                   decay: c.errorFeedbackDecay, momentum: 0, nesterov: false, beta2: nil,
                                                   cautiousWeightDecay: false, weightDecay: c.weightDecay, epsilon: c.epsilon,
                                                   adjustment: c.adjustment, nonFinitePolicy: c.nonFinitePolicy, wire: wire),
-                                      gradientsAveragedByCaller: gradientsAveragedByCaller)
+                                      gradientsAveragedByCaller: gradientsAveragedByCaller,
+                                      finitenessAgreedByCaller: finitenessAgreedByCaller)
     }
 }
 
@@ -73,13 +77,17 @@ public struct DistributedNorDion2: DistributedSelectiveOptimizer {
     /// - Parameters:
     ///   - c: the single-process hyperparameters (and, for the selective ones, the selection mode).
     ///   - gradientsAveragedByCaller: `true` when the caller averages gradients over `dp` itself.
+    ///   - finitenessAgreedByCaller: `true` when the caller has agreed over the world that every
+    ///     gradient is finite: the step takes no finiteness vote of its own.
     ///   - wire: the format of the routed slices and of O on the wire (bf16: 2 bytes per element).
-    public init(_ c: NorDion2.Configuration, gradientsAveragedByCaller: Bool = false, wire: WirePrecision = .fp32) {
+    public init(_ c: NorDion2.Configuration, gradientsAveragedByCaller: Bool = false,
+                finitenessAgreedByCaller: Bool = false, wire: WirePrecision = .fp32) {
         engine = DistributedSelective(rule: .init(kind: .norDion2, routing: SelectiveRouting(c.selection), fraction: c.fraction,
                                                   decay: c.momentum, momentum: 0, nesterov: false, beta2: c.beta2,
                                                   cautiousWeightDecay: false, weightDecay: c.weightDecay, epsilon: c.epsilon,
                                                   adjustment: c.adjustment, nonFinitePolicy: c.nonFinitePolicy, wire: wire),
-                                      gradientsAveragedByCaller: gradientsAveragedByCaller)
+                                      gradientsAveragedByCaller: gradientsAveragedByCaller,
+                                      finitenessAgreedByCaller: finitenessAgreedByCaller)
     }
 }
 
@@ -92,13 +100,17 @@ public struct DistributedNorMuon: DistributedSelectiveOptimizer {
     /// - Parameters:
     ///   - c: the single-process hyperparameters (and, for the selective ones, the selection mode).
     ///   - gradientsAveragedByCaller: `true` when the caller averages gradients over `dp` itself.
+    ///   - finitenessAgreedByCaller: `true` when the caller has agreed over the world that every
+    ///     gradient is finite: the step takes no finiteness vote of its own.
     ///   - wire: the format of the routed slices and of O on the wire (bf16: 2 bytes per element).
-    public init(_ c: NorMuon.Configuration, gradientsAveragedByCaller: Bool = false, wire: WirePrecision = .fp32) {
+    public init(_ c: NorMuon.Configuration, gradientsAveragedByCaller: Bool = false,
+                finitenessAgreedByCaller: Bool = false, wire: WirePrecision = .fp32) {
         engine = DistributedSelective(rule: .init(kind: .norMuon, routing: .whole, fraction: 1, decay: 1, momentum: c.momentum,
                                                   nesterov: c.nesterov, beta2: c.beta2, cautiousWeightDecay: c.cautiousWeightDecay,
                                                   weightDecay: c.weightDecay, epsilon: c.epsilon, adjustment: c.adjustment,
                                                   nonFinitePolicy: c.nonFinitePolicy, wire: wire),
-                                      gradientsAveragedByCaller: gradientsAveragedByCaller)
+                                      gradientsAveragedByCaller: gradientsAveragedByCaller,
+                                      finitenessAgreedByCaller: finitenessAgreedByCaller)
     }
 }
 

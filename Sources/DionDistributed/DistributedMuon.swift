@@ -63,7 +63,7 @@ public struct DistributedMuon: Sendable {
     public func step(parameter x: inout ShardedMatrix, gradient g: ShardedMatrix, state: inout State,
                      learningRate eta: Float, mesh: DeviceMesh) throws(OptimizerError) -> StepOutcome {
         let c = muon.configuration
-        return try ShardedStepSupport.run { () throws -> StepOutcome in
+        return try ShardedStepSupport.run("Muon's step") { () throws -> StepOutcome in
             if let skipped = try ShardedStepSupport.agreeOnFiniteness(g, like: x, policy: c.nonFinitePolicy, mesh: mesh,
                                                                             agreedByCaller: finitenessAgreedByCaller) {
                 return skipped
@@ -182,11 +182,11 @@ public struct DistributedElementwise<O: Optimizer>: Sendable {
     ///   - eta: the learning rate.
     ///   - mesh: the mesh `x` is sharded on.
     /// - Returns: `.applied`, or `.skipped` on every rank when any rank's block is non-finite.
-    /// - Throws: `OptimizerError.shapeMismatch` for a gradient that does not match; `.numerical`
-    ///   for a failed collective.
+    /// - Throws: `OptimizerError.shapeMismatch` for a gradient that does not match;
+    ///   `.communication` (with the `MPIError`) for a failed collective.
     public func step(parameter x: inout ShardedMatrix, gradient g: ShardedMatrix, state: inout O.State,
                      learningRate eta: Float, mesh: DeviceMesh) throws(OptimizerError) -> StepOutcome {
-        try ShardedStepSupport.run { () throws -> StepOutcome in
+        try ShardedStepSupport.run("\(O.self)'s step") { () throws -> StepOutcome in
             if let skipped = try ShardedStepSupport.agreeOnFiniteness(g, like: x, policy: .skip, mesh: mesh,
                                                                             agreedByCaller: finitenessAgreedByCaller) {
                 return skipped

@@ -47,8 +47,9 @@ extension DistributedSelective {
                                  + "\(xs.count) parameters, \(gs.count) gradients, \(states.count) states, \(etas.count) rates")
         }
         guard !xs.isEmpty else { return [] }
-        return try ShardedStepSupport.run { () throws -> [StepOutcome] in
-            let skipped = try ShardedStepSupport.agreeOnFiniteness(gs, like: xs, policy: rule.nonFinitePolicy, mesh: mesh)
+        return try ShardedStepSupport.run("\(rule.kind.displayName)'s step") { () throws -> [StepOutcome] in
+            let skipped = try ShardedStepSupport.agreeOnFiniteness(gs, like: xs, policy: rule.nonFinitePolicy, mesh: mesh,
+                                                                   agreedByCaller: finitenessAgreedByCaller)
             let active = xs.indices.filter { skipped[$0] == nil }
             var gradients = active.map { gs[$0].local }
             if !gradientsAveragedByCaller && mesh.shape.replicate > 1 {

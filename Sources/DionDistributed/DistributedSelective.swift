@@ -24,7 +24,18 @@ import Sharding
 /// all-gathered. Replicas over `dp` repeat their group's work (as `DistributedMuon` does).
 public struct DistributedSelective: Sendable {
     /// Which optimizer's equations the step applies.
-    public enum Kind: String, Sendable, Hashable { case dion2, norMuon = "normuon", norDion2 = "nordion2" }
+    public enum Kind: String, Sendable, Hashable {
+        case dion2, norMuon = "normuon", norDion2 = "nordion2"
+
+        /// The optimizer's name as its paper writes it (in messages).
+        public var displayName: String {
+            switch self {
+            case .dion2: "Dion2"
+            case .norMuon: "NorMuon"
+            case .norDion2: "NorDion2"
+            }
+        }
+    }
 
     /// The hyperparameters the shared step needs, taken from the single-process configuration.
     struct Rule: Sendable, Hashable {
@@ -64,10 +75,14 @@ public struct DistributedSelective: Sendable {
     let rule: Rule
     /// `true` when the caller averages gradients over `dp` itself.
     public let gradientsAveragedByCaller: Bool
+    /// `true` when the caller has agreed over the world that every gradient is finite (the
+    /// training's one vote per step): the step takes no vote of its own (phase 0 is not issued).
+    public let finitenessAgreedByCaller: Bool
 
-    init(rule: Rule, gradientsAveragedByCaller: Bool) {
+    init(rule: Rule, gradientsAveragedByCaller: Bool, finitenessAgreedByCaller: Bool = false) {
         self.rule = rule
         self.gradientsAveragedByCaller = gradientsAveragedByCaller
+        self.finitenessAgreedByCaller = finitenessAgreedByCaller
     }
 
     /// The selection dimension of an m × n matrix.

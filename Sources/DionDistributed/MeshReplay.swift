@@ -57,7 +57,8 @@ public enum MeshReplay {
     /// - Returns: the state after each step — X, the momentum and (Dion) Q — in the single-process
     ///   format.
     /// - Throws: `OptimizerError` as `layout(for:on:requested:)` does, before any collective; for
-    ///   a Q₀ or gradient of the wrong shape; or `.numerical` when a collective or the step fails.
+    ///   a Q₀ or gradient of the wrong shape; `.communication` (with the `MPIError`) when a
+    ///   collective fails; or `.numerical` when the step fails.
     public static func run(_ input: Replay.Input, mesh: DeviceMesh,
                            layout requested: ShardLayout? = nil) throws(OptimizerError) -> [Replay.StepRecord] {
         let layout = try layout(for: input, on: mesh.shape, requested: requested)
@@ -138,6 +139,9 @@ public enum MeshReplay {
         do {
             let block = try ShardedMatrix(rows: rows, columns: columns, layout: layout, local: local, mesh: mesh)
             return try Matrix(rows: rows, columns: columns, elements: try block.gathered(on: mesh)).nested
+        } catch let error as ShardingError {
+            if let mpi = error.underlyingError { throw OptimizerError(communication: mpi, while: "gathering the replayed state") }
+            throw OptimizerError(.numerical, "gathering the replayed state: \(error)")
         } catch {
             throw OptimizerError(.numerical, "gathering the replayed state: \(error)")
         }

@@ -41,12 +41,22 @@ enum ShardedStepSupport {
         return gradient
     }
 
-    /// Runs `body`, passing `OptimizerError`s through and wrapping every other error.
-    static func run<T>(_ body: () throws -> T) throws(OptimizerError) -> T {
+    /// Runs `body`, the step of `context` (e.g. "Dion's step"), passing `OptimizerError`s through.
+    ///
+    /// - Throws: `OptimizerError.communication` with the `MPIError` for a failed collective (an
+    ///   `MPIError`, or a `ShardingError` that carries one); `.shapeMismatch` for another
+    ///   `ShardingError` (a layout or shape the mesh cannot hold; its message kept); `.numerical`
+    ///   for anything else (a linear-algebra failure).
+    static func run<T>(_ context: String, _ body: () throws -> T) throws(OptimizerError) -> T {
         do {
             return try body()
         } catch let error as OptimizerError {
             throw error
+        } catch let error as MPIError {
+            throw OptimizerError(communication: error, while: context)
+        } catch let error as ShardingError {
+            if let mpi = error.underlyingError { throw OptimizerError(communication: mpi, while: context) }
+            throw OptimizerError(.shapeMismatch, "\(error)")
         } catch {
             throw OptimizerError(.numerical, "\(error)")
         }

@@ -1,11 +1,18 @@
+import DionCore
 import LinearAlgebra
 
-/// An error from an optimizer: a configuration or input it cannot work with.
+/// An error from an optimizer: a configuration or input it cannot work with, a numerical
+/// failure, or (distributed optimizers) a collective that failed.
+///
+/// A failed collective keeps MPI's own error in `underlyingError` (code, error class, function),
+/// as `TrainingError.communication` does, so a caller can tell a communication failure from a
+/// numerical one without parsing the message.
 public struct OptimizerError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of an `OptimizerError`.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         enum Storage: Sendable, Hashable {
             case invalidHyperparameter, rankExceedsMatrix, shapeMismatch, unsupportedTensor, nonFiniteGradient, numerical
+            case communication
         }
         let storage: Storage
 
@@ -21,6 +28,8 @@ public struct OptimizerError: Error, Sendable, Hashable, CustomStringConvertible
         public static let nonFiniteGradient = Code(storage: .nonFiniteGradient)
         /// A linear-algebra failure that could not be recovered.
         public static let numerical = Code(storage: .numerical)
+        /// A collective of a distributed step failed (`underlyingError` holds the `MPIError`).
+        public static let communication = Code(storage: .communication)
 
         public var description: String {
             switch storage {
@@ -30,6 +39,7 @@ public struct OptimizerError: Error, Sendable, Hashable, CustomStringConvertible
             case .unsupportedTensor: "unsupported tensor"
             case .nonFiniteGradient: "non-finite gradient"
             case .numerical: "numerical failure"
+            case .communication: "communication failure"
             }
         }
     }
@@ -38,16 +48,28 @@ public struct OptimizerError: Error, Sendable, Hashable, CustomStringConvertible
     public let code: Code
     /// What went wrong and, where possible, how to fix it.
     public let message: String
+    /// The failed collective's error, for `.communication`.
+    public let underlyingError: MPIError?
 
     /// An error of kind `code` explained by `message`.
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
+        underlyingError = nil
+    }
+
+    /// A `.communication` error: `error` happened while `context` (e.g. "Dion's step").
+    public init(communication error: MPIError, while context: String) {
+        code = .communication
+        message = context
+        underlyingError = error
     }
 
     init(_ error: LinearAlgebraError) { self.init(.numerical, "\(error)") }
 
-    public var description: String { "\(code): \(message)" }
+    public var description: String {
+        underlyingError.map { "\(code): \(message) failed: \($0)" } ?? "\(code): \(message)"
+    }
 }
 
 /// What to do with a gradient that holds NaN or ±∞.

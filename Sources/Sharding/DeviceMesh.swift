@@ -29,22 +29,19 @@ public final class DeviceMesh: Sendable, CustomStringConvertible {
                                 "mesh \(shape) needs \(shape.processCount) processes but the job has \(world.size); "
                                 + "start it with mpirun -np \(shape.processCount) or change --mesh")
         }
-        do {
+        let all: [Int64]
+        do throws(MPIError) {
             let quiet = CommunicationLedger()
             quiet.isEnabled = false
             let check = try world.duplicate(label: "mesh-check", ledger: quiet)
-            let all = try check.allGather([Int64(shape.replicate), Int64(shape.fsdp), Int64(shape.tp)])
-            for rank in 0..<world.size where Array(all[(3 * rank)..<(3 * rank + 3)]) != all[0..<3].map({ $0 }) {
-                throw ShardingError(.meshMismatch, "rank \(rank) was started with mesh dp=\(all[3 * rank]),"
-                                    + "fsdp=\(all[3 * rank + 1]),tp=\(all[3 * rank + 2]) but rank 0 with dp=\(all[0]),"
-                                    + "fsdp=\(all[1]),tp=\(all[2]); every rank must get the same --mesh")
-            }
-        } catch let error as ShardingError {
-            throw error
-        } catch let error as MPIError {
-            throw ShardingError(error)
+            all = try check.allGather([Int64(shape.replicate), Int64(shape.fsdp), Int64(shape.tp)])
         } catch {
-            throw ShardingError(.communication, "\(error)")
+            throw ShardingError(error)
+        }
+        for rank in 0..<world.size where Array(all[(3 * rank)..<(3 * rank + 3)]) != all[0..<3].map({ $0 }) {
+            throw ShardingError(.meshMismatch, "rank \(rank) was started with mesh dp=\(all[3 * rank]),"
+                                + "fsdp=\(all[3 * rank + 1]),tp=\(all[3 * rank + 2]) but rank 0 with dp=\(all[0]),"
+                                + "fsdp=\(all[1]),tp=\(all[2]); every rank must get the same --mesh")
         }
         let coordinate = MeshCoordinate(worldRank: world.rank, in: shape)
         let (d, f, t) = (coordinate.replicate, coordinate.fsdp, coordinate.tp)

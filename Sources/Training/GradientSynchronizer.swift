@@ -42,6 +42,11 @@ final class GradientSynchronizer {
         dispatched = averagedHere.map { _ in false }
     }
 
+    /// What the synchronizer's collectives do, for their errors (`TrainingError.communication`).
+    static let averaging = "averaging the gradients over dp"
+    static let voting = "agreeing on the step's loss and finiteness across ranks"
+    static let clipping = "summing the gradient norm across ranks"
+
     /// Starts the accumulation of a step's gradients.
     func beginStep() {
         precondition(pending.isEmpty, "a step's dp all-reduces were not finished")

@@ -55,10 +55,12 @@ public struct MeshParameters: ParameterSource {
 
     /// This rank's shards of the initial weights (each rank draws only its block of the keyed
     /// initialization, so no communication).
-    public init(parameters: TransformerParameters, mesh: DeviceMesh, seed: UInt64) throws {
+    ///
+    /// - Throws: `ShardingError` for a parameter the mesh cannot shard.
+    public init(parameters: TransformerParameters, mesh: DeviceMesh, seed: UInt64) throws(ShardingError) {
         self.mesh = mesh
         self.parameters = parameters
-        shards = try parameters.all.map { p in
+        shards = try parameters.all.map { (p) throws(ShardingError) in
             let layout = try Self.layout(for: p.split, mesh: mesh.shape)
             let whole = parameters.initialValue(p.id, seed: seed)
             return try ShardedMatrix(scattering: whole.elements, rows: p.rows, columns: p.columns, layout: layout, mesh: mesh)
@@ -66,44 +68,70 @@ public struct MeshParameters: ParameterSource {
         gradients = shards.map { [Float](repeating: 0, count: $0.local.count) }
     }
 
-    public mutating func weights(_ ids: [ParameterID]) throws -> [Matrix] {
+    public mutating func weights(_ ids: [ParameterID]) throws(TransformerError) -> [Matrix] {
         let indices = ids.map(\.rawValue)
         let members = indices.map { shards[$0] }
         let batch = AxisBatch(members, over: .fsdp, on: mesh)
         let message: [Float]
-        if let prefetched = inFlight.takeGather(indices) {
-            message = try prefetched.wait()
-        } else if batch.isCollective {
-            message = try startGather(indices, batch).wait()
-        } else {
-            message = []
+        do throws(MPIError) {
+            if let prefetched = inFlight.takeGather(indices) {
+                message = try prefetched.wait()
+            } else if batch.isCollective {
+                message = try startGather(indices, batch).wait()
+            } else {
+                message = []
+            }
+        } catch {
+            throw TransformerError(communication: error, while: Self.gathering)
         }
-        return try batch.unpackGathered(message, members).map { try Matrix(rows: $0.rows, columns: $0.columns, elements: $0.elements) }
+        return try TransformerError.arithmetic { () throws(LinearAlgebraError) in
+            try batch.unpackGathered(message, members).map { (block) throws(LinearAlgebraError) in
+                try Matrix(rows: block.rows, columns: block.columns, elements: block.elements)
+            }
+        }
     }
 
-    public mutating func prefetch(_ ids: [ParameterID]) throws {
+    /// What the FSDP collectives do, for their errors.
+    static let gathering = "gathering a block's weights over fsdp"
+    static let reducing = "reduce-scattering a block's gradients over fsdp"
+
+
+    public mutating func prefetch(_ ids: [ParameterID]) throws(TransformerError) {
         guard overlap else { return }
         let indices = ids.map(\.rawValue)
         let batch = AxisBatch(indices.map { shards[$0] }, over: .fsdp, on: mesh)
         guard batch.isCollective else { return }
-        inFlight.gathers.append(try startGather(indices, batch))
+        do throws(MPIError) {
+            inFlight.gathers.append(try startGather(indices, batch))
+        } catch {
+            throw TransformerError(communication: error, while: Self.gathering)
+        }
     }
 
-    private func startGather(_ indices: [Int], _ batch: AxisBatch) throws -> InFlightCollective {
+    private func startGather(_ indices: [Int], _ batch: AxisBatch) throws(MPIError) -> InFlightCollective {
         let input = batch.gatherInput(indices.map { shards[$0] })
         return InFlightCollective(try mesh.communicator(.fsdp).iAllGather(input, counts: batch.counts), indices: indices)
     }
 
-    public mutating func accumulateGradients(_ list: [(id: ParameterID, gradient: Matrix)]) throws {
+    public mutating func accumulateGradients(_ list: [(id: ParameterID, gradient: Matrix)]) throws(TransformerError) {
         let indices = list.map(\.id.rawValue)
         let batch = AxisBatch(indices.map { shards[$0] }, over: .fsdp, on: mesh)
         let wholes = list.map(\.gradient.elements)
         let last = synchronizer?.lastMicroBatch ?? true
         let flight: InFlightCollective
         if batch.isCollective {
-            let input = try batch.reduceScatterInput(wholes)
-            flight = InFlightCollective(try mesh.communicator(.fsdp).iReduceScatter(input, counts: batch.counts, op: .sum),
-                                        indices: indices, kept: batch.unshardedBlocks(wholes), last: last)
+            let input: [Float]
+            do throws(ShardingError) {
+                input = try batch.reduceScatterInput(wholes)
+            } catch {
+                throw TransformerError(error, while: Self.reducing)
+            }
+            do throws(MPIError) {
+                flight = InFlightCollective(try mesh.communicator(.fsdp).iReduceScatter(input, counts: batch.counts, op: .sum),
+                                            indices: indices, kept: batch.unshardedBlocks(wholes), last: last)
+            } catch {
+                throw TransformerError(communication: error, while: Self.reducing)
+            }
         } else {
             flight = InFlightCollective(finished: [], indices: indices, kept: wholes, last: last)
         }
@@ -115,39 +143,62 @@ public struct MeshParameters: ParameterSource {
         }
     }
 
-    public mutating func progress() throws {
+    public mutating func progress() throws(TransformerError) {
         guard overlap else { return }
-        _ = try inFlight.gathers.first?.test()
+        do throws(MPIError) {
+            _ = try inFlight.gathers.first?.test()
+        } catch {
+            throw TransformerError(communication: error, while: Self.gathering)
+        }
         try completeFinishedReductions()
-        try synchronizer?.progress()
+        do throws(MPIError) {
+            try synchronizer?.progress()
+        } catch {
+            throw TransformerError(communication: error, while: GradientSynchronizer.averaging)
+        }
     }
 
     /// Completes the reduce-scatters at the head of the queue that have finished (in order, so
     /// each shard sums its micro-batches in the same order whatever MPI's timing).
-    private mutating func completeFinishedReductions() throws {
-        while let first = inFlight.reductions.first, try first.test() {
+    private mutating func completeFinishedReductions() throws(TransformerError) {
+        while let first = inFlight.reductions.first, try Self.reduction({ () throws(MPIError) in try first.test() }) {
             try complete(inFlight.reductions.removeFirst())
         }
     }
 
     /// Completes every reduce-scatter in flight, in order.
-    private mutating func completeReductions() throws {
+    private mutating func completeReductions() throws(TransformerError) {
         while !inFlight.reductions.isEmpty { try complete(inFlight.reductions.removeFirst()) }
     }
 
-    private mutating func complete(_ flight: InFlightCollective) throws {
+    /// `body`, a step of a gradient reduce-scatter, with its failure reported as the model's.
+    private static func reduction<T>(_ body: () throws(MPIError) -> T) throws(TransformerError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw TransformerError(communication: error, while: reducing)
+        }
+    }
+
+    private mutating func complete(_ flight: InFlightCollective) throws(TransformerError) {
         let batch = AxisBatch(flight.indices.map { shards[$0] }, over: .fsdp, on: mesh)
-        let pieces = batch.splitReduced(try flight.wait(), wholes: flight.kept)
+        let pieces = batch.splitReduced(try Self.reduction { () throws(MPIError) in try flight.wait() }, wholes: flight.kept)
         for (index, mine) in zip(flight.indices, pieces) {
             guard mine.count == gradients[index].count else {
-                throw ShardingError(.shapeMismatch, "gradient shard of \(mine.count) elements for parameter \(index) "
-                                    + "of \(gradients[index].count)")
+                throw TransformerError(.shapeMismatch, "gradient shard of \(mine.count) elements for parameter \(index) "
+                                       + "of \(gradients[index].count)")
             }
             gradients[index].withUnsafeMutableBufferPointer { g in
                 for k in 0..<mine.count { g[k] += mine[k] }
             }
         }
-        if flight.last { try synchronizer?.shardsFinal(flight.indices, gradients: &gradients) }
+        if flight.last {
+            do throws(MPIError) {
+                try synchronizer?.shardsFinal(flight.indices, gradients: &gradients)
+            } catch {
+                throw TransformerError(communication: error, while: GradientSynchronizer.averaging)
+            }
+        }
     }
 
     /// Starts a step's gradient accumulation: zero shards, nothing in flight.
@@ -159,18 +210,36 @@ public struct MeshParameters: ParameterSource {
     /// Ends a step's backward passes: completes the FSDP collectives in flight (a prefetched
     /// gather nobody asked for is waited for and dropped) and the synchronizer's dp buckets.
     /// Afterwards `gradients` is the global batch's mean (with a synchronizer).
-    mutating func finishGradients() throws {
-        try completeReductions()
-        while let gather = inFlight.gathers.first {
-            inFlight.gathers.removeFirst()
-            _ = try gather.wait()
+    ///
+    /// - Throws: `TrainingError.communication` with the `MPIError` of a failed collective.
+    mutating func finishGradients() throws(TrainingError) {
+        do throws(TransformerError) {
+            try completeReductions()
+        } catch {
+            throw TrainingError(error)
         }
-        try synchronizer?.finish(gradients: &gradients)
+        do throws(MPIError) {
+            while let gather = inFlight.gathers.first {
+                inFlight.gathers.removeFirst()
+                _ = try gather.wait()
+            }
+        } catch {
+            throw TrainingError(communication: error, while: Self.gathering)
+        }
+        do throws(MPIError) {
+            try synchronizer?.finish(gradients: &gradients)
+        } catch {
+            throw TrainingError(communication: error, while: GradientSynchronizer.averaging)
+        }
     }
 
-    public func allReduceTensorParallel(_ values: inout [Float]) throws {
+    public func allReduceTensorParallel(_ values: inout [Float]) throws(TransformerError) {
         guard mesh.shape.tp > 1 else { return }
-        try mesh.communicator(.tp).allReduce(&values, op: .sum)
+        do throws(MPIError) {
+            try mesh.communicator(.tp).allReduce(&values, op: .sum)
+        } catch {
+            throw TransformerError(communication: error, while: "summing activations over tp")
+        }
     }
 
     /// Sets every gradient shard to zero.
@@ -186,7 +255,9 @@ public struct MeshParameters: ParameterSource {
     }
 
     /// The whole of parameter `id` on every rank (for tests and exports; collective).
-    public func gathered(_ id: ParameterID) throws -> [Float] { try shards[id.rawValue].gathered(on: mesh) }
+    ///
+    /// - Throws: `ShardingError` (`.communication` with the `MPIError` when the gather fails).
+    public func gathered(_ id: ParameterID) throws(ShardingError) -> [Float] { try shards[id.rawValue].gathered(on: mesh) }
 }
 
 /// The FSDP collectives of `MeshParameters` in flight, oldest first (a reference, so the

@@ -12,8 +12,7 @@ import Transformer
 /// The gradients they receive are synchronized by the training's `GradientSynchronizer`:
 /// averaged over `dp` and agreed finite, so the optimizers neither average nor vote
 /// (`gradientsAveragedByCaller`, `finitenessAgreedByCaller`) — except the matrices Dion syncs
-/// with its compressed dp sync (`synchronizesOverReplicas`), and Dion2/NorMuon/NorDion2, which still
-/// take their own (batched) finiteness vote.
+/// with its compressed dp sync (`synchronizesOverReplicas`), which Dion averages itself.
 public struct ParameterOptimizers {
     /// One parameter's share of the optimizer state.
     public enum SlotState: Sendable, Equatable {
@@ -45,7 +44,7 @@ public struct ParameterOptimizers {
 
     /// - Throws: `OptimizerError` for hyperparameters the optimizers refuse.
     public init(configuration c: TrainingConfiguration, parameters: TransformerParameters, shards: [ShardedMatrix],
-                mesh: DeviceMesh) throws {
+                mesh: DeviceMesh) throws(OptimizerError) {
         // Clipping needs every gradient averaged before the norm: then Dion compresses nothing.
         var dion = DistributedDion(try DionConfiguration(momentum: 0.95, weightDecay: c.weightDecay,
                                                          rank: .fraction(c.rankFraction), seed: c.seed),
@@ -57,7 +56,7 @@ public struct ParameterOptimizers {
                                    gradientsAveragedByCaller: true, wire: c.wire)
         muon.finitenessAgreedByCaller = true
         self.muon = muon
-        selective = try Self.selectiveOptimizer(c, gradientsAveragedByCaller: true)
+        selective = try Self.selectiveOptimizer(c, synchronizedByCaller: true)
         var matrixAdamW = DistributedElementwise(AdamW(try AdamW.Configuration(beta1: 0.9, beta2: 0.95,
                                                                                weightDecay: c.weightDecay)),
                                                  gradientsAveragedByCaller: true)
@@ -110,21 +109,24 @@ public struct ParameterOptimizers {
     /// The distributed Dion2, NorMuon or NorDion2 of `--optimizer` (`nil` for the others), with
     /// the hyperparameters training uses: the library's defaults (β = μ = 0.95, β₂ = 0.95, no
     /// Nesterov for NorMuon, the spectral-norm learning-rate adjustment), `--weight-decay`,
-    /// `--fraction`, `--selection` and `--wire`.
+    /// `--fraction`, `--selection` and `--wire`. With `synchronizedByCaller` the gradients it
+    /// receives are averaged over `dp` and agreed finite by the caller (the training's
+    /// `GradientSynchronizer`): it neither averages nor votes.
     ///
     /// - Throws: `OptimizerError.invalidHyperparameter` for a fraction outside (0, 1] or a bad decay.
     static func selectiveOptimizer(_ c: TrainingConfiguration,
-                                   gradientsAveragedByCaller: Bool) throws(OptimizerError) -> (any DistributedSelectiveOptimizer)? {
-        switch c.optimizer {
+                                   synchronizedByCaller: Bool) throws(OptimizerError) -> (any DistributedSelectiveOptimizer)? {
+        let byCaller = synchronizedByCaller
+        return switch c.optimizer {
         case .dion2:
             DistributedDion2(try Dion2.Configuration(fraction: c.fraction, weightDecay: c.weightDecay, selection: c.selection),
-                             gradientsAveragedByCaller: gradientsAveragedByCaller, wire: c.wire)
+                             gradientsAveragedByCaller: byCaller, finitenessAgreedByCaller: byCaller, wire: c.wire)
         case .normuon:
             DistributedNorMuon(try NorMuon.Configuration(weightDecay: c.weightDecay),
-                               gradientsAveragedByCaller: gradientsAveragedByCaller, wire: c.wire)
+                               gradientsAveragedByCaller: byCaller, finitenessAgreedByCaller: byCaller, wire: c.wire)
         case .nordion2:
             DistributedNorDion2(try NorDion2.Configuration(fraction: c.fraction, weightDecay: c.weightDecay, selection: c.selection),
-                                gradientsAveragedByCaller: gradientsAveragedByCaller, wire: c.wire)
+                                gradientsAveragedByCaller: byCaller, finitenessAgreedByCaller: byCaller, wire: c.wire)
         case .dion, .muon, .adamw:
             nil
         }
@@ -146,11 +148,19 @@ public struct ParameterOptimizers {
     /// Collective over the mesh (every rank steps every parameter in the same order). All Dion
     /// matrices step as one batch, and so do all Dion2/NorMuon/NorDion2 matrices, so each of
     /// their collectives is issued once per step.
+    ///
+    /// - Throws: `OptimizerError`: `.shapeMismatch` for a gradient shard that does not fit its
+    ///   parameter; `.communication` with the `MPIError` when a collective of a step fails.
     public mutating func step(shards: inout [ShardedMatrix], gradients: [[Float]], multiplier: Double,
-                              mesh: DeviceMesh) throws {
-        let grads = try slots.indices.map { i in
-            try ShardedMatrix(rows: shards[i].rows, columns: shards[i].columns, layout: shards[i].layout,
-                              local: gradients[i], mesh: mesh)
+                              mesh: DeviceMesh) throws(OptimizerError) {
+        var grads: [ShardedMatrix] = []
+        for i in slots.indices {
+            do throws(ShardingError) {
+                grads.append(try ShardedMatrix(rows: shards[i].rows, columns: shards[i].columns, layout: shards[i].layout,
+                                               local: gradients[i], mesh: mesh))
+            } catch {
+                throw OptimizerError(.shapeMismatch, error.code == .shapeMismatch ? error.message : "\(error)")
+            }
         }
         let rates = slots.map { $0.learningRate * Float(multiplier) }
         var dionIndices: [Int] = []

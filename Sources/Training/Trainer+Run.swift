@@ -14,9 +14,11 @@ extension Trainer {
     ///   would); a failure of the last records is reported after the run ends.
     ///   `TrainingError.invalidConfiguration` on every rank before anything is written when the
     ///   run has nothing to do: it starts (from a checkpoint) at or past `--steps`, or
-    ///   `stopAt` is not after the step it starts at.
+    ///   `stopAt` is not after the step it starts at. `.communication` with the `MPIError` when a
+    ///   collective fails, and what `trainStep`, `evaluate` and `saveCheckpoint(to:)` throw
+    ///   (`.checkpoint` with the `CheckpointError`).
     @discardableResult
-    public func run(tracePath: String? = nil, stopAt: Int? = nil) throws -> SummaryRecord {
+    public func run(tracePath: String? = nil, stopAt: Int? = nil) throws(TrainingError) -> SummaryRecord {
         let c = configuration
         guard step < c.steps else {
             throw TrainingError(.invalidConfiguration, "the run starts at step \(step) (its checkpoint) but --steps is \(c.steps): "
@@ -72,7 +74,7 @@ extension Trainer {
             }
             if let store = checkpoints, (checkpointEvery > 0 && step % checkpointEvery == 0) || step == end {
                 let started = Date().timeIntervalSince1970
-                let path = try saveCheckpoint(to: store)
+                let path = try save(to: store)
                 savedStep = step
                 output.print("checkpoint: step \(step) → \(path) (\(String(format: "%.2f", Date().timeIntervalSince1970 - started)) s)")
             }
@@ -87,14 +89,22 @@ extension Trainer {
         if output.writesMetrics {
             // The last records have no next step to carry their failure: one more agreement.
             var failed: [Double] = [output.metricsFailure == nil ? 0 : 1]
-            try mesh.world.allReduce(&failed, op: .max)
+            do throws(MPIError) {
+                try mesh.world.allReduce(&failed, op: .max)
+            } catch {
+                throw TrainingError(communication: error, while: "agreeing on the last records' failure across ranks")
+            }
             if failed[0] > 0 {
                 throw TrainingError(.io, try agreedOutputFailure() + "; the run finished at step \(step)"
                                     + (checkpoints.map { " and its last checkpoint is in \($0.directory)" } ?? ""))
             }
         }
         if let tracePath {
-            try CommunicationLedger.shared.writeChromeTrace(to: tracePath, gatheringOver: mesh.world, extraEvents: spans.events)
+            do {
+                try CommunicationLedger.shared.writeChromeTrace(to: tracePath, gatheringOver: mesh.world, extraEvents: spans.events)
+            } catch {
+                throw TrainingError(converting: error, while: "gathering the trace")
+            }
             output.print("trace: \(tracePath)")
         }
         return summary
@@ -104,10 +114,10 @@ extension Trainer {
     /// state after the last completed step when the run has a checkpoint directory (unless it is
     /// saved already or nothing was trained since the run started), then throws the failure on
     /// every rank. Collective over the world.
-    private func stopAfterOutputFailure(startStep: Int, savedStep: Int?) throws -> Never {
+    private func stopAfterOutputFailure(startStep: Int, savedStep: Int?) throws(TrainingError) -> Never {
         var saved: String?
         if let store = checkpoints, step > startStep, savedStep != step {
-            saved = try saveCheckpoint(to: store)
+            saved = try save(to: store)
             output.print("checkpoint: step \(step) → \(saved ?? store.directory)")
         }
         let reason = try agreedOutputFailure()
@@ -139,15 +149,29 @@ extension Trainer {
         return "a rank's output failed"
     }
 
+    /// `saveCheckpoint(to:)`, its errors as the run reports them.
+    private func save(to store: CheckpointStore) throws(TrainingError) -> String {
+        do {
+            return try saveCheckpoint(to: store)
+        } catch {
+            throw TrainingError(converting: error, while: "saving a checkpoint")
+        }
+    }
+
     /// Totals over the run, the maximum over ranks (one all-reduce).
-    private func summarize(_ total: LedgerDelta, loss: Double, validation: Double?, seconds: Double) throws -> SummaryRecord {
+    private func summarize(_ total: LedgerDelta, loss: Double, validation: Double?,
+                           seconds: Double) throws(TrainingError) -> SummaryRecord {
         let axes = total.byAxis()
         let labels = ["dp", "fsdp", "tp", "world"]
         let comm = axes.values.reduce(0.0) { $0 + $1.seconds }
         let exposed = min(total.blocked, seconds)
         var maxima: [Double] = labels.map { Double(axes[$0]?.bytesSent ?? 0) }
             + [comm, max(0, seconds - exposed), axes.values.reduce(0.0) { $0 + $1.simulatedSeconds }, exposed]
-        try mesh.world.allReduce(&maxima, op: .max)
+        do throws(MPIError) {
+            try mesh.world.allReduce(&maxima, op: .max)
+        } catch {
+            throw TrainingError(communication: error, while: "taking the run's totals across ranks")
+        }
         var bytes = [String: Int]()
         for (i, label) in labels.enumerated() where maxima[i] > 0 { bytes[label] = Int(maxima[i]) }
         let c = configuration

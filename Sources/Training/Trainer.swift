@@ -4,6 +4,7 @@ import DionDistributed
 import Foundation
 import LinearAlgebra
 import MPIShim
+import Optimizers
 import Sharding
 import TrainingData
 import Transformer
@@ -60,10 +61,12 @@ public final class Trainer {
         }
     }
 
-    /// - Throws: `TrainingError` for a configuration the mesh cannot run, `DataError` for a
-    ///   corpus too short for the sequence length; both identically on every rank before any collective.
+    /// - Throws: `TrainingError`: `.invalidConfiguration` for a configuration the mesh cannot run,
+    ///   `.data` (the `DataError`) for a corpus too short for the sequence length, `.model`,
+    ///   `.mesh` or `.optimizer` for a model, layout or hyperparameter its layer refuses; all
+    ///   identically on every rank before any collective.
     public init(configuration: TrainingConfiguration, corpus: ByteCorpus, mesh: DeviceMesh, output: TrainingOutput,
-                simulatedNetwork: SimulatedNetwork? = nil) throws {
+                simulatedNetwork: SimulatedNetwork? = nil) throws(TrainingError) {
         try configuration.validate()
         guard mesh.shape == configuration.mesh else {
             throw TrainingError(.invalidConfiguration, "the device mesh \(mesh.shape) is not the configured \(configuration.mesh)")
@@ -74,15 +77,32 @@ public final class Trainer {
         self.simulatedNetwork = simulatedNetwork
         dataSource = corpus.source
         dataIdentity = corpus.identity
-        model = try TransformerModel(configuration.model, tensorParallelSize: mesh.shape.tp,
-                                     tensorParallelRank: mesh.index(on: .tp))
-        try corpus.requireParts(longerThan: configuration.model.sequenceLength)
-        train = try BatchSampler(tokens: corpus.train, sequenceLength: configuration.model.sequenceLength, seed: configuration.seed)
-        validation = try BatchSampler(tokens: corpus.validation, sequenceLength: configuration.model.sequenceLength,
-                                      seed: configuration.seed &+ 0x5EED)
-        parameters = try MeshParameters(parameters: model.parameters, mesh: mesh, seed: configuration.seed)
-        optimizers = try ParameterOptimizers(configuration: configuration, parameters: model.parameters,
-                                             shards: parameters.shards, mesh: mesh)
+        do throws(TransformerError) {
+            model = try TransformerModel(configuration.model, tensorParallelSize: mesh.shape.tp,
+                                         tensorParallelRank: mesh.index(on: .tp))
+        } catch {
+            throw TrainingError(error)
+        }
+        do throws(DataError) {
+            try corpus.requireParts(longerThan: configuration.model.sequenceLength)
+            train = try BatchSampler(tokens: corpus.train, sequenceLength: configuration.model.sequenceLength,
+                                     seed: configuration.seed)
+            validation = try BatchSampler(tokens: corpus.validation, sequenceLength: configuration.model.sequenceLength,
+                                          seed: configuration.seed &+ 0x5EED)
+        } catch {
+            throw TrainingError(error)
+        }
+        do throws(ShardingError) {
+            parameters = try MeshParameters(parameters: model.parameters, mesh: mesh, seed: configuration.seed)
+        } catch {
+            throw TrainingError(error, while: "sharding the initial weights")
+        }
+        do throws(OptimizerError) {
+            optimizers = try ParameterOptimizers(configuration: configuration, parameters: model.parameters,
+                                                 shards: parameters.shards, mesh: mesh)
+        } catch {
+            throw TrainingError(error)
+        }
         spans = ComputeSpans(pid: mesh.world.rank)
         let byOptimizer = optimizers.synchronizesOverReplicas(shards: parameters.shards, mesh: mesh.shape)
         synchronizer = GradientSynchronizer(mesh: mesh, fsdp: mesh.shape.fsdp, microBatches: configuration.gradientAccumulation,
@@ -103,24 +123,43 @@ public final class Trainer {
     }
 
     /// One training step (collective over the world).
-    public func trainStep() throws -> StepResult {
+    ///
+    /// - Throws: `TrainingError`: `.communication` with the `MPIError` when a collective fails
+    ///   (in the model's FSDP or tp collectives, the gradient synchronization or an optimizer
+    ///   step alike); `.nonFinite` after `maxBadSteps` consecutive skipped steps; `.model`,
+    ///   `.optimizer` or `.data` when a layer refuses its input.
+    public func trainStep() throws(TrainingError) -> StepResult {
         let c = configuration
         injectStall()
         let computeStart = Date().timeIntervalSince1970
         parameters.beginGradients()
         var lossSum: Float = 0
         for micro in 0..<c.gradientAccumulation {
-            let range = try BatchSampler.slice(globalBatch: c.batchSize, replicas: c.dataParallelSize, replica: dataIndex,
+            let range: Range<Int>
+            do throws(DataError) {
+                range = try BatchSampler.slice(globalBatch: c.batchSize, replicas: c.dataParallelSize, replica: dataIndex,
                                                microBatches: c.gradientAccumulation, micro: micro)
+            } catch {
+                throw TrainingError(error)
+            }
             let batch = train.batch(step: step, sequences: range)
             synchronizer.beginMicroBatch(last: micro == c.gradientAccumulation - 1)
-            lossSum += try model.lossAndGradients(inputs: batch.inputs, targets: batch.targets, sequences: batch.sequences,
-                                                  source: &parameters)
+            do throws(TransformerError) {
+                lossSum += try model.lossAndGradients(inputs: batch.inputs, targets: batch.targets, sequences: batch.sequences,
+                                                      source: &parameters)
+            } catch {
+                throw TrainingError(error)
+            }
         }
         try parameters.finishGradients()
         injectNaN()
-        let agreed = try synchronizer.agree(localLoss: lossSum / Float(c.gradientAccumulation), gradients: parameters.gradients,
+        let agreed: GradientSynchronizer.Agreement
+        do throws(MPIError) {
+            agreed = try synchronizer.agree(localLoss: lossSum / Float(c.gradientAccumulation), gradients: parameters.gradients,
                                             stop: output.metricsFailure != nil)
+        } catch {
+            throw TrainingError(communication: error, while: GradientSynchronizer.voting)
+        }
         let loss = agreed.loss
         let optimizerStart = Date().timeIntervalSince1970
         spans.add("forward+backward \(step)", from: computeStart, to: optimizerStart)
@@ -137,26 +176,51 @@ public final class Trainer {
         }
         badSteps = 0
         if c.gradientClip > 0 {
-            try synchronizer.clip(&parameters.gradients, shards: parameters.shards, to: c.gradientClip)
+            do throws(MPIError) {
+                try synchronizer.clip(&parameters.gradients, shards: parameters.shards, to: c.gradientClip)
+            } catch {
+                throw TrainingError(communication: error, while: GradientSynchronizer.clipping)
+            }
         }
-        try optimizers.step(shards: &parameters.shards, gradients: parameters.gradients,
-                            multiplier: c.schedule.multiplier(at: step), mesh: mesh)
+        injectMPIFailure()
+        do throws(OptimizerError) {
+            try optimizers.step(shards: &parameters.shards, gradients: parameters.gradients,
+                                multiplier: c.schedule.multiplier(at: step), mesh: mesh)
+        } catch {
+            throw TrainingError(error)
+        }
         spans.add("optimizer \(step)", from: optimizerStart, to: Date().timeIntervalSince1970)
         step += 1
         return StepResult(loss: loss, skipped: false, stopped: false)
     }
 
     /// The mean validation loss over `evalBatches` fixed batches (collective over the world).
-    public func evaluate() throws -> Double {
+    ///
+    /// - Throws: `TrainingError`: `.communication` with the `MPIError` when a collective fails;
+    ///   `.model` or `.data` when a layer refuses its input.
+    public func evaluate() throws(TrainingError) -> Double {
         let c = configuration
         var total: Float = 0
-        let range = try BatchSampler.slice(globalBatch: c.batchSize, replicas: c.dataParallelSize, replica: dataIndex)
+        let range: Range<Int>
+        do throws(DataError) {
+            range = try BatchSampler.slice(globalBatch: c.batchSize, replicas: c.dataParallelSize, replica: dataIndex)
+        } catch {
+            throw TrainingError(error)
+        }
         for k in 0..<c.evalBatches {
             let batch = validation.batch(step: k, sequences: range)
-            total += try model.loss(inputs: batch.inputs, targets: batch.targets, sequences: batch.sequences, source: &parameters)
+            do throws(TransformerError) {
+                total += try model.loss(inputs: batch.inputs, targets: batch.targets, sequences: batch.sequences, source: &parameters)
+            } catch {
+                throw TrainingError(error)
+            }
         }
         var agreed: [Double] = [Double(total) / Double(c.evalBatches)]
-        try mesh.world.allReduce(&agreed, op: .sum)
+        do throws(MPIError) {
+            try mesh.world.allReduce(&agreed, op: .sum)
+        } catch {
+            throw TrainingError(communication: error, while: "averaging the validation loss across ranks")
+        }
         return agreed[0] / Double(mesh.world.size)
     }
 }

@@ -65,11 +65,15 @@ public final class ActivationPool: Sendable {
 
     /// op(A)·op(B) into a pooled buffer (no zero-fill).
     ///
-    /// - Throws: `LinearAlgebraError.shapeMismatch` when the shapes do not chain.
-    func product(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false) throws(LinearAlgebraError) -> Matrix {
+    /// - Throws: `TransformerError.shapeMismatch` when the shapes do not chain.
+    func product(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false) throws(TransformerError) -> Matrix {
         let m = transposeA ? a.columns : a.rows, k = transposeA ? a.rows : a.columns
         let kb = transposeB ? b.columns : b.rows, n = transposeB ? b.rows : b.columns
-        guard k == kb, k > 0 else { return try BLAS.matmul(a, transposeA: transposeA, b, transposeB: transposeB) }
+        guard k == kb, k > 0 else {
+            return try TransformerError.arithmetic { () throws(LinearAlgebraError) in
+                try BLAS.matmul(a, transposeA: transposeA, b, transposeB: transposeB)
+            }
+        }
         return Matrix.uninitialized(rows: m, columns: n, pool: self) { pc in
             a.elements.withUnsafeBufferPointer { pa in
                 b.elements.withUnsafeBufferPointer { pb in

@@ -5,26 +5,29 @@ import LinearAlgebra
 /// A single process serves whole matrices from memory (`InMemoryParameters`); the training job
 /// all-gathers each block's FSDP shards when asked (and drops them afterwards) and
 /// reduce-scatters the gradients it receives, so the model code is the same on every mesh.
+///
+/// Every requirement throws `TransformerError`: a source whose collective fails throws
+/// `.communication` with the `MPIError` (`TransformerError.init(communication:while:)`).
 public protocol ParameterSource {
     /// This rank's tensor-parallel slice of the parameters `ids` (whole over every other
     /// axis), in the order asked. Asked once per block for the forward and again for the backward.
-    mutating func weights(_ ids: [ParameterID]) throws -> [Matrix]
+    mutating func weights(_ ids: [ParameterID]) throws(TransformerError) -> [Matrix]
     /// Receives the gradients (shaped like `weights`) of one block, once per forward/backward.
-    mutating func accumulateGradients(_ gradients: [(id: ParameterID, gradient: Matrix)]) throws
+    mutating func accumulateGradients(_ gradients: [(id: ParameterID, gradient: Matrix)]) throws(TransformerError)
     /// Sums `values` over the tensor-parallel group; the identity without tensor parallelism.
-    func allReduceTensorParallel(_ values: inout [Float]) throws
+    func allReduceTensorParallel(_ values: inout [Float]) throws(TransformerError)
     /// A hint that `weights(ids)` is the next request: a source that gathers weights may
     /// start fetching them now, behind the compute in between. Called at most once per request,
     /// in the order of the requests; the default does nothing.
-    mutating func prefetch(_ ids: [ParameterID]) throws
+    mutating func prefetch(_ ids: [ParameterID]) throws(TransformerError)
     /// Called between kernels so that a source with collectives in flight can drive them (MPI
     /// progresses nonblocking collectives only inside MPI calls); the default does nothing.
-    mutating func progress() throws
+    mutating func progress() throws(TransformerError)
 }
 
 extension ParameterSource {
-    public mutating func prefetch(_ ids: [ParameterID]) throws {}
-    public mutating func progress() throws {}
+    public mutating func prefetch(_ ids: [ParameterID]) throws(TransformerError) {}
+    public mutating func progress() throws(TransformerError) {}
 }
 
 /// Whole weights in memory and their accumulated gradients: a single process without tensor
@@ -40,13 +43,15 @@ public struct InMemoryParameters: ParameterSource {
         gradients = values.map { Matrix(rows: $0.rows, columns: $0.columns) }
     }
 
-    public mutating func weights(_ ids: [ParameterID]) throws -> [Matrix] { ids.map { values[$0.rawValue] } }
+    public mutating func weights(_ ids: [ParameterID]) throws(TransformerError) -> [Matrix] { ids.map { values[$0.rawValue] } }
 
-    public mutating func accumulateGradients(_ list: [(id: ParameterID, gradient: Matrix)]) throws {
-        for (id, gradient) in list { try BLAS.axpy(1, gradient, &gradients[id.rawValue]) }
+    public mutating func accumulateGradients(_ list: [(id: ParameterID, gradient: Matrix)]) throws(TransformerError) {
+        for (id, gradient) in list {
+            try TransformerError.arithmetic { () throws(LinearAlgebraError) in try BLAS.axpy(1, gradient, &gradients[id.rawValue]) }
+        }
     }
 
-    public func allReduceTensorParallel(_ values: inout [Float]) throws {}
+    public func allReduceTensorParallel(_ values: inout [Float]) throws(TransformerError) {}
 
     /// Sets every gradient to zero.
     public mutating func zeroGradients() {

@@ -1,8 +1,14 @@
-/// Why a model configuration or a forward/backward call was refused.
+import DionCore
+import LinearAlgebra
+
+/// Why a model configuration or a forward/backward call was refused, or failed.
+///
+/// A failed collective of the `ParameterSource` (an FSDP gather, a tensor-parallel reduction)
+/// keeps MPI's own error in `underlyingError`, as `TrainingError.communication` does.
 public struct TransformerError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of problem it is.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
-        enum Storage: Sendable, Hashable { case invalidConfiguration, shapeMismatch, invalidToken, communication }
+        enum Storage: Sendable, Hashable { case invalidConfiguration, shapeMismatch, invalidToken, communication, numerical }
         let storage: Storage
         /// A size or a combination of sizes that cannot build a model (e.g. heads not dividing d_model).
         public static let invalidConfiguration = Code(storage: .invalidConfiguration)
@@ -10,8 +16,10 @@ public struct TransformerError: Error, Sendable, Hashable, CustomStringConvertib
         public static let shapeMismatch = Code(storage: .shapeMismatch)
         /// A token outside the vocabulary.
         public static let invalidToken = Code(storage: .invalidToken)
-        /// A tensor-parallel reduction failed.
+        /// A collective of the parameter source failed (`underlyingError` holds the `MPIError`).
         public static let communication = Code(storage: .communication)
+        /// A linear-algebra failure other than a shape mismatch.
+        public static let numerical = Code(storage: .numerical)
 
         public var description: String {
             switch storage {
@@ -19,6 +27,7 @@ public struct TransformerError: Error, Sendable, Hashable, CustomStringConvertib
             case .shapeMismatch: "shape mismatch"
             case .invalidToken: "invalid token"
             case .communication: "communication failure"
+            case .numerical: "numerical failure"
             }
         }
     }
@@ -27,11 +36,45 @@ public struct TransformerError: Error, Sendable, Hashable, CustomStringConvertib
     public let code: Code
     /// What happened, in words a user can act on.
     public let message: String
+    /// The failed collective's error, for `.communication`.
+    public let underlyingError: MPIError?
 
+    /// An error of kind `code` explained by `message`.
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
+        underlyingError = nil
     }
 
-    public var description: String { "\(code): \(message)" }
+    /// A `.communication` error: `error` happened while `context` (e.g. "gathering a block's
+    /// weights over fsdp").
+    public init(communication error: MPIError, while context: String) {
+        code = .communication
+        message = context
+        underlyingError = error
+    }
+
+    /// A linear-algebra error of the model's arithmetic: `.shapeMismatch` (described as the
+    /// `LinearAlgebraError` was) or `.numerical`.
+    public init(_ error: LinearAlgebraError) {
+        if error.code == .shapeMismatch {
+            self.init(.shapeMismatch, error.message)
+        } else {
+            self.init(.numerical, "\(error)")
+        }
+    }
+
+    /// Runs the model's linear algebra, reporting its failure as a `TransformerError` (`init(_:)`).
+    @inline(__always)
+    package static func arithmetic<T>(_ body: () throws(LinearAlgebraError) -> T) throws(TransformerError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw TransformerError(error)
+        }
+    }
+
+    public var description: String {
+        underlyingError.map { "\(code): \(message) failed: \($0)" } ?? "\(code): \(message)"
+    }
 }

@@ -32,21 +32,25 @@ extension TransformerModel {
     /// [wq; wk; wv] stacked by rows: this rank's (3·h·d_h)×d weight of the fused QKV projection.
     /// The three stay separate parameters (their own optimizer state, FSDP shards and tp rows);
     /// only the product is fused, so q, k, v equal the separate products up to fp32 rounding.
-    private func stackedQKV(_ w: BlockParameters<Matrix>) throws(LinearAlgebraError) -> Matrix {
-        try Matrix(rows: w.query.rows + w.key.rows + w.value.rows, columns: w.query.columns,
-                   elements: w.query.elements + w.key.elements + w.value.elements)
+    private func stackedQKV(_ w: BlockParameters<Matrix>) throws(TransformerError) -> Matrix {
+        try TransformerError.arithmetic { () throws(LinearAlgebraError) in
+            try Matrix(rows: w.query.rows + w.key.rows + w.value.rows, columns: w.query.columns,
+                       elements: w.query.elements + w.key.elements + w.value.elements)
+        }
     }
 
     /// x + Attn(norm(x)), then + MLP(norm(·)); two N×d all-reduces over tp. Tells `source` that
     /// `next` comes after this block's weights, and lets it progress between kernels.
     func blockForward<S: ParameterSource>(_ x: Matrix, layer: Int, sequences: Int, next: [ParameterID],
-                                          source: inout S) throws -> BlockCache {
+                                          source: inout S) throws(TransformerError) -> BlockCache {
         let w = try BlockParameters(try source.weights(blockIDs(layer)))
         try source.prefetch(next)
         let (a, inverse1) = RMSNorm.forward(x, gain: w.attentionNorm.elements, pool: pool)
         let qkv = try pool.product(a, try stackedQKV(w), transposeB: true)
         try source.progress()
-        let (o, probabilities) = try CausalAttention.forward(qkv: qkv, sequences: sequences, heads: localHeads, pool: pool)
+        let (o, probabilities) = try TransformerError.arithmetic { () throws(LinearAlgebraError) in
+            try CausalAttention.forward(qkv: qkv, sequences: sequences, heads: localHeads, pool: pool)
+        }
         try source.progress()
         let middle = try residual(x, plus: o, w.attentionOutput, source: &source)
         try source.progress()
@@ -63,14 +67,15 @@ extension TransformerModel {
 
     /// x + z·Wᵀ for a row-parallel linear: without tp the residual add is the GEMM's β = 1; with tp
     /// the partial product is all-reduced first, then added.
-    private func residual<S: ParameterSource>(_ x: Matrix, plus z: Matrix, _ w: Matrix, source: inout S) throws -> Matrix {
+    private func residual<S: ParameterSource>(_ x: Matrix, plus z: Matrix, _ w: Matrix,
+                                              source: inout S) throws(TransformerError) -> Matrix {
         var sum = pool.copy(x)
         if tensorParallelSize == 1 {
-            try BLAS.gemm(z, w, transposeB: true, beta: 1, into: &sum)
+            try TransformerError.arithmetic { () throws(LinearAlgebraError) in try BLAS.gemm(z, w, transposeB: true, beta: 1, into: &sum) }
         } else {
             var y = try pool.product(z, w, transposeB: true)
             try source.allReduceTensorParallel(&y.elements)
-            try BLAS.axpy(1, y, &sum)
+            try TransformerError.arithmetic { () throws(LinearAlgebraError) in try BLAS.axpy(1, y, &sum) }
             pool.recycle(y)
         }
         return sum
@@ -80,7 +85,7 @@ extension TransformerModel {
     /// block's weight gradients to `source`. Tells `source` that the previous block's weights
     /// come next (none before block 0), and lets it progress between kernels.
     func blockBackward<S: ParameterSource>(_ d: inout Matrix, _ c: BlockCache, layer: Int, sequences: Int,
-                                           source: inout S) throws {
+                                           source: inout S) throws(TransformerError) {
         let ids = parameters.block(layer)
         let w = try BlockParameters(try source.weights(ids.all))
         if layer > 0 { try source.prefetch(blockIDs(layer - 1)) }
@@ -103,8 +108,10 @@ extension TransformerModel {
         try source.progress()
         let dO = try pool.product(d, w.attentionOutput)
         try source.progress()
-        let dQKV = try CausalAttention.backward(dO, qkv: c.qkv, probabilities: c.probabilities, sequences: sequences,
-                                                heads: localHeads, pool: pool)
+        let dQKV = try TransformerError.arithmetic { () throws(LinearAlgebraError) in
+            try CausalAttention.backward(dO, qkv: c.qkv, probabilities: c.probabilities, sequences: sequences,
+                                         heads: localHeads, pool: pool)
+        }
         pool.recycle(dO)
         try source.progress()
         let dWqkv = try pool.product(dQKV, transposeA: true, c.attentionInput)
@@ -117,11 +124,13 @@ extension TransformerModel {
         pool.recycle(da)
         let width = dWqkv.rows / 3
         defer { pool.recycle(dWqkv, dWo, dW1, dW2) }
+        let gains = try TransformerError.arithmetic { () throws(LinearAlgebraError) in
+            (try Matrix(rows: dGain1.count, columns: 1, elements: dGain1), try Matrix(rows: dGain2.count, columns: 1, elements: dGain2))
+        }
         let gradients = BlockParameters(
-            attentionNorm: try Matrix(rows: dGain1.count, columns: 1, elements: dGain1),
+            attentionNorm: gains.0,
             query: dWqkv.rows(0..<width), key: dWqkv.rows(width..<(2 * width)), value: dWqkv.rows((2 * width)..<(3 * width)),
-            attentionOutput: dWo, mlpNorm: try Matrix(rows: dGain2.count, columns: 1, elements: dGain2),
-            mlpInput: dW1, mlpOutput: dW2)
+            attentionOutput: dWo, mlpNorm: gains.1, mlpInput: dW1, mlpOutput: dW2)
         try source.accumulateGradients(Array(zip(ids.all, gradients.all)))
     }
 }

@@ -46,19 +46,26 @@ public struct TransformerModel: Sendable {
 
     /// The mean cross-entropy of predicting `targets` from `inputs` (`sequences` rows of equal
     /// length ≤ the configured sequence length); forward only.
-    public func loss<S: ParameterSource>(inputs: [Int32], targets: [Int32], sequences: Int, source: inout S) throws -> Float {
+    ///
+    /// - Throws: `TransformerError`: `.shapeMismatch` for a batch that does not fit the model,
+    ///   `.invalidToken` for a token outside the vocabulary, or what `source` throws (a failed
+    ///   collective as `.communication` with its `MPIError`).
+    public func loss<S: ParameterSource>(inputs: [Int32], targets: [Int32], sequences: Int,
+                                         source: inout S) throws(TransformerError) -> Float {
         try run(inputs: inputs, targets: targets, sequences: sequences, source: &source, backward: false)
     }
 
     /// The mean cross-entropy and, through `source.accumulateGradients`, its gradient with
     /// respect to every parameter (this rank's tp slice).
+    ///
+    /// - Throws: `TransformerError`, as `loss(inputs:targets:sequences:source:)` does.
     public func lossAndGradients<S: ParameterSource>(inputs: [Int32], targets: [Int32], sequences: Int,
-                                                     source: inout S) throws -> Float {
+                                                     source: inout S) throws(TransformerError) -> Float {
         try run(inputs: inputs, targets: targets, sequences: sequences, source: &source, backward: true)
     }
 
     private func run<S: ParameterSource>(inputs: [Int32], targets: [Int32], sequences: Int, source: inout S,
-                                         backward: Bool) throws -> Float {
+                                         backward: Bool) throws(TransformerError) -> Float {
         let c = configuration
         guard sequences > 0, inputs.count % sequences == 0, inputs.count == targets.count else {
             throw TransformerError(.shapeMismatch, "\(inputs.count) inputs and \(targets.count) targets do not form "
@@ -105,8 +112,10 @@ public struct TransformerModel: Sendable {
         var dx = pool.zeros(rows: x.rows, columns: x.columns)
         defer { pool.recycle(dHead, df, dx) }
         let dGain = RMSNorm.backward(df, x: x, gain: tail[0].elements, inverseRMS: inverse, accumulatingInto: &dx)
-        try source.accumulateGradients([(parameters.finalNorm, try Matrix(rows: dGain.count, columns: 1, elements: dGain)),
-                                        (parameters.head, dHead)])
+        let gain = try TransformerError.arithmetic { () throws(LinearAlgebraError) in
+            try Matrix(rows: dGain.count, columns: 1, elements: dGain)
+        }
+        try source.accumulateGradients([(parameters.finalNorm, gain), (parameters.head, dHead)])
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             try blockBackward(&dx, caches[l], layer: l, sequences: sequences, source: &source)
         }

@@ -2,11 +2,13 @@ import CMPI
 import Dispatch
 import Synchronization
 
-/// Process-wide switches and state for the two collective guards. Both are off by default;
-/// every collective pays one relaxed atomic load for them.
+/// Process-wide switches and state for the two collective guards and the injected failure. All
+/// are off by default; every collective pays one relaxed atomic load for each.
 enum CollectiveGuards {
     static let debugChecks = Atomic<Bool>(false)
     static let watching = Atomic<Bool>(false)
+    /// The next collective throws (`MPIRuntime.failNextCollective`).
+    static let failNext = Atomic<Bool>(false)
 
     /// What this process is doing, for the watchdog: inside a collective or not, which one,
     /// since when, and how many it has completed.
@@ -23,7 +25,7 @@ enum CollectiveGuards {
 
     @inline(__always)
     static var anyActive: Bool {
-        debugChecks.load(ordering: .relaxed) || watching.load(ordering: .relaxed)
+        debugChecks.load(ordering: .relaxed) || watching.load(ordering: .relaxed) || failNext.load(ordering: .relaxed)
     }
 }
 
@@ -65,6 +67,7 @@ extension Communicator {
     @inline(never)
     func enterGuards(_ operation: CollectiveOperation, _ datatype: MPIDatatype, count: Int64, root: Int64) throws(MPIError) {
         guard !isGuardShadow else { return }
+        try throwInjectedFailure(operation)
         if CollectiveGuards.debugChecks.load(ordering: .relaxed) {
             try verifyAgreement(CollectiveFingerprint(operation: operation, datatype: datatype, count: count, root: root))
         }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A file the ledger could not write.
-public struct LedgerExportError: Error, Sendable, CustomStringConvertible {
+public struct LedgerExportError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The path that failed.
     public let path: String
     /// What went wrong.

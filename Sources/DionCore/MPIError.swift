@@ -3,6 +3,10 @@
 ///
 /// Modelled on swift-subprocess's `SubprocessError`: `code` is an extensible struct, so new
 /// kinds of error can be added without breaking clients that switch over known ones.
+///
+/// Only `MPIShim` makes them; the value lives in the dependency-free core so that the errors of
+/// every layer above (`ShardingError`, `OptimizerError`, `TransformerError`, `TrainingError`)
+/// can keep a failed collective's error as it is instead of a string of it.
 public struct MPIError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of an `MPIError`.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
@@ -52,7 +56,7 @@ public struct MPIError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The MPI function that failed, or the MPIShim method that rejected its arguments.
     public let function: String
 
-    init(code: Code, mpiReturnCode: Int32? = nil, errorClass: Int32? = nil, message: String, function: String) {
+    package init(code: Code, mpiReturnCode: Int32? = nil, errorClass: Int32? = nil, message: String, function: String) {
         self.code = code
         self.mpiReturnCode = mpiReturnCode
         self.errorClass = errorClass
@@ -60,7 +64,7 @@ public struct MPIError: Error, Sendable, Hashable, CustomStringConvertible {
         self.function = function
     }
 
-    static func invalidArgument(_ message: String, in function: String) -> MPIError {
+    package static func invalidArgument(_ message: String, in function: String) -> MPIError {
         MPIError(code: .invalidArgument, message: message, function: function)
     }
 
