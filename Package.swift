@@ -67,7 +67,7 @@ let package = Package(
         ),
         .target(
             name: "Sharding",
-            dependencies: ["MPIShim", "DionCore"]
+            dependencies: ["MPIShim", "LinearAlgebra", "DionCore"]
         ),
 
         .target(

@@ -135,6 +135,7 @@ extension DistributedDion {
                                              over: mesh.communicator(.replicate), op: .average)
         for (k, item) in work.enumerated() {
             let i = item.index
+            // Wraps the gradient's storage (read only: no copy) and adds it into the buffer in place.
             try BLAS.axpy(1, try Matrix(rows: states[i].momentum.rows, columns: states[i].momentum.columns,
                                         elements: gradients[k]), &states[i].momentum)
         }
@@ -177,6 +178,7 @@ extension DistributedDion {
             partials[k].removeLast()
             work[k].anyNonZero = flags[k][0] > 0
             work[k].p = try Matrix(rows: work[k].pLocal, columns: work[k].rank, elements: partials[k])
+            partials[k] = []  // P holds the only reference: later in-place updates copy nothing
         }
         let live = work.indices.filter { work[$0].anyNonZero }
         try orthonormalize(&work, live, xs, states, mesh)
@@ -188,6 +190,7 @@ extension DistributedDion {
         for k in work.indices where work[k].owner != nil {
             work[k].anyNonZero = owned[k].removeLast() > 0
             work[k].p = try Matrix(rows: work[k].pLocal, columns: work[k].rank, elements: owned[k])
+            owned[k] = []
         }
         // R = Bᵀ·P: partial over the tp shards of P's side, row-sharded like Q over fsdp.
         var rs = try work.map { item -> [Float] in
@@ -199,35 +202,35 @@ extension DistributedDion {
                                              over: mesh.communicator(.tp), op: .sum)
         try ConcatenatedCollective.allReduce(&rs, where: work.map { $0.anyNonZero && $0.compressed }, over: dp, op: .average)
         for k in work.indices {
-            let s = states[work[k].index]
+            let i = work[k].index
             if work[k].anyNonZero {
-                work[k].r = try Matrix(rows: s.q.rows, columns: work[k].rank, elements: rs[k])
+                work[k].r = try Matrix(rows: states[i].q.rows, columns: work[k].rank, elements: rs[k])
+                rs[k] = []
                 work[k].p.replaceNonFinite()
                 work[k].r.replaceNonFinite()
             } else {
                 work[k].p = Matrix(rows: work[k].pLocal, columns: work[k].rank)
-                work[k].r = s.q
+                work[k].r = states[i].q
             }
-            // Error feedback: B ← B − (1−μ)·P·Rᵀ on this rank's block of the buffer.
-            let (a, b) = s.transposed ? (work[k].r, work[k].p) : (work[k].p, work[k].r)
-            try BLAS.gemm(a, b, transposeB: true, alpha: -(1 - configuration.momentum), beta: 1,
-                          into: &states[work[k].index].momentum)
+            // Error feedback: B ← B − (1−μ)·P·Rᵀ on this rank's block of the buffer, in place (no
+            // other reference to the buffer is alive here).
+            let (a, b) = states[i].transposed ? (work[k].r, work[k].p) : (work[k].p, work[k].r)
+            try BLAS.gemm(a, b, transposeB: true, alpha: -(1 - configuration.momentum), beta: 1, into: &states[i].momentum)
         }
         // Column norms of R need every fsdp shard of it: all-reduce the 1×r sums of squares (fp64).
         var sums = work.map(\.r.columnSumsOfSquares)
         try ConcatenatedCollective.allReduce(&sums, where: work.map { $0.outer != nil }, over: fsdp, op: .sum)
         for k in work.indices {
             let i = work[k].index
-            var q = work[k].r
-            q.divideColumns(by: sums[k].map { Float($0.squareRoot()) + configuration.epsilon })
-            states[i].q = q
-            // X ← (1 − ηλ)·X − η·√(m/n)·(P·Qᵀ oriented back) on this rank's block.
-            var local = try Matrix(rows: xs[i].localRows, columns: xs[i].localColumns, elements: xs[i].local)
+            // Q ← R / ‖R‖_col, taking R's storage (R is not used again).
+            states[i].q = work[k].r
+            work[k].r = Matrix(rows: 0, columns: 0)
+            states[i].q.divideColumns(by: sums[k].map { Float($0.squareRoot()) + configuration.epsilon })
+            // X ← (1 − ηλ)·X − η·√(m/n)·(P·Qᵀ oriented back) on this rank's block, in place.
             let scale = (Float(xs[i].rows) / Float(xs[i].columns)).squareRoot()
             let decay = 1 - etas[i] * configuration.weightDecay
-            let (a, b) = states[i].transposed ? (q, work[k].p) : (work[k].p, q)
-            try BLAS.gemm(a, b, transposeB: true, alpha: -etas[i] * scale, beta: decay, into: &local)
-            xs[i].local = local.elements
+            let (a, b) = states[i].transposed ? (states[i].q, work[k].p) : (work[k].p, states[i].q)
+            try BLAS.gemm(a, b, transposeB: true, alpha: -etas[i] * scale, beta: decay, into: &xs[i].block)
             states[i].step += 1
         }
     }

@@ -26,7 +26,9 @@ import Sharding
 public struct DistributedDion: Sendable {
     /// This rank's share of the optimizer state: a plain value, one per matrix, that the caller
     /// keeps between steps (and saves in a checkpoint, after `synchronizeForCheckpoint(_:mesh:)`).
-    public struct State: Sendable, Equatable {
+    /// `Codable`: a checkpoint saves its momentum, Q and step field by field (the other fields are
+    /// the configuration the optimizer rebuilds).
+    public struct State: Sendable, Equatable, Codable {
         /// This rank's block of M (same block as the parameter's).
         public var momentum: Matrix
         /// This rank's rows of Q (all of Q for the replicated layout).

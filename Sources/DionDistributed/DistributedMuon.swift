@@ -14,8 +14,9 @@ import Sharding
 ///   sharded axes and every rank of the group runs Newton–Schulz (the ZeRO-1 scheme).
 /// The momentum stays sharded like the parameter.
 public struct DistributedMuon: Sendable {
-    /// This rank's share of one matrix's optimizer state.
-    public struct State: Sendable, Equatable {
+    /// This rank's share of one matrix's optimizer state (`Codable`: a checkpoint saves the
+    /// momentum and the step).
+    public struct State: Sendable, Equatable, Codable {
         /// This rank's block of the momentum.
         public var momentum: Matrix
         /// Steps applied so far.
@@ -84,10 +85,9 @@ public struct DistributedMuon: Sendable {
             } else {
                 o = try orthogonalizeGathered(u, x: x, mesh: mesh)
             }
-            var local = try Matrix(rows: x.localRows, columns: x.localColumns, elements: x.local)
-            local.scaleAndAdd(1 - eta * c.weightDecay, -eta * muon.scale(rows: x.rows, columns: x.columns),
-                              try Matrix(rows: x.localRows, columns: x.localColumns, elements: o))
-            x.local = local.elements
+            // X ← (1 − ηλ)·X − η·scale·O on this rank's block, in place.
+            x.block.scaleAndAdd(1 - eta * c.weightDecay, -eta * muon.scale(rows: x.rows, columns: x.columns),
+                                try Matrix(rows: x.localRows, columns: x.localColumns, elements: o))
             state.step += 1
             return .applied
         }
@@ -191,13 +191,11 @@ public struct DistributedElementwise<O: Optimizer>: Sendable {
                                                                             agreedByCaller: finitenessAgreedByCaller) {
                 return skipped
             }
-            let gradient = gradientsAveragedByCaller ? g.local : try ShardedStepSupport.averagedOverReplicas(g, mesh: mesh)
-            var local = try Matrix(rows: x.localRows, columns: x.localColumns, elements: x.local)
-            let outcome = try optimizer.step(parameter: &local, gradient: try Matrix(rows: x.localRows, columns: x.localColumns,
-                                                                                     elements: gradient),
-                                             state: &state, learningRate: eta)
-            x.local = local.elements
-            return outcome
+            let gradient = gradientsAveragedByCaller ? g.block
+                : try Matrix(rows: x.localRows, columns: x.localColumns,
+                             elements: try ShardedStepSupport.averagedOverReplicas(g, mesh: mesh))
+            // The single-device step on this rank's block, in place.
+            return try optimizer.step(parameter: &x.block, gradient: gradient, state: &state, learningRate: eta)
         }
     }
 }

@@ -142,27 +142,26 @@ extension DistributedSelective {
     /// X ← (1 − ηλ)·X, then X[S] −= η_adj·O on this rank's block (NorMuon: every row, with the
     /// optional cautious decay).
     func apply(_ o: Matrix, _ item: Item, _ x: inout ShardedMatrix, _ state: inout State, _ eta: Float) throws {
-        var local = try Matrix(rows: x.localRows, columns: x.localColumns, elements: x.local)
         let step = -eta * rule.adjustment.factor(rows: x.rows, columns: x.columns)
         let decay = 1 - eta * rule.weightDecay
+        // On this rank's block, in place.
         if rule.kind == .norMuon {
             if rule.cautiousWeightDecay {
-                for i in local.elements.indices {
-                    let keep: Float = local.elements[i] * o.elements[i] >= 0 ? decay : 1
-                    local.elements[i] = keep * local.elements[i] + step * o.elements[i]
+                for i in x.block.elements.indices {
+                    let keep: Float = x.block.elements[i] * o.elements[i] >= 0 ? decay : 1
+                    x.block.elements[i] = keep * x.block.elements[i] + step * o.elements[i]
                 }
             } else {
-                local.scaleAndAdd(decay, step, o)
+                x.block.scaleAndAdd(decay, step, o)
             }
         } else {
-            local.scale(decay)
+            x.block.scale(decay)
             if state.dimension == .rows {
-                local.addRows(at: item.offsets, step, o)
+                x.block.addRows(at: item.offsets, step, o)
             } else {
-                local.addColumns(at: item.offsets, step, o.transposed)
+                x.block.addColumns(at: item.offsets, step, o.transposed)
             }
         }
-        x.local = local.elements
         state.selected = rule.routing == .whole ? [] : item.selected
         state.step += 1
     }

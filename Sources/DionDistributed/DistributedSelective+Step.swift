@@ -13,8 +13,9 @@ extension DistributedSelective {
         /// The global slices and slice positions this rank's block covers.
         let pRange: Range<Int>
         let qRange: Range<Int>
-        /// This rank's block of W (the buffer, or NorMuon's Nesterov U).
-        let w: Matrix
+        /// This rank's block of W (the buffer, or NorMuon's Nesterov U); emptied once its slices are
+        /// taken, so that the decay updates the buffer it may share storage with in place.
+        var w: Matrix
         var owner = 0
         var ownerSlices = 0, ownerAcross = 0
         var slice = 0, across = 0
@@ -128,11 +129,13 @@ extension DistributedSelective {
                     items[j].perShard = counts
                 }
                 items[j].piece = items[j].w.rows(at: items[j].offsets)
+                items[j].w = Matrix(rows: 0, columns: 0)
                 decay(items[j], &states[items[j].index])
             }
         } else {
             for j in items.indices {
                 items[j].piece = items[j].w
+                items[j].w = Matrix(rows: 0, columns: 0)
                 if routing == .whole {
                     items[j].select(Array(items[j].pRange), mesh: shape)
                     items[j].perShard = items[j].schedule.sliceShards(shape)

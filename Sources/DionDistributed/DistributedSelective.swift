@@ -58,18 +58,20 @@ public struct DistributedSelective: Sendable {
         var wire: WirePrecision = .fp32
     }
 
-    /// This rank's share of the state of one matrix.
-    public struct State: Sendable, Equatable {
+    /// This rank's share of the state of one matrix (`Codable`: a checkpoint saves M, V, the last
+    /// selection and the step, in that order).
+    public struct State: Sendable, Equatable, Codable {
         /// This rank's block of M (the error-feedback buffer, or NorMuon's momentum).
         public var momentum: Matrix
-        /// V for this rank's rows (localRows × 1; 0 × 1 for Dion2).
+        /// V for this rank's rows (localRows × 1; localRows × 0 for Dion2, which has none).
         public var variance: Matrix
-        public var step: Int
-        /// The selection dimension.
-        public let dimension: SliceDimension
         /// The slices selected at the last applied step, ascending: all k of them with `exact` and
         /// `global` (every rank learns them), this rank's shard's with `local`, none for NorMuon.
         public var selected: [Int]
+        /// Steps applied so far.
+        public var step: Int
+        /// The selection dimension.
+        public let dimension: SliceDimension
     }
 
     let rule: Rule
@@ -108,8 +110,8 @@ public struct DistributedSelective: Sendable {
                                  + "use selection exact (the same result on one shard) or global")
         }
         return State(momentum: Matrix(rows: x.localRows, columns: x.localColumns),
-                     variance: Matrix(rows: rule.beta2 == nil ? 0 : x.localRows, columns: 1), step: 0,
-                     dimension: dimension, selected: [])
+                     variance: Matrix(rows: x.localRows, columns: rule.beta2 == nil ? 0 : 1), selected: [], step: 0,
+                     dimension: dimension)
     }
 
     /// The matrices of a step as `StepPlan.selective` sees them, with the selection each state

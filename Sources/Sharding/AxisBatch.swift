@@ -125,13 +125,19 @@ public struct AxisBatch: Sendable {
     /// Each matrix's piece of this rank's reduced block (a sharded matrix's shard; an unsharded
     /// one's whole block is taken from `wholes`).
     public func splitReduced(_ block: [Float], wholes: [[Float]]) -> [[Float]] {
+        reducedPieces(block, wholes: wholes).map { Array($0) }
+    }
+
+    /// `splitReduced(_:wholes:)` without copying: each piece is a slice of `block` (or of its
+    /// whole block), sharing its storage.
+    public func reducedPieces(_ block: [Float], wholes: [[Float]]) -> [ArraySlice<Float>] {
         var offset = 0
         return members.indices.map { k in
             let m = members[k]
-            guard m.sharded else { return wholes[k] }
+            guard m.sharded else { return wholes[k][...] }
             let count = m.count(rank)
             defer { offset += count }
-            return Array(block[offset..<(offset + count)])
+            return block[offset..<(offset + count)]
         }
     }
 }

@@ -1,5 +1,11 @@
+import LinearAlgebra
+
 /// A 2-D `Float` matrix distributed over a `DeviceMesh`: its global shape, its layout, and
-/// this rank's block (row-major). Blocks follow `ChunkSplit`, so shards may be short or empty.
+/// this rank's block, a `Matrix`. Blocks follow `ChunkSplit`, so shards may be short or empty.
+///
+/// The block is the one representation of a local shard from the model to the optimizers: the
+/// optimizer math takes it `inout` (`BLAS.gemm(…, into: &x.block)`), and `local` is the same
+/// storage seen as an array for the collectives — no conversion, no copy.
 public struct ShardedMatrix: Sendable, Equatable {
     /// Global rows.
     public let rows: Int
@@ -11,8 +17,17 @@ public struct ShardedMatrix: Sendable, Equatable {
     public let rowRange: Range<Int>
     /// The global columns this rank holds.
     public let columnRange: Range<Int>
-    /// This rank's block, `rowRange.count × columnRange.count`, row-major.
-    public var local: [Float]
+    /// This rank's block, `rowRange.count × columnRange.count`.
+    public var block: Matrix
+
+    /// This rank's block's elements, row-major: the storage of `block`, not a copy (mutating it
+    /// mutates the block in place). Assigning keeps the block's shape, so it must have
+    /// `localRows · localColumns` elements.
+    public var local: [Float] {
+        get { block.elements }
+        _modify { yield &block.elements }
+        set { block.elements = newValue }
+    }
 
     /// The block of a `rows × columns` matrix that this rank holds under `layout`.
     public static func blockRanges(rows: Int, columns: Int, layout: ShardLayout,
@@ -32,7 +47,8 @@ public struct ShardedMatrix: Sendable, Equatable {
             throw ShardingError(.shapeMismatch, "a matrix cannot have \(rows)×\(columns) elements")
         }
         let (r, c) = Self.blockRanges(rows: rows, columns: columns, layout: layout, mesh: mesh)
-        guard local.count == r.count * c.count else {
+        guard local.count == r.count * c.count,
+              let block = try? Matrix(rows: r.count, columns: c.count, elements: local) else {
             throw ShardingError(.shapeMismatch, "this rank's block of a \(rows)×\(columns) matrix under \(layout) is "
                                 + "\(r.count)×\(c.count) = \(r.count * c.count) elements, got \(local.count)")
         }
@@ -41,7 +57,18 @@ public struct ShardedMatrix: Sendable, Equatable {
         self.layout = layout
         self.rowRange = r
         self.columnRange = c
-        self.local = local
+        self.block = block
+    }
+
+    /// Wraps this rank's block of a distributed matrix (the block's storage is kept, not copied).
+    ///
+    /// - Throws: `ShardingError.shapeMismatch` when `block` is not the shape of this rank's block.
+    public init(rows: Int, columns: Int, layout: ShardLayout, block: Matrix, mesh: DeviceMesh) throws(ShardingError) {
+        try self.init(rows: rows, columns: columns, layout: layout, local: block.elements, mesh: mesh)
+        guard block.rows == localRows, block.columns == localColumns else {
+            throw ShardingError(.shapeMismatch, "this rank's block of a \(rows)×\(columns) matrix under \(layout) is "
+                                + "\(localRows)×\(localColumns), got \(block.rows)×\(block.columns)")
+        }
     }
 
     /// Distributes a matrix every rank already holds whole: each rank keeps its block. No

@@ -39,6 +39,6 @@ extension Trainer {
     /// Poisons this rank's gradient when a NaN is due at step `step + 1`.
     func injectNaN() {
         guard faults.nanSteps.contains(step + 1), mesh.world.rank == faults.rank else { return }
-        if let i = parameters.gradients.firstIndex(where: { !$0.isEmpty }) { parameters.gradients[i][0] = .nan }
+        if let i = parameters.gradients.firstIndex(where: { !$0.local.isEmpty }) { parameters.gradients[i].local[0] = .nan }
     }
 }

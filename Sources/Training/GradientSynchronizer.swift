@@ -59,25 +59,25 @@ final class GradientSynchronizer {
     /// Called with the parameters of one block whose shards just received the last
     /// micro-batch's contribution (in the order the backward issued them, whatever MPI's
     /// timing): scales them and starts their dp bucket.
-    func shardsFinal(_ indices: [Int], gradients: inout [[Float]]) throws(MPIError) {
+    func shardsFinal(_ indices: [Int], gradients: inout [ShardedMatrix]) throws(MPIError) {
         try dispatch(indices.filter { !dispatched[$0] }, gradients: &gradients)
     }
 
-    private func dispatch(_ indices: [Int], gradients: inout [[Float]]) throws(MPIError) {
+    private func dispatch(_ indices: [Int], gradients: inout [ShardedMatrix]) throws(MPIError) {
         guard !indices.isEmpty else { return }
         let factor = scale
         for i in indices {
             dispatched[i] = true
-            gradients[i].withUnsafeMutableBufferPointer { g in for k in 0..<g.count { g[k] *= factor } }
+            gradients[i].block.scale(factor)
         }
         let bucket = indices.filter { averagedHere[$0] }
         guard mesh.shape.replicate > 1, !bucket.isEmpty else { return }
-        let message = ConcatenatedCollective.concatenated(gradients, bucket)
+        let message = ConcatenatedCollective.concatenated(gradients.map(\.local), bucket)
         let flight = InFlightCollective(try mesh.communicator(.replicate).iAllReduce(message, op: .average), indices: bucket)
         if overlap {
             pending.append(flight)
         } else {
-            ConcatenatedCollective.split(try flight.wait(), into: &gradients, bucket)
+            Self.write(try flight.wait(), into: &gradients, bucket)
         }
     }
 
@@ -88,12 +88,12 @@ final class GradientSynchronizer {
 
     /// Dispatches what the backward did not (a parameter without gradient), then waits for every
     /// bucket and writes the averages back: the gradients are the global batch's mean.
-    func finish(gradients: inout [[Float]]) throws(MPIError) {
+    func finish(gradients: inout [ShardedMatrix]) throws(MPIError) {
         lastMicroBatch = true
         try dispatch(gradients.indices.filter { !dispatched[$0] }, gradients: &gradients)
         while !pending.isEmpty {
             let flight = pending.removeFirst()
-            ConcatenatedCollective.split(try flight.wait(), into: &gradients, flight.indices)
+            Self.write(try flight.wait(), into: &gradients, flight.indices)
         }
     }
 
@@ -107,8 +107,8 @@ final class GradientSynchronizer {
 
     /// The one finiteness vote: (loss, non-finite, stop) summed over the world in one 3-element
     /// all-reduce, so every rank takes the same branch.
-    func agree(localLoss: Float, gradients: [[Float]], stop: Bool) throws(MPIError) -> Agreement {
-        let finite = localLoss.isFinite && gradients.allSatisfy { $0.allSatisfy { $0.isFinite } }
+    func agree(localLoss: Float, gradients: [ShardedMatrix], stop: Bool) throws(MPIError) -> Agreement {
+        let finite = localLoss.isFinite && gradients.allSatisfy { $0.local.allSatisfy { $0.isFinite } }
         var agreed: [Double] = [finite ? Double(localLoss) : 0, finite ? 0 : 1, stop ? 1 : 0]
         try mesh.world.allReduce(&agreed, op: .sum)
         return Agreement(loss: agreed[0] / Double(mesh.world.size), nonFinite: agreed[1] > 0,
@@ -119,20 +119,29 @@ final class GradientSynchronizer {
     /// summed once each (tp-replicated tensors counted on tp rank 0), replicas once (the
     /// gradients are dp-averaged, so each replica holds the same values). One 1-element
     /// all-reduce over the world.
-    func clip(_ gradients: inout [[Float]], shards: [ShardedMatrix], to clip: Float) throws(MPIError) {
+    func clip(_ gradients: inout [ShardedMatrix], shards: [ShardedMatrix], to clip: Float) throws(MPIError) {
         var sum: [Double] = [0]
         for (i, g) in gradients.enumerated() {
             let layout = shards[i].layout
             let tpSplit = layout.rows.axis == .tp || layout.columns.axis == .tp
             guard tpSplit || mesh.index(on: .tp) == 0 else { continue }
-            sum[0] += g.reduce(0.0) { $0 + Double($1) * Double($1) }
+            sum[0] += g.local.reduce(0.0) { $0 + Double($1) * Double($1) }
         }
         try mesh.world.allReduce(&sum, op: .sum)
         let norm = (sum[0] / Double(mesh.shape.replicate)).squareRoot()
         let factor = Float(min(1, Double(clip) / (norm + 1e-6)))
         guard factor < 1 else { return }
-        for i in gradients.indices {
-            gradients[i].withUnsafeMutableBufferPointer { g in for k in 0..<g.count { g[k] *= factor } }
+        for i in gradients.indices { gradients[i].block.scale(factor) }
+    }
+
+    /// Writes the averaged bucket `message` back into the shards `indices` it was concatenated
+    /// from (`ConcatenatedCollective.concatenated`), in place.
+    private static func write(_ message: [Float], into gradients: inout [ShardedMatrix], _ indices: [Int]) {
+        var offset = 0
+        for i in indices {
+            let count = gradients[i].local.count
+            gradients[i].local.replaceSubrange(0..<count, with: message[offset..<(offset + count)])
+            offset += count
         }
     }
 }

@@ -28,9 +28,10 @@ public struct MeshParameters: ParameterSource {
     public let parameters: TransformerParameters
     /// This rank's shard of every parameter, at its position (`ParameterID.rawValue`).
     public var shards: [ShardedMatrix]
-    /// This rank's shard of every gradient: summed over the micro-batches and fsdp ranks, then
-    /// (with a `synchronizer`, after `finishGradients`) the global batch's mean.
-    public var gradients: [[Float]]
+    /// This rank's shard of every gradient, with its parameter's shape and layout: summed over the
+    /// micro-batches and fsdp ranks, then (with a `synchronizer`, after `finishGradients`) the
+    /// global batch's mean — the same buffer from the reduce-scatter to the optimizer step.
+    public var gradients: [ShardedMatrix]
     /// Keep FSDP collectives in flight behind compute (`--overlap`).
     public var overlap = false
     /// Where final gradient shards go (scaling, dp buckets).
@@ -65,7 +66,11 @@ public struct MeshParameters: ParameterSource {
             let whole = parameters.initialValue(p.id, seed: seed)
             return try ShardedMatrix(scattering: whole.elements, rows: p.rows, columns: p.columns, layout: layout, mesh: mesh)
         }
-        gradients = shards.map { [Float](repeating: 0, count: $0.local.count) }
+        gradients = shards.map { shard in
+            var gradient = shard
+            gradient.block = Matrix(rows: shard.localRows, columns: shard.localColumns)
+            return gradient
+        }
     }
 
     public mutating func weights(_ ids: [ParameterID]) throws(TransformerError) -> [Matrix] {
@@ -182,14 +187,17 @@ public struct MeshParameters: ParameterSource {
 
     private mutating func complete(_ flight: InFlightCollective) throws(TransformerError) {
         let batch = AxisBatch(flight.indices.map { shards[$0] }, over: .fsdp, on: mesh)
-        let pieces = batch.splitReduced(try Self.reduction { () throws(MPIError) in try flight.wait() }, wholes: flight.kept)
+        // Each piece is a slice of the received message (no copy), added into the shard in place.
+        let pieces = batch.reducedPieces(try Self.reduction { () throws(MPIError) in try flight.wait() }, wholes: flight.kept)
         for (index, mine) in zip(flight.indices, pieces) {
-            guard mine.count == gradients[index].count else {
+            guard mine.count == gradients[index].local.count else {
                 throw TransformerError(.shapeMismatch, "gradient shard of \(mine.count) elements for parameter \(index) "
-                                       + "of \(gradients[index].count)")
+                                       + "of \(gradients[index].local.count)")
             }
-            gradients[index].withUnsafeMutableBufferPointer { g in
-                for k in 0..<mine.count { g[k] += mine[k] }
+            gradients[index].local.withUnsafeMutableBufferPointer { g in
+                mine.withUnsafeBufferPointer { m in
+                    for k in 0..<m.count { g[k] += m[k] }
+                }
             }
         }
         if flight.last {
@@ -244,14 +252,12 @@ public struct MeshParameters: ParameterSource {
 
     /// Sets every gradient shard to zero.
     public mutating func zeroGradients() {
-        for i in gradients.indices { gradients[i] = [Float](repeating: 0, count: gradients[i].count) }
+        for i in gradients.indices { gradients[i].local.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
     }
 
     /// Multiplies every gradient shard by `factor`.
     public mutating func scaleGradients(_ factor: Float) {
-        for i in gradients.indices {
-            gradients[i].withUnsafeMutableBufferPointer { g in for k in 0..<g.count { g[k] *= factor } }
-        }
+        for i in gradients.indices { gradients[i].block.scale(factor) }
     }
 
     /// The whole of parameter `id` on every rank (for tests and exports; collective).

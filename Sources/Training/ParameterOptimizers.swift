@@ -14,16 +14,8 @@ import Transformer
 /// (`gradientsAveragedByCaller`, `finitenessAgreedByCaller`) — except the matrices Dion syncs
 /// with its compressed dp sync (`synchronizesOverReplicas`), which Dion averages itself.
 public struct ParameterOptimizers {
-    /// One parameter's share of the optimizer state.
-    public enum SlotState: Sendable, Equatable {
-        case dion(DistributedDion.State)
-        case muon(DistributedMuon.State)
-        /// Dion2's, NorMuon's or NorDion2's state (`ParameterOptimizers.selective`).
-        case selective(DistributedSelective.State)
-        case adamw(AdamW.State)
-    }
-
-    /// A parameter's assignment and state.
+    /// A parameter's assignment. Its state lives in the typed group of its optimizer
+    /// (`dionStates`, `muonStates`, …; `ParameterOptimizers+States.swift`).
     public struct Slot: Sendable {
         /// The parameter it updates.
         public let id: ParameterID
@@ -31,7 +23,6 @@ public struct ParameterOptimizers {
         public let role: ParameterRole
         public let family: OptimizerFamily
         public let learningRate: Float
-        public var state: SlotState
     }
 
     public let dion: DistributedDion
@@ -41,6 +32,18 @@ public struct ParameterOptimizers {
     public let matrixAdamW: DistributedElementwise<AdamW>
     public let scalarAdamW: DistributedElementwise<AdamW>
     public var slots: [Slot]
+    /// Dion's states, one per matrix it steps.
+    public var dionStates = StateGroup<DistributedDion.State>()
+    /// Muon's states.
+    public var muonStates = StateGroup<DistributedMuon.State>()
+    /// Dion2's, NorMuon's or NorDion2's states (`selective`).
+    public var selectiveStates = StateGroup<DistributedSelective.State>()
+    /// AdamW's states of the weight matrices (with `--optimizer adamw`).
+    public var matrixAdamWStates = StateGroup<AdamW.State>()
+    /// AdamW's states of the embeddings, the head and the norm gains.
+    public var scalarAdamWStates = StateGroup<AdamW.State>()
+    /// Where each slot's state is.
+    var locations: [StateLocation] = []
 
     /// - Throws: `OptimizerError` for hyperparameters the optimizers refuse.
     public init(configuration c: TrainingConfiguration, parameters: TransformerParameters, shards: [ShardedMatrix],
@@ -82,26 +85,36 @@ public struct ParameterOptimizers {
                                                         scalarOptimizer: .adamw, baseLearningRate: base,
                                                         inputDimension: p.columns)
             let x = shards[p.id.rawValue]
-            let state: SlotState
+            let slot = slots.count
             switch assignment.family {
             case .dion:
-                state = .dion(try dion.initialState(for: x, parameterID: p.id.randomStreamKey, mesh: mesh,
-                                                    transposed: MeshParameters.dionTransposed(p.split)))
-            case .muon: state = .muon(try muon.initialState(for: x, parameterID: p.id.randomStreamKey, mesh: mesh))
+                locations.append(dionStates.append(try dion.initialState(for: x, parameterID: p.id.randomStreamKey, mesh: mesh,
+                                                                         transposed: MeshParameters.dionTransposed(p.split)),
+                                                   slot: slot, at: StateLocation.dion))
+            case .muon:
+                locations.append(muonStates.append(try muon.initialState(for: x, parameterID: p.id.randomStreamKey, mesh: mesh),
+                                                   slot: slot, at: StateLocation.muon))
             case .dion2, .normuon, .nordion2:
                 guard let selective else {
                     throw OptimizerError(.invalidHyperparameter, "\(p.name) was assigned to \(assignment.family.rawValue) "
                                          + "but --optimizer is \(c.optimizer.rawValue)")
                 }
                 do {
-                    state = .selective(try selective.initialState(for: x, mesh: mesh))
+                    locations.append(selectiveStates.append(try selective.initialState(for: x, mesh: mesh), slot: slot,
+                                                            at: StateLocation.selective))
                 } catch {
                     throw OptimizerError(error.code, "\(p.name): \(error.message)")
                 }
-            default: state = .adamw(try (role == .matrix ? matrixAdamW : scalarAdamW).initialState(for: x))
+            default:
+                if role == .matrix {
+                    locations.append(matrixAdamWStates.append(try matrixAdamW.initialState(for: x), slot: slot,
+                                                              at: StateLocation.matrixAdamW))
+                } else {
+                    locations.append(scalarAdamWStates.append(try scalarAdamW.initialState(for: x), slot: slot,
+                                                              at: StateLocation.scalarAdamW))
+                }
             }
-            slots.append(Slot(id: p.id, name: p.name, role: role, family: assignment.family, learningRate: assignment.learningRate,
-                              state: state))
+            slots.append(Slot(id: p.id, name: p.name, role: role, family: assignment.family, learningRate: assignment.learningRate))
         }
         self.slots = slots
     }
@@ -136,12 +149,13 @@ public struct ParameterOptimizers {
     /// steps with the compressed dp sync (it all-reduces P₀ and R, never the gradient). The
     /// `GradientSynchronizer` averages all the others. Decided from global shapes, so every rank agrees.
     public func synchronizesOverReplicas(shards: [ShardedMatrix], mesh: MeshShape) -> [Bool] {
-        slots.indices.map { i in
-            guard case .dion(let state) = slots[i].state else { return false }
+        var compressed = [Bool](repeating: false, count: slots.count)
+        for (i, state) in zip(dionStates.slots, dionStates.states) {
             let x = shards[i]
-            return dion.dataParallelSync.usesCompressedSync(rows: x.rows, columns: x.columns, layout: x.layout,
-                                                            rank: state.q.columns, mesh: mesh)
+            compressed[i] = dion.dataParallelSync.usesCompressedSync(rows: x.rows, columns: x.columns, layout: x.layout,
+                                                                     rank: state.q.columns, mesh: mesh)
         }
+        return compressed
     }
 
     /// One optimizer step on every parameter with the learning rates scaled by `multiplier`.
@@ -149,61 +163,60 @@ public struct ParameterOptimizers {
     /// matrices step as one batch, and so do all Dion2/NorMuon/NorDion2 matrices, so each of
     /// their collectives is issued once per step.
     ///
+    /// Everything is updated in place: the shards' blocks and the typed states are passed
+    /// `inout` with no other reference alive (a batch's shards are moved out of `shards` for the
+    /// step), so no buffer is copied on write.
+    ///
     /// - Throws: `OptimizerError`: `.shapeMismatch` for a gradient shard that does not fit its
     ///   parameter; `.communication` with the `MPIError` when a collective of a step fails.
-    public mutating func step(shards: inout [ShardedMatrix], gradients: [[Float]], multiplier: Double,
-                              mesh: DeviceMesh) throws(OptimizerError) {
-        var grads: [ShardedMatrix] = []
-        for i in slots.indices {
-            do throws(ShardingError) {
-                grads.append(try ShardedMatrix(rows: shards[i].rows, columns: shards[i].columns, layout: shards[i].layout,
-                                               local: gradients[i], mesh: mesh))
-            } catch {
-                throw OptimizerError(.shapeMismatch, error.code == .shapeMismatch ? error.message : "\(error)")
-            }
+    public mutating func step(shards: inout [ShardedMatrix], gradients grads: [ShardedMatrix], multiplier: Double,
+                              mesh: DeviceMesh) throws(OptimizerError) {        let rates = slots.map { $0.learningRate * Float(multiplier) }
+        if !dionStates.slots.isEmpty {
+            let indices = dionStates.slots
+            var batch = shards.moveOut(indices)
+            defer { shards.moveIn(batch, at: indices) }
+            _ = try dion.step(parameters: &batch, gradients: indices.map { grads[$0] }, states: &dionStates.states,
+                              learningRates: indices.map { rates[$0] }, mesh: mesh)
         }
-        let rates = slots.map { $0.learningRate * Float(multiplier) }
-        var dionIndices: [Int] = []
-        var dionStates: [DistributedDion.State] = []
-        for i in slots.indices {
-            if case .dion(let state) = slots[i].state {
-                dionIndices.append(i)
-                dionStates.append(state)
-            }
-        }
-        var dionShards = dionIndices.map { shards[$0] }
-        _ = try dion.step(parameters: &dionShards, gradients: dionIndices.map { grads[$0] }, states: &dionStates,
-                          learningRates: dionIndices.map { rates[$0] }, mesh: mesh)
-        for (k, i) in dionIndices.enumerated() {
-            shards[i] = dionShards[k]
-            slots[i].state = .dion(dionStates[k])
-        }
-        if let selective {
-            let indices = slots.indices.filter { if case .selective = slots[$0].state { true } else { false } }
-            var states: [DistributedSelective.State] = indices.compactMap {
-                if case .selective(let state) = slots[$0].state { state } else { nil }
-            }
-            var batch = indices.map { shards[$0] }
-            _ = try selective.step(parameters: &batch, gradients: indices.map { grads[$0] }, states: &states,
+        if let selective, !selectiveStates.slots.isEmpty {
+            let indices = selectiveStates.slots
+            var batch = shards.moveOut(indices)
+            defer { shards.moveIn(batch, at: indices) }
+            _ = try selective.step(parameters: &batch, gradients: indices.map { grads[$0] }, states: &selectiveStates.states,
                                    learningRates: indices.map { rates[$0] }, mesh: mesh)
-            for (k, i) in indices.enumerated() {
-                shards[i] = batch[k]
-                slots[i].state = .selective(states[k])
-            }
         }
         for i in slots.indices {
             let (g, eta) = (grads[i], rates[i])
-            switch slots[i].state {
+            switch locations[i] {
             case .dion, .selective:
                 continue
-            case .muon(var state):
-                _ = try muon.step(parameter: &shards[i], gradient: g, state: &state, learningRate: eta, mesh: mesh)
-                slots[i].state = .muon(state)
-            case .adamw(var state):
-                let optimizer = slots[i].role == .matrix ? matrixAdamW : scalarAdamW
-                _ = try optimizer.step(parameter: &shards[i], gradient: g, state: &state, learningRate: eta, mesh: mesh)
-                slots[i].state = .adamw(state)
+            case .muon(let k):
+                _ = try muon.step(parameter: &shards[i], gradient: g, state: &muonStates.states[k], learningRate: eta, mesh: mesh)
+            case .matrixAdamW(let k):
+                _ = try matrixAdamW.step(parameter: &shards[i], gradient: g, state: &matrixAdamWStates.states[k],
+                                         learningRate: eta, mesh: mesh)
+            case .scalarAdamW(let k):
+                _ = try scalarAdamW.step(parameter: &shards[i], gradient: g, state: &scalarAdamWStates.states[k],
+                                         learningRate: eta, mesh: mesh)
             }
         }
+    }
+}
+
+extension Array where Element == ShardedMatrix {
+    /// The matrices at `indices`, moved out for a batched step: the array keeps an empty block in
+    /// their place, so the step holds the only reference to each block and updates it in place
+    /// (copy-on-write would otherwise copy every block). `moveIn(_:at:)` puts them back.
+    mutating func moveOut(_ indices: [Int]) -> [ShardedMatrix] {
+        indices.map { i in
+            let x = self[i]
+            self[i].block = Matrix(rows: 0, columns: 0)
+            return x
+        }
+    }
+
+    /// Puts back the matrices `moveOut(_:)` took (stepped or not).
+    mutating func moveIn(_ batch: [ShardedMatrix], at indices: [Int]) {
+        for (k, i) in indices.enumerated() { self[i] = batch[k] }
     }
 }

@@ -39,42 +39,13 @@ extension Trainer {
                                                                         Int64(bitPattern: configuration.seed)])]
         for (i, slot) in optimizers.slots.enumerated() {
             let x = parameters.shards[i]
-            func block(_ suffix: String, _ values: [Float]) throws -> CheckpointTensor {
-                try CheckpointTensor(name: "\(suffix).\(slot.name)", floats: values, shape: [x.localRows, x.localColumns],
-                                     globalShape: [x.rows, x.columns], offsets: [x.rowRange.lowerBound, x.columnRange.lowerBound])
-            }
-            out.append(try block("param", x.local))
-            switch slot.state {
-            case .dion(let s):
-                out.append(try block("dion.momentum", s.momentum.elements))
-                let qRange = try Self.qRange(x, s)
-                out.append(try CheckpointTensor(name: "dion.q.\(slot.name)", floats: s.q.elements, shape: [qRange.count, s.q.columns],
-                                                globalShape: [s.transposed ? x.rows : x.columns, s.q.columns],
-                                                offsets: [qRange.lowerBound, 0]))
-                out.append(try CheckpointTensor(name: "dion.step.\(slot.name)", int64s: [Int64(s.step)]))
-            case .muon(let s):
-                out.append(try block("muon.momentum", s.momentum.elements))
-                out.append(try CheckpointTensor(name: "muon.step.\(slot.name)", int64s: [Int64(s.step)]))
-            case .selective(let s):
-                out.append(try block("selective.momentum", s.momentum.elements))
-                if configuration.optimizer != .dion2 {
-                    out.append(try CheckpointTensor(name: "selective.variance.\(slot.name)", floats: s.variance.elements,
-                                                    shape: [x.localRows, 1], globalShape: [x.rows, 1],
-                                                    offsets: [x.rowRange.lowerBound, 0]))
-                }
-                out.append(try CheckpointTensor(name: "selective.selected.\(slot.name)", int64s: s.selected.map(Int64.init)))
-                out.append(try CheckpointTensor(name: "selective.step.\(slot.name)", int64s: [Int64(s.step)]))
-            case .adamw(let s):
-                out.append(try block("adamw.m", s.m.elements))
-                out.append(try block("adamw.v", s.v.elements))
-                out.append(try CheckpointTensor(name: "adamw.step.\(slot.name)", int64s: [Int64(s.step)]))
-            }
+            out.append(try CheckpointTensor(name: "param.\(slot.name)", floats: x.local, shape: [x.localRows, x.localColumns],
+                                            globalShape: [x.rows, x.columns],
+                                            offsets: [x.rowRange.lowerBound, x.columnRange.lowerBound]))
+            // Every optimizer's state through one generic path (`CheckpointedState`).
+            out.append(contentsOf: try optimizers.state(ofSlot: i).checkpointTensors(of: x, name: slot.name))
         }
         return out
-    }
-
-    static func qRange(_ x: ShardedMatrix, _ s: DistributedDion.State) throws -> Range<Int> {
-        try DionWorkGeometry(layout: x.layout, rows: x.rows, columns: x.columns, preferTransposed: s.transposed).qRange(of: x)
     }
 
     /// Saves checkpoint `step` (collective over the world).

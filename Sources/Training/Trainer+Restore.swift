@@ -35,9 +35,10 @@ extension Trainer {
         let shape = mesh.shape
         let rank = mesh.world.rank
         // Dion matrices whose sync assumes every replica holds the same buffer.
-        let synchronized = Set(optimizers.slots.indices.filter { i in
-            guard case .dion(let s) = optimizers.slots[i].state, shape.replicate > 1 else { return false }
-            return !optimizers.dion.usesCompressedSync(for: parameters.shards[i], rank: s.q.columns, mesh: mesh)
+        let dion = optimizers.dionStates
+        let synchronized = Set(zip(dion.slots, dion.states).compactMap { i, s in
+            shape.replicate > 1 && !optimizers.dion.usesCompressedSync(for: parameters.shards[i], rank: s.q.columns, mesh: mesh)
+                ? i : nil
         })
         func sameMesh(_ manifest: CheckpointManifest) -> Bool {
             manifest.mesh == shape.description && manifest.worldSize == shape.processCount
@@ -95,64 +96,23 @@ extension Trainer {
         step = Int(savedStep)
         badSteps = Int(bad)
         skippedSteps = Int(skipped)
-        var counters: [Int] = []
+        var restorer = StateRestorer(assembler: assembler, step: step, selection: .shared)
         for i in optimizers.slots.indices {
             let name = optimizers.slots[i].name
             let x = parameters.shards[i]
-            func block(_ prefix: String, averaged: Bool = false, replica: Int? = nil) throws -> Matrix {
-                try Matrix(rows: x.localRows, columns: x.localColumns,
-                           elements: try assembler.block("\(prefix).\(name)", global: (x.rows, x.columns), rows: x.rowRange,
-                                                         columns: x.columnRange, averageOverReplicas: averaged,
-                                                         replica: replica))
-            }
-            func counter(_ prefix: String) throws -> Int {
-                let value = try assembler.counter("\(prefix).\(name)", limit: step)
-                counters.append(value)
-                return value
-            }
-            parameters.shards[i].local = try block("param").elements
-            switch optimizers.slots[i].state {
-            case .dion(var s):
-                let perReplica = synchronized.contains(i) ? nil : ownReplica
-                s.momentum = try block("dion.momentum", averaged: perReplica == nil, replica: perReplica)
-                let qRange = try Self.qRange(x, s)
-                s.q = try Matrix(rows: qRange.count, columns: s.q.columns,
-                                 elements: try assembler.block("dion.q.\(name)", global: (s.transposed ? x.rows : x.columns,
-                                                                                          s.q.columns),
-                                                               rows: qRange, columns: 0..<s.q.columns))
-                s.step = try counter("dion.step")
-                optimizers.slots[i].state = .dion(s)
-            case .muon(var s):
-                s.momentum = try block("muon.momentum")
-                s.step = try counter("muon.step")
-                optimizers.slots[i].state = .muon(s)
-            case .selective(var s):
-                s.momentum = try block("selective.momentum")
-                if configuration.optimizer != .dion2 {
-                    s.variance = try Matrix(rows: x.localRows, columns: 1,
-                                            elements: try assembler.block("selective.variance.\(name)", global: (x.rows, 1),
-                                                                          rows: x.rowRange, columns: 0..<1))
-                }
-                let slices = s.dimension == .rows ? x.rows : x.columns
-                if configuration.selection != .local || configuration.optimizer == .normuon {
-                    // exact and global: the whole selection, the same in every rank file.
-                    s.selected = try assembler.indices("selective.selected.\(name)", below: slices, rank: nil)
-                } else if let ownRank {
-                    s.selected = try assembler.indices("selective.selected.\(name)", below: slices, rank: ownRank)
-                } else {
-                    // local on another mesh: the saved shards' selections do not map onto these shards;
-                    // the next step selects afresh (only the byte plan reads the last selection).
-                    s.selected = []
-                }
-                s.step = try counter("selective.step")
-                optimizers.slots[i].state = .selective(s)
-            case .adamw(var s):
-                s.m = try block("adamw.m")
-                s.v = try block("adamw.v")
-                s.step = try counter("adamw.step")
-                optimizers.slots[i].state = .adamw(s)
-            }
+            parameters.shards[i].local = try assembler.block("param.\(name)", global: (x.rows, x.columns), rows: x.rowRange,
+                                                             columns: x.columnRange)
+            // Per-replica buffers (Dion's under the compressed sync) from this rank's own replica
+            // when resuming on the same mesh with the same sync, else averaged over the replicas.
+            restorer.parameter = x
+            restorer.name = name
+            restorer.replica = synchronized.contains(i) ? nil : ownReplica
+            // exact and global: the whole selection, the same in every rank file; local: each file's own.
+            restorer.selection = configuration.selection != .local || configuration.optimizer == .normuon ? .shared
+                : ownRank.map { .rank($0) } ?? .reset
+            try optimizers.visitState(ofSlot: i, &restorer)
         }
+        let counters = restorer.counters
         // FNV-1a over the counters: a digest every rank computes over the same slots.
         var digest: UInt64 = 0xCBF2_9CE4_8422_2325
         for value in counters { digest = (digest ^ UInt64(value)) &* 0x0000_0100_0000_01B3 }
@@ -179,5 +139,23 @@ extension Trainer {
             throw CheckpointError(.corrupt, "the rank files of \(path) disagree on the trainer state: \(describe(0)), "
                                   + "\(describe(r)); refusing rather than training the ranks at different steps")
         }
+    }
+}
+
+/// Restores one optimizer state from a checkpoint (`CheckpointedState.restored`), whatever its type.
+private struct StateRestorer: StateVisitor {
+    let assembler: BlockAssembler
+    let step: Int
+    var selection: SavedSelection
+    var parameter: ShardedMatrix?
+    var name = ""
+    var replica: Int?
+    /// Every counter read, in slot order.
+    var counters: [Int] = []
+
+    mutating func visit<State: CheckpointedState>(_ state: inout State) throws {
+        guard let parameter else { throw CheckpointError(.corrupt, "no parameter for the state of \(name)") }
+        state = try state.restored(from: assembler, of: parameter, name: name, replica: replica, selection: selection,
+                                   step: step, counters: &counters)
     }
 }
