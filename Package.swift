@@ -94,7 +94,7 @@ let package = Package(
 
         .target(
             name: "Checkpointing",
-            dependencies: ["MPIShim"]
+            dependencies: ["MPIShim", "DionCore"]
         ),
 
         // MARK: - Executables

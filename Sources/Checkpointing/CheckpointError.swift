@@ -1,3 +1,5 @@
+import DionCore
+
 /// Why a checkpoint could not be written or read. Every refusal names the file and what to do.
 public struct CheckpointError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of a `CheckpointError`.
@@ -60,11 +62,23 @@ public struct CheckpointError: Error, Sendable, Hashable, CustomStringConvertibl
     public let code: Code
     /// What was wrong, with the path involved.
     public let message: String
+    /// The failed collective's error, for `.communication` raised on this rank.
+    public let underlyingError: MPIError?
 
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
+        underlyingError = nil
     }
 
-    public var description: String { "\(code): \(message)" }
+    /// A `.communication` error: `error` happened while `context` (e.g. "agreeing on the rank files").
+    public init(communication error: MPIError, while context: String) {
+        code = .communication
+        message = context
+        underlyingError = error
+    }
+
+    public var description: String {
+        underlyingError.map { "\(code) while \(message): \($0)" } ?? "\(code): \(message)"
+    }
 }

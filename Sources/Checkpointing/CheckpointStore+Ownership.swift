@@ -38,7 +38,7 @@ extension CheckpointStore {
             id = communicator.rank == 0 ? id : [UInt8](repeating: 0, count: Int(length[0]))
             try communicator.broadcast(&id)
         } catch {
-            throw CheckpointError(.communication, "\(error)")
+            throw CheckpointError(communication: error, while: "broadcasting the run's identity")
         }
         run = String(decoding: id, as: UTF8.self)
         return removed ?? 0

@@ -98,7 +98,7 @@ public struct CheckpointStore: Sendable {
         do throws(MPIError) {
             entries = try communicator.allGather([Int64(mine.bytes), Int64(mine.crc32c)])
         } catch {
-            throw CheckpointError(.communication, "\(error)")
+            throw CheckpointError(communication: error, while: "gathering the rank files' sizes and checksums")
         }
         // 3. Rank 0 writes the manifest last, renames the directory into place, prunes.
         _ = try RankAgreement.run(over: communicator) { () throws(CheckpointError) in

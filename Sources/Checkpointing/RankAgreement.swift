@@ -15,7 +15,7 @@ package enum RankAgreement {
             guard codes.contains(where: { $0 >= 0 }) else { return }
             messages = try communicator.allGatherVariable(Array((local?.message ?? "").utf8))
         } catch {
-            throw CheckpointError(.communication, "\(error)")
+            throw CheckpointError(communication: error, while: "agreeing on a failure across ranks")
         }
         guard let first = codes.firstIndex(where: { $0 >= 0 }) else { return }
         let start = messages.counts[..<first].reduce(0, +)

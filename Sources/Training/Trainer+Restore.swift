@@ -129,7 +129,7 @@ extension Trainer {
         do throws(MPIError) {
             all = try mesh.world.allGather(mine)
         } catch {
-            throw CheckpointError(.communication, "\(error)")
+            throw CheckpointError(communication: error, while: "comparing the restored step counters across ranks")
         }
         func describe(_ r: Int) -> String {
             "rank \(r) read step \(all[4 * r]) (\(all[4 * r + 1]) consecutive, \(all[4 * r + 2]) total skipped steps"

@@ -76,6 +76,16 @@ extension TrainingError {
         }
     }
 
+    /// A checkpoint's error as training reports it: a failed collective while ranks coordinated
+    /// is `.communication` with its `MPIError`, anything else `.checkpoint`.
+    public init(_ error: CheckpointError) {
+        if let mpi = error.underlyingError {
+            self.init(communication: mpi, while: error.message)
+        } else {
+            self.init(.checkpoint(error))
+        }
+    }
+
     /// The corpus's error (`.data`).
     public init(_ error: DataError) {
         self.init(.data(error))
@@ -89,7 +99,7 @@ extension TrainingError {
         switch error {
         case let error as TrainingError: self = error
         case let error as MPIError: self.init(communication: error, while: context)
-        case let error as CheckpointError: self.init(.checkpoint(error))
+        case let error as CheckpointError: self.init(error)
         case let error as LedgerExportError: self.init(.trace(error))
         case let error as ShardingError: self.init(error, while: context)
         case let error as OptimizerError: self.init(error)

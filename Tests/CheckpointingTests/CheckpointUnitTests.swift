@@ -128,7 +128,7 @@ struct CheckpointUnitTests {
 
         // A directory that cannot be created (its parent is a file).
         let blocker = directory + "-file"
-        FileManager.default.createFile(atPath: blocker, contents: Data([1]))
+        #expect(FileManager.default.createFile(atPath: blocker, contents: Data([1])))
         defer { try? FileManager.default.removeItem(atPath: blocker) }
         let blocked = try CheckpointStore(directory: blocker + "/ckpt")
         let error = #expect(throws: CheckpointError.self) { try save(blocked, step: 1) }
