@@ -34,7 +34,9 @@ extension Trainer {
     }
 
     /// This rank's tensors for a checkpoint.
-    public func checkpointTensors() throws -> [CheckpointTensor] {
+    ///
+    /// - Throws: `CheckpointError` (`.writeFailed` for a state its `Codable` conformance cannot encode).
+    public func checkpointTensors() throws(CheckpointError) -> [CheckpointTensor] {
         var out = [try CheckpointTensor(name: "trainer.state", int64s: [Int64(step), Int64(badSteps), Int64(skippedSteps),
                                                                         Int64(bitPattern: configuration.seed)])]
         for (i, slot) in optimizers.slots.enumerated() {
@@ -42,15 +44,21 @@ extension Trainer {
             out.append(try CheckpointTensor(name: "param.\(slot.name)", floats: x.local, shape: [x.localRows, x.localColumns],
                                             globalShape: [x.rows, x.columns],
                                             offsets: [x.rowRange.lowerBound, x.columnRange.lowerBound]))
-            // Every optimizer's state through one generic path (`CheckpointedState`).
-            out.append(contentsOf: try optimizers.state(ofSlot: i).checkpointTensors(of: x, name: slot.name))
+            // Every optimizer's state through one generic path (`CheckpointedState`; Codable throws untyped).
+            do {
+                out.append(contentsOf: try optimizers.state(ofSlot: i).checkpointTensors(of: x, name: slot.name))
+            } catch let error as CheckpointError {
+                throw error
+            } catch {
+                throw CheckpointError(.writeFailed, "the optimizer state of \(slot.name) cannot be encoded: \(error)")
+            }
         }
         return out
     }
 
     /// Saves checkpoint `step` (collective over the world).
     @discardableResult
-    public func saveCheckpoint(to store: CheckpointStore) throws -> String {
+    public func saveCheckpoint(to store: CheckpointStore) throws(CheckpointError) -> String {
         try store.save(step: step, tensors: try checkpointTensors(), configuration: checkpointIdentity,
                        mesh: mesh.shape.description, communicator: mesh.world)
     }

@@ -31,7 +31,7 @@ extension Trainer {
     ///   corrupt, crafted or foreign checkpoint, a block not covered by the saved files, or rank
     ///   files that disagree on the trainer state.
     @discardableResult
-    public func restore(from store: CheckpointStore) throws -> CheckpointManifest {
+    public func restore(from store: CheckpointStore) throws(CheckpointError) -> CheckpointManifest {
         let shape = mesh.shape
         let rank = mesh.world.rank
         // Dion matrices whose sync assumes every replica holds the same buffer.
@@ -123,7 +123,7 @@ extension Trainer {
     /// Compares the restored trainer state across ranks (one all-gather of 4 integers): rank
     /// files that disagree (crafted, or mixed from two checkpoints) would otherwise train each
     /// rank at another step and deadlock or desynchronize them.
-    private func agree(on state: RestoredState, path: String) throws {
+    private func agree(on state: RestoredState, path: String) throws(CheckpointError) {
         let mine: [Int64] = [Int64(state.step), Int64(state.badSteps), Int64(state.skippedSteps), state.counters]
         let all: [Int64]
         do throws(MPIError) {

@@ -154,7 +154,7 @@ extension Trainer {
         do {
             return try saveCheckpoint(to: store)
         } catch {
-            throw TrainingError(converting: error, while: "saving a checkpoint")
+            throw TrainingError(error)
         }
     }
 
