@@ -4,7 +4,7 @@ PyTorch side of `dion bench comm --mesh fsdp=N --shapes MxN --optimizers dion:ρ
 (Scripts/bench-vs-pytorch.sh, issue #17's goal).
 
 Run under `python3 -m torch.distributed.run --standalone --nproc-per-node 4`. Every rank holds its
-Shard(0) row block of one M×N fp32 DTensor parameter on a 1-D CPU device mesh (the reference's
+Shard(0) row block of one (or --matrices) M×N fp32 DTensor parameter on a 1-D CPU device mesh (the reference's
 outer_shard_mesh, the FS axis of its paper; no replicate mesh), built as the reference's tests
 build theirs (init_device_mesh + distribute_tensor). The reference's `dion.Dion` (its default RCQR,
 one power iteration, torch.compile'd kernels) steps it at each rank fraction.
@@ -24,6 +24,9 @@ import time
 p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 p.add_argument("--shape", default="2048x2048")
 p.add_argument("--rank-fractions", default="0.25,0.0625")
+p.add_argument("--matrices", type=int, default=1,
+               help="step this many matrices of --shape together (the reference pads a batch to the mesh "
+                    "size with dummy matrices, so with 1 matrix on 4 ranks it computes 4)")
 p.add_argument("--steps", type=int, default=5)
 p.add_argument("--warmup", type=int, default=2)
 p.add_argument("--reference", default=os.environ.get("DION_REFERENCE", "/tmp/msdion"))
@@ -73,32 +76,36 @@ def main():
         # for symbol"); each case compiles as a separate run would.
         torch._dynamo.reset()
         torch.manual_seed(0)
-        param = torch.nn.Parameter(distribute_tensor(torch.randn(m, n) * 0.02, mesh, [Shard(0)]))
+        params = [torch.nn.Parameter(distribute_tensor(torch.randn(m, n) * 0.02, mesh, [Shard(0)]))
+                  for _ in range(args.matrices)]
         grads = []
         for k in range(3):
             torch.manual_seed(k + 1)
-            grads.append(distribute_tensor(torch.randn(m, n), mesh, [Shard(0)]))
+            grads.append([distribute_tensor(torch.randn(m, n), mesh, [Shard(0)]) for _ in params])
         torch.manual_seed(1000 + rank)  # each rank's shards of Q₀ and of the sketches
-        opt = Dion([param], outer_shard_mesh=mesh, rank_fraction=fraction, lr=0.01,
+        opt = Dion(params, outer_shard_mesh=mesh, rank_fraction=fraction, lr=0.01,
                    mu=0.95, weight_decay=0.01)
         for k in range(args.warmup):
-            param.grad = grads[k % 3]
+            for param, grad in zip(params, grads[k % 3]):
+                param.grad = grad
             opt.step()
         dist.barrier()
         start = time.perf_counter()
         for k in range(args.steps):
-            param.grad = grads[k % 3]
+            for param, grad in zip(params, grads[k % 3]):
+                param.grad = grad
             opt.step()
         mine = torch.tensor([(time.perf_counter() - start) / args.steps])
         dist.all_reduce(mine, op=dist.ReduceOp.MAX)
-        if not torch.isfinite(param.to_local()).all():
+        if not all(torch.isfinite(param.to_local()).all() for param in params):
             sys.exit(f"rank {rank}: non-finite parameter after the steps")
         if rank == 0:
             r = max(1, round(fraction * min(m, n)))
             print(json.dumps(dict(impl="pytorch", torch=torch.__version__, optimizer="dion",
                                   shape=f"{m}x{n}", rank_fraction=fraction, rank=r, processes=world,
-                                  mesh=f"fsdp={world}", steps=args.steps, warmup=args.warmup,
-                                  step_seconds=mine.item())), flush=True)
+                                  mesh=f"fsdp={world}", matrices=args.matrices, steps=args.steps,
+                                  warmup=args.warmup, step_seconds=mine.item(),
+                                  per_matrix_seconds=mine.item() / args.matrices)), flush=True)
         del opt
     dist.destroy_process_group()
 
