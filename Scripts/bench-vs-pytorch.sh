@@ -8,8 +8,9 @@
 # Needs PyTorch for this python3 (CPU wheel; not installed by Scripts/setup.sh) and a checkout of
 # the Dion reference (the microsoft/dion repository) in DION_REFERENCE (default /tmp/msdion); the
 # reference is imported from there at run time, never copied here. A timing benchmark: not part
-# of Scripts/test.sh or CI. Takes about 15–25 minutes on 2 cores (the reference compiles its
-# kernels with torch.compile at the start of every PyTorch run; those steps are not timed).
+# of Scripts/test.sh or CI. Takes about 7–12 minutes on 2 cores with 3 rounds (the reference
+# compiles its kernels with torch.compile at the start of every PyTorch run, longer the first time
+# while Inductor's cache is cold; those steps are not timed).
 #
 #   bash Scripts/bench-vs-pytorch.sh                       # everything, 3 rounds
 #   ROUNDS=5 bash Scripts/bench-vs-pytorch.sh --cases fsdp # extra arguments go to Scripts/bench/vs_pytorch.py
