@@ -31,7 +31,7 @@ extension Trainer {
         output.write(RunRecord(configuration: c, processes: mesh.world.size, parameters: c.model.parameterCount,
                                data: dataSource, simulated_network: simulatedNetwork?.preset.name))
         output.print("dion train: \(c.model) (\(c.model.parameterCount) parameters) on \(mesh.shape)"
-                     + (overlap ? " (overlap on)" : "") + ", \(c.optimizer.rawValue)"
+                     + (overlap ? " (overlap on)" : "") + (WaitPolicy.current == .block ? "" : " (waits: \(WaitPolicy.current))") + ", \(c.optimizer.rawValue)"
                      + (c.optimizer == .dion ? " ρ=\(c.rankFraction)" : "")
                      + (c.optimizer.selectsSlices ? " α=\(c.fraction) \(c.selection.rawValue)" : "") + ", batch \(c.batchSize)×\(c.model.sequenceLength)"
                      + (c.gradientAccumulation > 1 ? " in \(c.gradientAccumulation) micro-batches" : "")

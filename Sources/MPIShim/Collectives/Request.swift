@@ -1,4 +1,5 @@
 import CMPI
+import Foundation
 
 /// A nonblocking collective in flight. It owns the buffers MPI reads and writes until
 /// `wait()` hands the result back, so the compiler forbids touching them in the meantime:
@@ -89,7 +90,7 @@ public struct Request<T: MPIScalar>: ~Copyable {
                 CollectiveGuards.inCollective.store(true, ordering: .releasing)
             }
             let entered = MonotonicClock.ticks()
-            let rc = mpi_wait(&handle)
+            let rc = Self.wait(for: &handle, policy: WaitPolicy.current)
             communicator.ledger.addBlocked(ticks: MonotonicClock.elapsed(from: entered, to: MonotonicClock.ticks()))
             if guarded { communicator.leaveGuards() }
             if rc != MPI_SUCCESS {
@@ -99,6 +100,24 @@ public struct Request<T: MPIScalar>: ~Copyable {
             markCompleted()
         }
         return Array(receiveBuffer)
+    }
+}
+
+extension Request {
+    /// Waits for `handle` as `policy` says (`WaitPolicy`); returns MPI's return code.
+    static func wait(for handle: inout MPI_Request?, policy: WaitPolicy) -> CInt {
+        guard case .poll(let spin, let sleep) = policy else { return mpi_wait(&handle) }
+        var flag: CInt = 0
+        var rc = mpi_test(&handle, &flag)
+        let spinUntil = MonotonicClock.nanoseconds() &+ UInt64(spin) * 1000
+        while rc == MPI_SUCCESS && flag == 0 && MonotonicClock.nanoseconds() < spinUntil {
+            rc = mpi_test(&handle, &flag)
+        }
+        while rc == MPI_SUCCESS && flag == 0 {
+            usleep(sleep)
+            rc = mpi_test(&handle, &flag)
+        }
+        return rc
     }
 }
 
