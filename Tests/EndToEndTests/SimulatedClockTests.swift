@@ -14,15 +14,8 @@ struct SimulatedClockTests {
     }
 
     static func simulatedTrain(network: String) throws -> (result: MPIJob.Result, records: [StepRecord]) {
-        let dion = try #require(TrainMultiRankTests.dion)
-        let metrics = FileManager.default.temporaryDirectory.appendingPathComponent("sim-\(UUID()).jsonl")
-        defer { try? FileManager.default.removeItem(at: metrics) }
-        let result = try MPIJob(executable: dion, arguments: ["train", "--mesh", "dp=2,fsdp=2", "--data",
-                                                             TrainMultiRankTests.corpus.path, "--metrics", metrics.path,
-                                                             "--simulate-network", network] + TrainMultiRankTests.model,
-                                ranks: 4, timeout: 120).run()
-        let lines = (try? String(contentsOf: metrics, encoding: .utf8))?.split(separator: "\n") ?? []
-        return (result, try lines.map { try JSONDecoder().decode(StepRecord.self, from: Data($0.utf8)) })
+        try TrainMultiRankTests.runTrain(["--mesh", "dp=2,fsdp=2", "--simulate-network", network] + TrainMultiRankTests.model,
+                                         ranks: 4, timeout: 120, as: StepRecord.self)
     }
 
     @Test("dion train --simulate-network reports modelled communication time that follows the preset")

@@ -26,18 +26,28 @@ struct TrainMultiRankTests {
         let bytes_by_axis: [String: Int]?
     }
 
-    /// Runs `dion train` and returns its metrics records.
-    static func train(ranks: Int, mesh: String, optimizer: String, extra: [String] = []) throws -> [Record] {
+    /// Runs `dion train arguments` on `ranks` ranks with the test corpus as `--data` and a temporary
+    /// `--metrics` file, and returns the job and its metrics records decoded as `R` (none when the
+    /// run wrote no file). The callers assert on the job's status.
+    static func runTrain<R: Decodable>(_ arguments: [String], ranks: Int, timeout: Double = 180,
+                                       environment: [String: String] = [:],
+                                       as _: R.Type) throws -> (result: MPIJob.Result, records: [R]) {
         let dion = try #require(Self.dion, "the dion executable was not built next to the tests")
         let metrics = FileManager.default.temporaryDirectory.appendingPathComponent("train-\(UUID()).jsonl")
         defer { try? FileManager.default.removeItem(at: metrics) }
-        let result = try MPIJob(executable: dion, arguments: ["train", "--mesh", mesh, "--optimizer", optimizer,
-                                                             "--data", corpus.path, "--metrics", metrics.path] + model + extra,
-                                ranks: ranks, timeout: 180).run()
+        let result = try MPIJob(executable: dion, arguments: ["train"] + arguments + ["--data", corpus.path, "--metrics", metrics.path],
+                                ranks: ranks, timeout: timeout, environment: environment).run()
+        let lines = (try? String(contentsOf: metrics, encoding: .utf8))?.split(separator: "\n") ?? []
+        return (result, try lines.map { try JSONDecoder().decode(R.self, from: Data($0.utf8)) })
+    }
+
+    /// Runs `dion train` and returns its metrics records.
+    static func train(ranks: Int, mesh: String, optimizer: String, extra: [String] = []) throws -> [Record] {
+        let (result, records) = try runTrain(["--mesh", mesh, "--optimizer", optimizer] + model + extra, ranks: ranks,
+                                             as: Record.self)
         #expect(result.status == 0 && !result.timedOut, "\(result)")
         #expect(result.standardOutput.contains("Summary"), "\(result)")
-        let lines = try String(contentsOf: metrics, encoding: .utf8).split(separator: "\n")
-        return try lines.map { try JSONDecoder().decode(Record.self, from: Data($0.utf8)) }
+        return records
     }
 
     static func losses(_ records: [Record]) -> [Double] {

@@ -20,16 +20,10 @@ struct TrainOverlapTests {
     }
 
     static func train(mesh: String, overlap: String, extra: [String]) throws -> [Record] {
-        let dion = try #require(TrainMultiRankTests.dion, "the dion executable was not built next to the tests")
-        let metrics = FileManager.default.temporaryDirectory.appendingPathComponent("overlap-\(UUID()).jsonl")
-        defer { try? FileManager.default.removeItem(at: metrics) }
-        let result = try MPIJob(executable: dion, arguments: ["train", "--mesh", mesh, "--overlap", overlap,
-                                                             "--data", TrainMultiRankTests.corpus.path,
-                                                             "--metrics", metrics.path] + TrainMultiRankTests.model + extra,
-                                ranks: 4, timeout: 180).run()
+        let (result, records) = try TrainMultiRankTests.runTrain(["--mesh", mesh, "--overlap", overlap]
+                                                                 + TrainMultiRankTests.model + extra, ranks: 4, as: Record.self)
         #expect(result.status == 0 && !result.timedOut, "\(result)")
-        let lines = try String(contentsOf: metrics, encoding: .utf8).split(separator: "\n")
-        return try lines.map { try JSONDecoder().decode(Record.self, from: Data($0.utf8)) }
+        return records
     }
 
     @Test("overlap on and off: bit-identical losses, identical bytes per axis and collectives per step",

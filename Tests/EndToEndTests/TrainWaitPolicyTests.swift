@@ -9,16 +9,11 @@ import _TestSupport
 @Suite("dion train with polling waits (mpirun)", .serialized)
 struct TrainWaitPolicyTests {
     static func train(environment: [String: String]) throws -> (stdout: String, records: [TrainMultiRankTests.Record]) {
-        let dion = try #require(TrainMultiRankTests.dion)
-        let metrics = FileManager.default.temporaryDirectory.appendingPathComponent("wait-\(UUID()).jsonl")
-        defer { try? FileManager.default.removeItem(at: metrics) }
-        let result = try MPIJob(executable: dion, arguments: ["train", "--mesh", "dp=2,fsdp=2", "--optimizer", "dion",
-                                                             "--data", TrainMultiRankTests.corpus.path,
-                                                             "--metrics", metrics.path] + TrainMultiRankTests.model,
-                                ranks: 4, timeout: 180, environment: environment).run()
+        let (result, records) = try TrainMultiRankTests.runTrain(["--mesh", "dp=2,fsdp=2", "--optimizer", "dion"]
+                                                                 + TrainMultiRankTests.model, ranks: 4,
+                                                                 environment: environment, as: TrainMultiRankTests.Record.self)
         #expect(result.status == 0 && !result.timedOut, "\(result)")
-        let lines = try String(contentsOf: metrics, encoding: .utf8).split(separator: "\n")
-        return (result.standardOutput, try lines.map { try JSONDecoder().decode(TrainMultiRankTests.Record.self, from: Data($0.utf8)) })
+        return (result.standardOutput, records)
     }
 
     @Test("polling waits: identical losses and bytes to MPI_Wait")
