@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MPIShim
 
 /// The `dion` command: the training job, its benchmarks and tools, as subcommands.
 ///
@@ -19,11 +20,9 @@ struct Dion: ParsableCommand {
         ]
     )
 
-    /// Parses and runs the command like ArgumentParser's default `main`, with one difference for
-    /// refused arguments under `mpirun`: the process pauses briefly after printing the message.
-    /// Every rank refuses the same flags before MPI starts and exits at once; mpirun then tears the
-    /// job down on the first non-zero exit and could drop the ranks' unforwarded standard error, so
-    /// a refused run once ended with status 64 and no message at all.
+    /// Parses and runs the command like ArgumentParser's default `main`, except that refused
+    /// arguments end through `FailFast.refuse`, which under `mpirun` pauses after printing so that
+    /// every rank's message reaches the terminal before mpirun tears the job down.
     static func main() {
         do {
             var command = try parseAsRoot()
@@ -35,11 +34,7 @@ struct Dion: ParsableCommand {
                 if !message.isEmpty { print(message) }
                 Foundation.exit(code.rawValue)
             }
-            FileHandle.standardError.write(Data((message + "\n").utf8))
-            if ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"].flatMap(Int.init) ?? 1 > 1 {
-                Thread.sleep(forTimeInterval: 0.5)
-            }
-            Foundation.exit(code.rawValue)
+            FailFast.refuse(message, exitCode: code.rawValue)
         }
     }
 }

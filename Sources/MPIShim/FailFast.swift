@@ -36,15 +36,31 @@ public enum FailFast {
         MPIRuntime.abort(code: exitCode)
     }
 
+    /// Ends a process that refused its input before MPI started (e.g. a flag the argument parser
+    /// rejected): writes `message` to standard error and exits with `exitCode`. Every rank refuses
+    /// the same input at once, and mpirun tears the job down on the first non-zero exit, which can
+    /// drop the ranks' unforwarded standard error (a refused run once ended with status 64 and no
+    /// message): under a launcher with more than one process it first waits `graceSeconds`.
+    public static func refuse(_ message: String, exitCode: Int32, graceSeconds: Double = 0.5) -> Never {
+        writeStandardError(message)
+        if (launcherProcess()?.size ?? 1) > 1 && graceSeconds > 0 { Thread.sleep(forTimeInterval: graceSeconds) }
+        exitProcess(exitCode)
+    }
+
     /// `rank r/n` from MPI when it is active, else from the launcher's environment.
     static func rankDescription() -> String {
         if MPIRuntime.isActive, let world = try? MPIRuntime.world() {
             return "rank \(world.rank)/\(world.size)"
         }
-        let environment = ProcessInfo.processInfo.environment
-        if let rank = environment["OMPI_COMM_WORLD_RANK"], let size = environment["OMPI_COMM_WORLD_SIZE"] {
-            return "rank \(rank)/\(size)"
-        }
+        if let process = launcherProcess() { return "rank \(process.rank)/\(process.size)" }
         return "rank 0/1"
+    }
+
+    /// This process's rank and the job's size as mpirun's environment gives them, if it set them.
+    static func launcherProcess() -> (rank: Int, size: Int)? {
+        let environment = ProcessInfo.processInfo.environment
+        guard let rank = environment["OMPI_COMM_WORLD_RANK"].flatMap({ Int($0) }),
+              let size = environment["OMPI_COMM_WORLD_SIZE"].flatMap({ Int($0) }) else { return nil }
+        return (rank, size)
     }
 }
