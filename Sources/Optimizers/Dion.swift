@@ -106,11 +106,11 @@ public struct Dion: Optimizer {
                 p = Matrix(rows: transposed ? n : m, columns: state.q.columns)
                 r = state.q
             } else {
-                let p0 = try BLAS.matmul(state.momentum, transposeA: transposed, state.q)
+                let p0 = try BLAS.product(state.momentum, transposeA: transposed, state.q)
                 p = try Orthonormalization.orthonormalize(p0, method: configuration.orthonormalization) {
                     sketch(parameterID: state.parameterID, step: state.step, rank: p0.columns, rows: p0.rows)
                 }.q
-                r = try BLAS.matmul(state.momentum, transposeA: !transposed, p)
+                r = try BLAS.product(state.momentum, transposeA: !transposed, p)
                 p.replaceNonFinite()
                 r.replaceNonFinite()
             }
