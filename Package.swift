@@ -38,6 +38,10 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // The keyed normal generator's SIMD kernel (Swift's SIMD8<Float> arithmetic stays scalar).
+        .target(
+            name: "CNormalLanes"
+        ),
         .systemLibrary(
             name: "CLAPACKE",
             pkgConfig: "lapacke",
@@ -59,7 +63,7 @@ let package = Package(
 
         .target(
             name: "LinearAlgebra",
-            dependencies: ["CBLAS", "CLAPACKE", "DionCore"]
+            dependencies: ["CBLAS", "CLAPACKE", "CNormalLanes", "DionCore"]
         ),
         .target(
             name: "Optimizers",

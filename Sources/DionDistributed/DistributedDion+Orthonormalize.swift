@@ -54,8 +54,7 @@ extension DistributedDion {
                 gathered.append(k)
                 continue
             }
-            var p1 = work[k].p
-            try BLAS.solveRightUpper(&p1, r1)
+            let p1 = try Orthonormalization.timesInverse(work[k].p, r1)
             var gram = try BLAS.matmul(p1, transposeA: true, p1).elements
             gram.append(p1.isFinite ? 0 : 1)
             grams.append(gram)
@@ -67,13 +66,12 @@ extension DistributedDion {
             let r = work[k].rank
             var gram = grams[j]
             let nonFinite = gram.removeLast() > 0
-            guard !nonFinite, var p1 = p1s[k], let r2 = try? LAPACK.cholesky(try Matrix(rows: r, columns: r, elements: gram)),
+            guard !nonFinite, let p1 = p1s[k], let r2 = try? LAPACK.cholesky(try Matrix(rows: r, columns: r, elements: gram)),
                   (try? Orthonormalization.requireWellConditioned(r2, "R₂")) != nil else {
                 gathered.append(k)
                 continue
             }
-            try BLAS.solveRightUpper(&p1, r2)
-            work[k].p = p1
+            work[k].p = try Orthonormalization.timesInverse(p1, r2)
         }
         // Gathered path, in the batch's order: P is p×r, a rank-r factor.
         for k in gathered.sorted() {

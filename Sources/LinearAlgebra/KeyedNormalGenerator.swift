@@ -62,18 +62,25 @@ public struct KeyedNormalGenerator: Sendable, Hashable {
                 var k = 0
                 for i in rows {
                     let start = i * globalColumns + columns.lowerBound, end = i * globalColumns + columns.upperBound
-                    // Eight Philox blocks (32 normals) at a time, from the block holding `start`.
+                    // Eight Philox blocks (32 normals) at a time, from the block holding `start`:
+                    // the whole groups inside the row straight into `out`, the partial ones at
+                    // either end through `group`.
                     var first = start / 4
                     var index = start
                     while index < end {
                         let groupStart = 4 * first
-                        let upto = min(end, groupStart + 32)
-                        if index == groupStart && upto == groupStart + 32 {
-                            NormalLanes.normals(stream: stream, firstBlock: UInt64(first), key: key, into: out + k, scale: scale)
-                        } else {
-                            NormalLanes.normals(stream: stream, firstBlock: UInt64(first), key: key, into: group, scale: scale)
-                            (out + k).update(from: group + (index - groupStart), count: upto - index)
+                        let whole = index == groupStart ? (end - index) / 32 : 0
+                        if whole > 0 {
+                            NormalLanes.normals(stream: stream, firstBlock: UInt64(first), groups: whole, key: key,
+                                                into: out + k, scale: scale)
+                            k += 32 * whole
+                            index += 32 * whole
+                            first += 8 * whole
+                            continue
                         }
+                        let upto = min(end, groupStart + 32)
+                        NormalLanes.normals(stream: stream, firstBlock: UInt64(first), key: key, into: group, scale: scale)
+                        (out + k).update(from: group + (index - groupStart), count: upto - index)
                         k += upto - index
                         index = upto
                         first += 8

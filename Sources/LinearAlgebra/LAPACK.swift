@@ -47,6 +47,34 @@ public enum LAPACK {
         return r
     }
 
+    /// The inverse of an upper-triangular, non-unit-diagonal R (n×n), itself upper triangular.
+    ///
+    /// Row-major upper R is column-major lower Rᵀ, and (Rᵀ)⁻¹ = (R⁻¹)ᵀ, so the column-major call on
+    /// the lower triangle inverts R in place without LAPACKE's transposing copies. The strictly
+    /// lower part of R is ignored and comes back zero.
+    ///
+    /// - Throws: `LinearAlgebraError.notPositiveDefinite` when a diagonal entry is exactly zero
+    ///   (LAPACK's `info > 0`: R is singular); `.shapeMismatch` when R is not square.
+    ///
+    /// The corresponding LAPACK function is `strtri`.
+    public static func upperTriangularInverse(_ r: Matrix) throws(LinearAlgebraError) -> Matrix {
+        guard r.rows == r.columns else {
+            throw LinearAlgebraError(.shapeMismatch, "a triangular inverse needs a square matrix, got \(r.rows)×\(r.columns)")
+        }
+        let n = r.rows
+        var inverse = r
+        for i in 0..<n { for j in 0..<i { inverse[i, j] = 0 } }
+        guard n > 0 else { return inverse }
+        let info = inverse.elements.withUnsafeMutableBufferPointer { pr in
+            LAPACKE_strtri(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int8(UInt8(ascii: "N")), Int32(n), pr.baseAddress, Int32(n))
+        }
+        if info > 0 {
+            throw LinearAlgebraError(.notPositiveDefinite, "the \(n)×\(n) triangular factor is singular (diagonal entry \(info) is 0)")
+        }
+        guard info == 0 else { throw LinearAlgebraError(.lapackFailure, "strtri returned \(info)") }
+        return inverse
+    }
+
     /// The upper Cholesky factor R of a symmetric positive-definite A (A = RᵀR).
     ///
     /// - Throws: `LinearAlgebraError.notPositiveDefinite` naming the failing minor (LAPACK's

@@ -26,13 +26,21 @@ extension Matrix {
         columnSumsOfSquares.map { Float($0.squareRoot()) }
     }
 
-    /// Σ_i a_ij² per column, in Double (the quantity distributed Dion all-reduces).
+    /// Σ_i a_ij² per column, in Double (the quantity distributed Dion all-reduces), summed over
+    /// the rows in order.
     public var columnSumsOfSquares: [Double] {
-        var sums = [Double](repeating: 0, count: columns)
-        for i in 0..<rows {
-            for j in 0..<columns {
-                let x = Double(elements[i * columns + j])
-                sums[j] += x * x
+        let width = columns
+        var sums = [Double](repeating: 0, count: width)
+        sums.withUnsafeMutableBufferPointer { sums in
+            elements.withUnsafeBufferPointer { e in
+                guard let sums = sums.baseAddress, let e = e.baseAddress else { return }
+                for i in 0..<rows {
+                    let row = e + i * width
+                    for j in 0..<width {
+                        let x = Double(row[j])
+                        sums[j] += x * x
+                    }
+                }
             }
         }
         return sums
@@ -43,12 +51,20 @@ extension Matrix {
         precondition(divisors.count == columns, "one divisor per column")
         let width = columns
         elements.withUnsafeMutableBufferPointer { e in
-            for i in 0..<rows { for j in 0..<width { e[i * width + j] /= divisors[j] } }
+            divisors.withUnsafeBufferPointer { d in
+                guard let e = e.baseAddress, let d = d.baseAddress else { return }
+                for i in 0..<rows {
+                    let row = e + i * width
+                    for j in 0..<width { row[j] /= d[j] }
+                }
+            }
         }
     }
 
     /// Every non-finite element replaced as `torch.nan_to_num` does: NaN → 0, ±∞ → ±greatest finite.
+    /// (A vectorized `isFinite` pass first: almost always nothing is left to replace.)
     public mutating func replaceNonFinite() {
+        guard !isFinite else { return }
         for i in elements.indices where !elements[i].isFinite {
             elements[i] = elements[i].isNaN ? 0 : (elements[i] > 0 ? .greatestFiniteMagnitude : -.greatestFiniteMagnitude)
         }

@@ -106,11 +106,11 @@ public struct Dion: Optimizer {
                 p = Matrix(rows: transposed ? n : m, columns: state.q.columns)
                 r = state.q
             } else {
-                let p0 = try BLAS.matmul(state.momentum, transposeA: transposed, state.q)
+                let p0 = try BLAS.product(state.momentum, transposeA: transposed, state.q)
                 p = try Orthonormalization.orthonormalize(p0, method: configuration.orthonormalization) {
                     sketch(parameterID: state.parameterID, step: state.step, rank: p0.columns, rows: p0.rows)
                 }.q
-                r = try BLAS.matmul(state.momentum, transposeA: !transposed, p)
+                r = try BLAS.product(state.momentum, transposeA: !transposed, p)
                 p.replaceNonFinite()
                 r.replaceNonFinite()
             }
@@ -120,9 +120,9 @@ public struct Dion: Optimizer {
             } else {
                 try BLAS.gemm(p, r, transposeB: true, alpha: -(1 - mu), beta: 1, into: &state.momentum)
             }
-            // Q ← column-normalized R (ε added to the norm).
-            var q = r
-            q.divideColumns(by: r.columnNorms.map { $0 + configuration.epsilon })
+            // Q ← column-normalized R (ε added to the norm), in R's buffer (R is not read again).
+            r.divideColumns(by: r.columnNorms.map { $0 + configuration.epsilon })
+            let q = r
             state.q = q
             // X ← (1 − ηλ)X − η·√(m/n)·P·Qᵀ (Q·Pᵀ when transposed).
             // (The decay is the GEMM's β, saving a pass over X.)
