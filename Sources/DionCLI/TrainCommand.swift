@@ -49,6 +49,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "FSDP gathers, reduce-scatters and dp gradient all-reduces behind compute: on or off (same bytes and losses).")
     var overlap: OverlapChoice = .on
 
+    @Option(help: "With --overlap on, a thread drives MPI's progress every this many µs while collectives are in flight (0 = off).")
+    var progressInterval: UInt32 = 200
+
     /// `--overlap`.
     enum OverlapChoice: String, ExpressibleByArgument, CaseIterable {
         case on, off
@@ -135,6 +138,9 @@ struct TrainCommand: ParsableCommand {
             let deviceMesh = try DeviceMesh(shape: configuration.mesh, world: world)
             if debugCollectives { MPIRuntime.debugCollectives = true }
             if collectiveTimeout > 0 && world.size > 1 { try MPIRuntime.startCollectiveWatchdog(timeout: collectiveTimeout) }
+            if overlap == .on && progressInterval > 0 && world.size > 1 {
+                try MPIRuntime.startProgressThread(intervalMicroseconds: progressInterval)
+            }
             var network: SimulatedNetwork?
             if let simulateNetwork {
                 network = SimulatedNetwork(preset: try NetworkPreset.named(simulateNetwork), mesh: configuration.mesh)
@@ -194,6 +200,9 @@ struct TrainCommand: ParsableCommand {
               collectiveTimeout <= MPIRuntime.maximumWatchdogTimeout else {
             throw ValidationError("--collective-timeout must be a number of seconds from 0 (off) to "
                                   + "\(Int(MPIRuntime.maximumWatchdogTimeout)), got \(collectiveTimeout)")
+        }
+        guard progressInterval <= MPIRuntime.maximumProgressInterval else {
+            throw ValidationError("--progress-interval must be 0 (off) to \(MPIRuntime.maximumProgressInterval) µs, got \(progressInterval)")
         }
         if checkpointEvery < 0 || keep < 1 { throw ValidationError("--checkpoint-every must be ≥ 0 and --keep ≥ 1") }
         let meshShape = try MeshShape(parsing: mesh ?? "dp=\(processes)")

@@ -127,6 +127,7 @@ public enum MPIRuntime {
             CollectiveGuards.watchdogStopped.wait()
             CollectiveGuards.watching.store(false, ordering: .relaxed)
         }
+        ProgressThread.stop()
         try state.withLock { (s: inout State) throws(MPIError) in
             guard !s.finalized, mpi_initialized(), !mpi_finalized() else { return }
             s.world = nil

@@ -3,6 +3,7 @@
 // job ends non-zero quickly with the rank's message).
 //
 //   _MPITestRunner collectives        every collective, type, uneven count, split, overlap, ledger
+//   _MPITestRunner progress-thread    a nonblocking all-reduce left alone completes only with the progress thread
 //   _MPITestRunner throw-on-rank R    rank R throws while the others wait in a barrier
 //   _MPITestRunner sharding MESH      layouts, scatter/gather/redistribute on mesh MESH (dp=…,fsdp=…,tp=…)
 //   _MPITestRunner axis-batch MESH    AxisBatch: a block gathered/reduce-scattered as one message = per matrix
@@ -40,6 +41,10 @@ FailFast.run {
         try runLedgerChecks(world, &checker)
         try runErrorChecks(world, &checker)
         try world.barrier()
+        print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
+    case "progress-thread":
+        var checker = Checker(rank: world.rank, size: world.size)
+        try runProgressThreadChecks(world, &checker)
         print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
     case "sharding":
         var checker = Checker(rank: world.rank, size: world.size)

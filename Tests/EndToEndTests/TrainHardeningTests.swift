@@ -165,6 +165,9 @@ struct TrainHardeningTests {
             Self.expectRefused(timeout, "--collective-timeout \(value)")
             Self.expectEveryRank(timeout, "--collective-timeout must be a number of seconds from 0 (off) to 10000000, \(shown)")
         }
+        let interval = try Self.train(["--steps", "2", "--progress-interval", "1000001"])
+        Self.expectRefused(interval, "--progress-interval 1000001")
+        Self.expectEveryRank(interval, "--progress-interval must be 0 (off) to 1000000 µs, got 1000001")
 
         let dion = try Self.dion()
         let common = ["--data", TrainMultiRankTests.corpus.path, "--steps", "2"] + Self.flags

@@ -18,6 +18,18 @@ struct MultiRankTests {
         #expect(result.ranChecks(ranks: ranks, total: checks), "checks per rank \(result.checkCounts(ranks: ranks)): \(result)")
     }
 
+    /// A 4 MiB nonblocking all-reduce left alone for 200 ms: not completed without the progress
+    /// thread (Open MPI moves it only inside MPI calls), completed with it; the job then finalizes
+    /// cleanly (the thread stops first).
+    @Test("the progress thread moves a nonblocking collective nobody polls", arguments: [1, 2, 4])
+    func progressThread(ranks: Int) throws {
+        let path = try #require(Self.runner, "_MPITestRunner was not built next to the tests")
+        let result = try MPIJob(executable: path, arguments: ["progress-thread"], ranks: ranks, timeout: 60).run()
+        #expect(!result.timedOut, "\(result)")
+        #expect(result.status == 0, "\(result)")
+        #expect(result.ranChecks(ranks: ranks, total: 10 * ranks), "checks per rank \(result.checkCounts(ranks: ranks)): \(result)")
+    }
+
     @Test("a rank that throws ends the whole job quickly, with its message", arguments: [(2, 1), (4, 2), (4, 0)])
     func throwingRankAbortsJob(ranks: Int, failing: Int) throws {
         let path = try #require(Self.runner, "_MPITestRunner was not built next to the tests")

@@ -40,9 +40,11 @@ public struct Request<T: MPIScalar>: ~Copyable {
         self.sendBuffer = sendBuffer
         self.receiveBuffer = receiveBuffer
         self.start = MonotonicClock.ticks()
+        ProgressThread.began()
     }
 
     deinit {
+        if !finished { ProgressThread.ended() }
         if !finished && !failed && handle != nil && MPIRuntime.isActive {
             var pending = handle
             _ = mpi_wait(&pending)
@@ -54,6 +56,7 @@ public struct Request<T: MPIScalar>: ~Copyable {
 
     mutating func markCompleted() {
         finished = true
+        ProgressThread.ended()
         if communicator.ledger.isEnabled {
             communicator.record(operation, T.mpiDatatype, count: elementCount, volume: volume, startTicks: start,
                                 endTicks: MonotonicClock.ticks())

@@ -189,6 +189,11 @@ func mpi_irecv(_ recv: UnsafeMutableRawPointer?, _ count: CInt, _ type: MPI_Data
     MPI_Irecv(recv, count, type, source, tag, comm, &request)
 }
 
+/// `MPI_Iprobe` with the status ignored (the progress thread's call).
+func mpi_iprobe(_ source: CInt, _ tag: CInt, _ comm: MPI_Comm?, _ flag: inout CInt) -> CInt {
+    MPI_Iprobe(source, tag, comm, &flag, CMPIShim_STATUS_IGNORE())
+}
+
 // MARK: - Completion
 
 func mpi_wait(_ request: inout MPI_Request?) -> CInt { MPI_Wait(&request, CMPIShim_STATUS_IGNORE()) }

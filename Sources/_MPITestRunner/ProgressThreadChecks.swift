@@ -1,0 +1,42 @@
+import Foundation
+import MPIShim
+
+/// The progress thread (`MPIRuntime.startProgressThread`): a large nonblocking all-reduce left
+/// alone for 200 ms (no MPI call on this thread) has not completed without the thread — Open MPI
+/// moves it only inside MPI calls — and has completed with it. Also: the in-flight count returns
+/// to zero, and bad intervals and a second start are refused.
+func runProgressThreadChecks(_ world: Communicator, _ checker: inout Checker) throws {
+    let g = world.size, r = world.rank
+    let n = 1 << 20  // 4 MiB: many fragments and rounds on every transport
+    let data = [Float](repeating: Float(r + 1), count: n)
+    let expected = [Float](repeating: Float(g * (g + 1) / 2), count: n)
+
+    func leftAlone(_ label: String) throws -> Bool {
+        try world.barrier()
+        var request = try world.iAllReduce(data)
+        usleep(200_000)
+        let done = try request.test()
+        try checker.expect(try request.wait(), expected, "\(label): the all-reduce's result")
+        return done
+    }
+
+    try checker.expect(MPIRuntime.progressThreadRunning, false, "no progress thread before it is started")
+    let without = try leftAlone("without the thread")
+    // One rank has nothing to move; with several, nothing moved while no MPI call ran.
+    try checker.expect(without, g == 1, "without the thread, completed after 200 ms and one MPI_Test")
+
+    for bad: UInt32 in [0, MPIRuntime.maximumProgressInterval + 1] {
+        try checker.expectThrows("an interval of \(bad) µs is refused", code: .invalidArgument) { () throws(MPIError) in
+            try MPIRuntime.startProgressThread(intervalMicroseconds: bad)
+        }
+    }
+    try MPIRuntime.startProgressThread(intervalMicroseconds: 100)
+    try checker.expect(MPIRuntime.progressThreadRunning, true, "the progress thread runs")
+    try checker.expectThrows("a second start is refused", code: .invalidArgument) { () throws(MPIError) in
+        try MPIRuntime.startProgressThread(intervalMicroseconds: 100)
+    }
+    let with = try leftAlone("with the thread")
+    try checker.expect(with, true, "with the thread, completed after 200 ms and one MPI_Test")
+    try checker.expect(MPIRuntime.nonblockingCollectivesInFlight, 0, "nothing left in flight")
+    try world.barrier()
+}
