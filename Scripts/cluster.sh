@@ -9,6 +9,7 @@
 #   Scripts/cluster.sh status                                      hosts, links, rates, per-link byte counters
 #   Scripts/cluster.sh counters                                    "host tx_bytes rx_bytes" per host (host's view)
 #   Scripts/cluster.sh mpirun -np N PROGRAM …                      mpirun on the head host (dion-h1) across the hosts
+#   Scripts/cluster.sh rate RATE                                   re-shape every link of the running cluster
 #   Scripts/cluster.sh link HOST up|down                           take one host's link down (or back up)
 #   Scripts/cluster.sh kill-host HOST                              SIGKILL every process of one host (a lost node)
 #   Scripts/cluster.sh down                                        remove everything (idempotent)
@@ -63,7 +64,11 @@ cmd_down() {
 # 1 ms of traffic and 64 KiB (one TSO segment), so a shaped link still reaches its rate.
 shape() {
   local exec_in="$1" dev="$2" rate="$3"
-  [ "$rate" = "none" ] && return 0
+  if [ "$rate" = "none" ]; then
+    # Unshaped (also undoes an earlier rate: `cluster.sh rate none`).
+    $exec_in tc qdisc del dev "$dev" root 2>/dev/null || true
+    return 0
+  fi
   local bits
   bits=$(rate_bits "$rate")
   local burst=$(( bits / 8 / 1000 ))
@@ -205,6 +210,22 @@ cmd_link() {
   ip link set "$LINK_PREFIX${ns#"$NS_PREFIX"}" "$state"
 }
 
+# Re-shapes every link of the running cluster to RATE (or "none"): jobs that alternate link rates
+# (Scripts/overlap-bench.sh) keep one cluster.
+cmd_rate() {
+  need_up
+  local rate="$1" ns k n slots old
+  [ "$rate" = "none" ] || rate_bits "$rate" >/dev/null
+  for ns in $(hosts); do
+    k="${ns#"$NS_PREFIX"}"
+    shape "ip netns exec $ns" eth0 "$rate"
+    shape "" "$LINK_PREFIX$k" "$rate"
+  done
+  read -r n slots old < "$STATE/cluster"
+  echo "$n $slots $rate" > "$STATE/cluster"
+  echo "cluster: links shaped to $rate each way (were $old)"
+}
+
 cmd_kill_host() {
   need_up
   local ns="$1"
@@ -225,6 +246,7 @@ case "${1:-}" in
   mpirun) shift; need_up; exec "$STATE/mpirun" "$@";;
   launcher) need_up; echo "$STATE/mpirun";;
   kill-host) shift; [ $# -eq 1 ] || die "usage: $0 kill-host HOST"; require_root; cmd_kill_host "$1";;
+  rate) shift; [ $# -eq 1 ] || die "usage: $0 rate RATE"; require_root; cmd_rate "$1";;
   link) shift; [ $# -eq 2 ] || die "usage: $0 link HOST up|down"; require_root; cmd_link "$1" "$2";;
-  *) die "usage: $0 up --hosts N --slots S --bandwidth RATE | status | counters | mpirun ARGS… | launcher | link HOST up|down | kill-host HOST | down";;
+  *) die "usage: $0 up --hosts N --slots S --bandwidth RATE | status | counters | mpirun ARGS… | launcher | rate RATE | link HOST up|down | kill-host HOST | down";;
 esac

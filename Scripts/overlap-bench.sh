@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Overlap of communication with compute on the emulated cluster (docs/cluster.md, "Overlap"):
-# `dion train` on 2 hosts × 2 ranks with dp across the links, `--overlap off` and `on` alternated
-# (off, on, off, on, …) in one session at one link rate, so both see the same machine. Needs root.
+# Overlap of communication with compute on the emulated cluster (docs/cluster.md, "Overlap"). Needs root.
 #
 #   bash Scripts/overlap-bench.sh [OUT_DIR]          (default results/overlap)
 #   python3 Scripts/overlap-report.py OUT_DIR        the table
 #
-# Environment: RATE (default 1gbit), SLOTS ranks per host (default 2, so 4 ranks), STEPS (default 20),
-# REPEATS (default 2), MESHES (default "dp=2,fsdp=2 dp=2,tp=2"; with SLOTS=1 use MESHES=dp=2),
+# Per repeat, per mesh and optimizer, in turn on one cluster (so every run sees the same machine):
+#   1. links unshaped (`cluster.sh rate none`), `--overlap off`: the step with the bandwidth out of the
+#      way, C (compute, plus what the transports cost in CPU);
+#   2. links shaped to RATE, `--overlap off`: C + W, W what the link's bandwidth adds when nothing overlaps;
+#   3. links shaped to RATE, each of VARIANTS: the overlapped step, compared with max(C, W).
+# Environment: RATE (default 500mbit), SLOTS ranks per host (default 2, so 4 ranks), STEPS (default 20),
+# REPEATS (default 2), MESHES (default "fsdp=2,tp=2 dp=2,fsdp=2"; with SLOTS=1 e.g. "fsdp=2 dp=2"),
 # OPTIMIZERS (default "adamw dion"; dion runs with --sync uncompressed, so its gradients go through the
-# dp buckets), MPIRUN_ARGS (extra mpirun flags, e.g. "--mca btl_tcp_eager_limit 4194304 --mca
-# btl_tcp_rndv_eager_limit 4194304 --mca btl_tcp_max_send_size 4194304"). Uses cluster id 5
-# (DION_CLUSTER_ID), torn down on exit.
+# dp buckets), VARIANTS ("name:flags;…", default "on:--overlap on;on-nothread:--overlap on
+# --progress-interval 0"), MPIRUN_ARGS (extra mpirun flags). Uses cluster id 5 (DION_CLUSTER_ID), torn
+# down on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-results/overlap}"
@@ -22,24 +25,37 @@ swift build -c release --product dion 2>&1 | tail -1
 bash Scripts/fetch-data.sh >/dev/null
 trap 'bash Scripts/cluster.sh down >/dev/null 2>&1 || true' EXIT
 D=.build/release/dion
-rate="${RATE:-1gbit}"
+rate="${RATE:-500mbit}"
 slots="${SLOTS:-2}"
 steps="${STEPS:-20}"
-bash Scripts/cluster.sh up --hosts 2 --slots "$slots" --bandwidth "$rate" >/dev/null
+IFS=';' read -ra variants <<< "${VARIANTS:-on:--overlap on;on-nothread:--overlap on --progress-interval 0}"
+bash Scripts/cluster.sh up --hosts 2 --slots "$slots" --bandwidth none >/dev/null
 launcher=$(bash Scripts/cluster.sh launcher)
+
+# run LINK VARIANT FLAGS…: one `dion train` into OUT/train-LINK-MESH-OPTIMIZER-VARIANT-REPEAT.jsonl.
+run() {
+  local link="$1" variant="$2"; shift 2
+  local file="$out/train-$link-${mesh//[=,]/_}-$optimizer-$variant-$repeat.jsonl"
+  [ -s "$file" ] && return 0
+  # shellcheck disable=SC2086
+  "$launcher" ${MPIRUN_ARGS:-} -np $((2 * slots)) $D train --mesh "$mesh" $flags "$@" --steps "$steps" \
+    --log-every "$steps" --eval-every 0 --metrics "$file.tmp" </dev/null | grep "^step" || true
+  mv "$file.tmp" "$file"
+}
+
 for repeat in $(seq 1 "${REPEATS:-2}"); do
-  for mesh in ${MESHES:-dp=2,fsdp=2 dp=2,tp=2}; do
+  for mesh in ${MESHES:-fsdp=2,tp=2 dp=2,fsdp=2}; do
     for optimizer in ${OPTIMIZERS:-adamw dion}; do
       flags="--optimizer $optimizer"
       [ "$optimizer" = adamw ] && flags="$flags --lr 0.004"
       [ "$optimizer" = dion ] && flags="$flags --sync uncompressed"
-      for overlap in off on; do
-        file="$out/train-$rate-${mesh//[=,]/_}-$optimizer-$overlap-$repeat.jsonl"
-        [ -s "$file" ] && continue
+      bash Scripts/cluster.sh rate none >/dev/null
+      run none off --overlap off
+      bash Scripts/cluster.sh rate "$rate" >/dev/null
+      run "$rate" off --overlap off
+      for v in "${variants[@]}"; do
         # shellcheck disable=SC2086
-        "$launcher" ${MPIRUN_ARGS:-} -np $((2 * slots)) $D train --mesh "$mesh" $flags --overlap "$overlap" --steps "$steps" --log-every "$steps" \
-          --eval-every 0 --metrics "$file.tmp" | grep "^step" || true
-        mv "$file.tmp" "$file"
+        run "$rate" "${v%%:*}" ${v#*:}
       done
     done
   done

@@ -16,6 +16,10 @@ struct BlockCache {
     var hidden: Matrix
     var activated: Matrix
     var output: Matrix
+    /// The block's weights as the forward used them, kept only for the last block, whose backward
+    /// starts right after the forward: it uses these instead of asking the source again (with FSDP,
+    /// one all-gather fewer per micro-batch). Not pool memory.
+    var weights: BlockParameters<Matrix>?
 
     /// Every activation but `input` (the previous block's `output`), to give back to the pool.
     var ownActivations: [Matrix] {
@@ -40,8 +44,10 @@ extension TransformerModel {
     }
 
     /// x + Attn(norm(x)), then + MLP(norm(·)); two N×d all-reduces over tp. Tells `source` that
-    /// `next` comes after this block's weights, and lets it progress between kernels.
+    /// `next` comes after this block's weights, and lets it progress between kernels. With
+    /// `keepWeights` the cache keeps the weights for the backward (`BlockCache.weights`).
     func blockForward<S: ParameterSource>(_ x: Matrix, layer: Int, sequences: Int, next: [ParameterID],
+                                          keepWeights: Bool = false,
                                           source: inout S) throws(TransformerError) -> BlockCache {
         let w = try BlockParameters(try source.weights(blockIDs(layer)))
         try source.prefetch(next)
@@ -62,7 +68,7 @@ extension TransformerModel {
         try source.progress()
         return BlockCache(input: x, attentionInput: a, inverseRMS1: inverse1, qkv: qkv,
                           probabilities: probabilities, attention: o, middle: middle, mlpInput: m, inverseRMS2: inverse2,
-                          hidden: u, activated: act, output: out)
+                          hidden: u, activated: act, output: out, weights: keepWeights ? w : nil)
     }
 
     /// x + z·Wᵀ for a row-parallel linear: without tp the residual add is the GEMM's β = 1; with tp
@@ -82,13 +88,19 @@ extension TransformerModel {
     }
 
     /// Turns `d`, the gradient at the block's output, into the gradient at its input; sends the
-    /// block's weight gradients to `source`. Tells `source` that the previous block's weights
-    /// come next (none before block 0), and lets it progress between kernels.
+    /// block's weight gradients to `source`. Uses the weights the cache kept, or asks `source` for
+    /// them and tells it that the previous block's weights come next (none before block 0); lets it
+    /// progress between kernels.
     func blockBackward<S: ParameterSource>(_ d: inout Matrix, _ c: BlockCache, layer: Int, sequences: Int,
                                            source: inout S) throws(TransformerError) {
         let ids = parameters.block(layer)
-        let w = try BlockParameters(try source.weights(ids.all))
-        if layer > 0 { try source.prefetch(blockIDs(layer - 1)) }
+        let w: BlockParameters<Matrix>
+        if let kept = c.weights {
+            w = kept
+        } else {
+            w = try BlockParameters(try source.weights(ids.all))
+            if layer > 0 { try source.prefetch(blockIDs(layer - 1)) }
+        }
         // MLP: z = act·W2ᵀ, act = relu²(u), u = m·W1ᵀ.
         let dW2 = try pool.product(d, transposeA: true, c.activated)
         try source.progress()

@@ -83,8 +83,10 @@ public struct TransformerModel: Sendable {
         let firstInput = x
         defer { pool.recycle(firstInput) }
         for l in 0..<c.layers {
+            // The last block's backward follows its forward at once: it keeps its weights.
             let cache = try blockForward(x, layer: l, sequences: sequences,
-                                         next: l + 1 < c.layers ? blockIDs(l + 1) : tailIDs, source: &source)
+                                         next: l + 1 < c.layers ? blockIDs(l + 1) : tailIDs,
+                                         keepWeights: backward && l == c.layers - 1, source: &source)
             x = cache.output
             if backward {
                 caches.append(cache)
@@ -100,7 +102,9 @@ public struct TransformerModel: Sendable {
             if !backward { pool.recycle(x) }
         }
         let tail = try source.weights(tailIDs)
-        if backward && c.layers > 0 { try source.prefetch(blockIDs(c.layers - 1)) }
+        // The last block's backward uses the weights its forward kept, so the first weights the
+        // backward asks for are the block before it.
+        if backward && c.layers > 1 { try source.prefetch(blockIDs(c.layers - 2)) }
         let (f, inverse) = RMSNorm.forward(x, gain: tail[0].elements, pool: pool)
         var dLogits = try pool.product(f, tail[1], transposeB: true)
         defer { pool.recycle(f, dLogits) }
