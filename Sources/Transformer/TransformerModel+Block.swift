@@ -88,7 +88,8 @@ extension TransformerModel {
     }
 
     /// Turns `d`, the gradient at the block's output, into the gradient at its input; sends the
-    /// block's weight gradients to `source`. Uses the weights the cache kept, or asks `source` for
+    /// block's weight gradients to `source` in two parts, the MLP's as soon as they are final and
+    /// the attention's at the end. Uses the weights the cache kept, or asks `source` for
     /// them and tells it that the previous block's weights come next (none before block 0); lets it
     /// progress between kernels.
     func blockBackward<S: ParameterSource>(_ d: inout Matrix, _ c: BlockCache, layer: Int, sequences: Int,
@@ -114,6 +115,12 @@ extension TransformerModel {
         pool.recycle(du)
         if tensorParallelSize > 1 { try source.allReduceTensorParallel(&dm.elements) }
         let dGain2 = RMSNorm.backward(dm, x: c.middle, gain: w.mlpNorm.elements, inverseRMS: c.inverseRMS2, accumulatingInto: &d)
+        // The MLP's gradients are final: send them now (with FSDP, their reduce-scatter runs behind
+        // the attention's backward), the attention's at the end.
+        let gain2 = try TransformerError.arithmetic { () throws(LinearAlgebraError) in
+            try Matrix(rows: dGain2.count, columns: 1, elements: dGain2)
+        }
+        try source.accumulateGradients([(ids.mlpNorm, gain2), (ids.mlpInput, dW1), (ids.mlpOutput, dW2)])
         // Attention: y = o·Woᵀ; d is now the gradient at `middle`.
         pool.recycle(dm)
         let dWo = try pool.product(d, transposeA: true, c.attention)
@@ -136,13 +143,11 @@ extension TransformerModel {
         pool.recycle(da)
         let width = dWqkv.rows / 3
         defer { pool.recycle(dWqkv, dWo, dW1, dW2) }
-        let gains = try TransformerError.arithmetic { () throws(LinearAlgebraError) in
-            (try Matrix(rows: dGain1.count, columns: 1, elements: dGain1), try Matrix(rows: dGain2.count, columns: 1, elements: dGain2))
+        let gain1 = try TransformerError.arithmetic { () throws(LinearAlgebraError) in
+            try Matrix(rows: dGain1.count, columns: 1, elements: dGain1)
         }
-        let gradients = BlockParameters(
-            attentionNorm: gains.0,
-            query: dWqkv.rows(0..<width), key: dWqkv.rows(width..<(2 * width)), value: dWqkv.rows((2 * width)..<(3 * width)),
-            attentionOutput: dWo, mlpNorm: gains.1, mlpInput: dW1, mlpOutput: dW2)
-        try source.accumulateGradients(Array(zip(ids.all, gradients.all)))
+        try source.accumulateGradients([(ids.attentionNorm, gain1), (ids.query, dWqkv.rows(0..<width)),
+                                        (ids.key, dWqkv.rows(width..<(2 * width))),
+                                        (ids.value, dWqkv.rows((2 * width)..<(3 * width))), (ids.attentionOutput, dWo)])
     }
 }
