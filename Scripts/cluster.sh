@@ -61,7 +61,10 @@ cmd_down() {
 }
 
 # tc tbf for RATE on DEV (run through $1 = "" or "ip netns exec NS"). The bucket holds at least
-# 1 ms of traffic and 64 KiB (one TSO segment), so a shaped link still reaches its rate.
+# 1 ms of traffic and 70,000 bytes: one whole 64 KiB GSO segment with its headers (65,602 bytes). A
+# bucket of exactly 64 KiB is one header short, and tbf then cuts every GSO segment into ≈ 45 frames
+# shaped one by one: at 300 Mbit/s that kernel work added ≈ 70 ms of CPU to a 160 ms training step
+# on 2 cores (docs/cluster.md, "Overlap").
 shape() {
   local exec_in="$1" dev="$2" rate="$3"
   if [ "$rate" = "none" ]; then
@@ -72,7 +75,7 @@ shape() {
   local bits
   bits=$(rate_bits "$rate")
   local burst=$(( bits / 8 / 1000 ))
-  (( burst < 65536 )) && burst=65536
+  (( burst < 70000 )) && burst=70000
   $exec_in tc qdisc replace dev "$dev" root tbf rate "$rate" burst "$burst" latency 100ms
 }
 

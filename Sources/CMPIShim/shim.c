@@ -8,6 +8,9 @@
 MPI_Comm CMPIShim_COMM_WORLD(void) { return MPI_COMM_WORLD; }
 MPI_Comm CMPIShim_COMM_SELF(void) { return MPI_COMM_SELF; }
 MPI_Comm CMPIShim_COMM_NULL(void) { return MPI_COMM_NULL; }
+int CMPIShim_comm_split_shared(MPI_Comm comm, int key, MPI_Comm *out) {
+    return MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, key, MPI_INFO_NULL, out);
+}
 MPI_Request CMPIShim_REQUEST_NULL(void) { return MPI_REQUEST_NULL; }
 MPI_Errhandler CMPIShim_ERRORS_RETURN(void) { return MPI_ERRORS_RETURN; }
 void *CMPIShim_IN_PLACE(void) { return MPI_IN_PLACE; }

@@ -87,6 +87,21 @@ public final class Communicator: Sendable, CustomStringConvertible {
                                 ledger: ledger ?? self.ledger, owned: true)
     }
 
+    /// How many processes of this communicator share this process's node (its shared-memory
+    /// group). Collective: every process must call it.
+    ///
+    /// The corresponding MPI function is `MPI_Comm_split_type` with `MPI_COMM_TYPE_SHARED`.
+    public func nodeLocalSize() throws(MPIError) -> Int {
+        try ensureActive("Communicator.nodeLocalSize")
+        var local: MPI_Comm? = mpiCommNull
+        try check(mpi_comm_split_shared(handle.raw, CInt(rank), &local), "MPI_Comm_split_type")
+        var size: CInt = 0
+        let rc = mpi_comm_size(local, &size)
+        _ = mpi_comm_free(&local)
+        try check(rc, "MPI_Comm_size")
+        return Int(size)
+    }
+
     /// Blocks until every process of the communicator has called it.
     ///
     /// The corresponding MPI function is `MPI_Barrier`.

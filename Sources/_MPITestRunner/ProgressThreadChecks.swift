@@ -4,7 +4,8 @@ import MPIShim
 /// The progress thread (`MPIRuntime.startProgressThread`): a large nonblocking all-reduce left
 /// alone for 200 ms (no MPI call on this thread) has not completed without the thread — Open MPI
 /// moves it only inside MPI calls — and has completed with it. Also: the in-flight count returns
-/// to zero, and bad intervals and a second start are refused.
+/// to zero, bad intervals and a second start are refused, and every rank counts the others as
+/// node-local (`nodeLocalSize`, one machine).
 func runProgressThreadChecks(_ world: Communicator, _ checker: inout Checker) throws {
     let g = world.size, r = world.rank
     let n = 1 << 20  // 4 MiB: many fragments and rounds on every transport
@@ -21,6 +22,8 @@ func runProgressThreadChecks(_ world: Communicator, _ checker: inout Checker) th
     }
 
     try checker.expect(MPIRuntime.progressThreadRunning, false, "no progress thread before it is started")
+    // One machine: every rank shares this node (what `dion train` sizes its default interval by).
+    try checker.expect(try world.nodeLocalSize(), g, "ranks on this node")
     let without = try leftAlone("without the thread")
     // One rank has nothing to move; with several, nothing moved while no MPI call ran.
     try checker.expect(without, g == 1, "without the thread, completed after 200 ms and one MPI_Test")

@@ -30,7 +30,9 @@ struct TrainOverlapTests {
           arguments: [("dp=4", ["--optimizer", "dion"]), ("fsdp=4", ["--optimizer", "dion"]),
                       ("dp=2,fsdp=2", ["--optimizer", "dion", "--grad-accum", "2"]),
                       ("dp=2,fsdp=2", ["--optimizer", "adamw", "--grad-clip", "0.5"]),
-                      ("fsdp=2,tp=2", ["--optimizer", "dion"]), ("dp=4", ["--optimizer", "dion", "--sync", "compressed", "--rank-fraction", "1/8"])])
+                      ("fsdp=2,tp=2", ["--optimizer", "dion"]), ("dp=4", ["--optimizer", "dion", "--sync", "compressed", "--rank-fraction", "1/8"]),
+                      // The progress thread on (4 ranks on this machine's cores leave it off by default).
+                      ("dp=2,fsdp=2", ["--optimizer", "adamw", "--progress-interval", "100"])])
     func identical(mesh: String, extra: [String]) throws {
         let on = try Self.train(mesh: mesh, overlap: "on", extra: extra)
         let off = try Self.train(mesh: mesh, overlap: "off", extra: extra)

@@ -15,6 +15,9 @@ MPI_Comm CMPIShim_COMM_WORLD(void);
 MPI_Comm CMPIShim_COMM_SELF(void);
 // MPI_COMM_NULL is a macro casting &ompi_mpi_comm_null.
 MPI_Comm CMPIShim_COMM_NULL(void);
+// MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, key, MPI_INFO_NULL, out): MPI_INFO_NULL is a macro
+// casting &ompi_mpi_info_null, so the call is made here.
+int CMPIShim_comm_split_shared(MPI_Comm comm, int key, MPI_Comm *out);
 // MPI_REQUEST_NULL is a macro casting &ompi_request_null.
 MPI_Request CMPIShim_REQUEST_NULL(void);
 // MPI_ERRORS_RETURN is a macro casting &ompi_mpi_errors_return.

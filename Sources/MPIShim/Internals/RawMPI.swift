@@ -92,6 +92,10 @@ func mpi_comm_dup(_ comm: MPI_Comm?, _ out: inout MPI_Comm?) -> CInt { MPI_Comm_
 
 func mpi_comm_free(_ comm: inout MPI_Comm?) -> CInt { MPI_Comm_free(&comm) }
 
+func mpi_comm_split_shared(_ comm: MPI_Comm?, _ key: CInt, _ out: inout MPI_Comm?) -> CInt {
+    CMPIShim_comm_split_shared(comm, key, &out)
+}
+
 func mpi_comm_set_errhandler_return(_ comm: MPI_Comm?) -> CInt {
     MPI_Comm_set_errhandler(comm, CMPIShim_ERRORS_RETURN())
 }
