@@ -38,6 +38,32 @@ struct LedgerTests {
         #expect(ledger.recordCount == 0 && ledger.grandTotal().calls == 0)
     }
 
+    @Test("totals since a snapshot: exactly what was recorded after it, durations from its ticks; a reset counts from zero")
+    func snapshotDifference() throws {
+        let ledger = CommunicationLedger()
+        let comm = try communicator(ledger)
+        let other = try MPIRuntime.world().duplicate(label: "u", ledger: ledger)
+        comm.record(.allReduce, .float32, count: 10, volume: TransferVolume(sent: 10, received: 10), startTicks: 0, endTicks: 5_000_000)
+        let snapshot = ledger.snapshot()
+        #expect(ledger.totalsByCommunicator(since: snapshot).isEmpty)
+        comm.record(.allGather, .float32, count: 4, volume: TransferVolume(sent: 3, received: 3), startTicks: 100, endTicks: 3_100)
+        comm.record(.allGather, .float32, count: 4, volume: TransferVolume(sent: 3, received: 3), startTicks: 200, endTicks: 1_200)
+        other.record(.barrier, .uint8, count: 0, volume: TransferVolume(sent: 0, received: 0), startTicks: 9, endTicks: 8)
+        let since = ledger.totalsByCommunicator(since: snapshot)
+        #expect(Set(since.keys) == ["t", "u"])
+        let t = try #require(since["t"])
+        #expect(t.calls == 2 && t.elements == 8 && t.bytesSent == 24 && t.bytesReceived == 24)
+        // 4,000 ticks at the current rate (the earlier 5,000,000 are not in it, whatever the rate was then).
+        let expected = 4_000 / ledger.calibration.ticksPerNanosecond()
+        #expect(abs(Double(t.nanoseconds) - expected) <= 0.01 * expected + 1, "\(t.nanoseconds) ns, expected ≈ \(expected)")
+        // An end that reads earlier than its start (two cores' counters) is 0, never a wrapped difference.
+        #expect(since["u"]?.calls == 1 && since["u"]?.nanoseconds == 0)
+        #expect(ledger.blockedNanoseconds(since: snapshot) == 0)
+        ledger.reset()
+        comm.record(.allReduce, .float32, count: 1, volume: TransferVolume(sent: 1, received: 1), startTicks: 0, endTicks: 10)
+        #expect(ledger.totalsByCommunicator(since: snapshot)["t"]?.calls == 1)
+    }
+
     @Test("an observer sees every record before it is stored")
     func observer() throws {
         let ledger = CommunicationLedger()

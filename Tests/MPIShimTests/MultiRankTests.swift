@@ -18,9 +18,9 @@ struct MultiRankTests {
         #expect(result.ranChecks(ranks: ranks, total: checks), "checks per rank \(result.checkCounts(ranks: ranks)): \(result)")
     }
 
-    /// A 4 MiB nonblocking all-reduce left alone for 200 ms: not completed without the progress
-    /// thread (Open MPI moves it only inside MPI calls), completed with it; the job then finalizes
-    /// cleanly (the thread stops first).
+    /// A 4 MiB nonblocking all-reduce left alone: not completed after 200 ms without the progress
+    /// thread (Open MPI moves it only inside MPI calls), completed after 2 s with it; the job then
+    /// finalizes cleanly (the thread stops first).
     @Test("the progress thread moves a nonblocking collective nobody polls", arguments: [1, 2, 4])
     func progressThread(ranks: Int) throws {
         let path = try #require(Self.runner, "_MPITestRunner was not built next to the tests")

@@ -64,6 +64,8 @@ final class LedgerRing: @unchecked Sendable {
     /// Slot of the next append (`appended % capacity`, kept without a division).
     var nextSlot = 0
     var totals: [RawKey: RawTotals] = [:]
+    /// Resets so far (a snapshot taken before one does not apply after it).
+    var generation = 0
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -114,5 +116,6 @@ final class LedgerRing: @unchecked Sendable {
         firstRetained = 0
         folded = 0
         totals = [:]
+        generation += 1
     }
 }
