@@ -154,7 +154,10 @@ EOF
   #   bypasses the shaped links);
   # - yield when idle: busy-polling ranks starve the veth's kernel work on 2 cores (4–8 ms per call);
   # - TCP keepalive on the runtime's connections (2 s idle, 3 probes 1 s apart): a host whose link is
-  #   cut is declared lost in ≈ 5 s and the job ends, instead of waiting minutes for TCP to give up.
+  #   cut is declared lost in ≈ 5 s and the job ends, instead of waiting minutes for TCP to give up;
+  # - the TCP transport without its emulated RDMA "put" (the default flags less put and hetero-rdma):
+  #   with it, two ranks sending to each other at once took turns, each direction at half the link's
+  #   rate (Scripts/bench/exchange.c: 2 MiB each way in 69 ms at 500 Mbit/s, 35 ms without it).
   cat > "$STATE/openmpi-params.conf" <<EOF
 orte_default_hostfile = $STATE/hostfile
 plm_rsh_agent = $STATE/nsrsh
@@ -165,6 +168,7 @@ mpi_yield_when_idle = 1
 oob_tcp_keepalive_time = 2
 oob_tcp_keepalive_intvl = 1
 oob_tcp_keepalive_probes = 3
+btl_tcp_flags = send,inplace,need-ack,need-csum
 EOF
   # mpirun itself runs on the first host, as on a real cluster's launch node: its connections to the
   # other hosts cross the shaped links, and it sees a host's loss as a real launcher would.
