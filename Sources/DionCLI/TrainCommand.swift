@@ -191,8 +191,8 @@ struct TrainCommand: ParsableCommand {
 
     /// The progress thread's interval without `--progress-interval`: 200 µs when the node has a core
     /// for each of its ranks, else off. Measured on the emulated cluster (docs/cluster.md, "Overlap"):
-    /// with one rank per core the thread took a dp=2 step from 220 to 180 ms; with 4 ranks on 2 cores
-    /// it made the step 7–10 % slower.
+    /// with one rank per core the thread took a dp=2 step from 302 to 232 ms (250 Mbit/s); with 4 ranks
+    /// on 2 cores it made the step 2–10 % slower.
     static func defaultProgressInterval(ranksOnNode: Int) -> UInt32 {
         ranksOnNode <= ProcessInfo.processInfo.activeProcessorCount ? 200 : 0
     }
