@@ -157,7 +157,9 @@ EOF
   #   cut is declared lost in ≈ 5 s and the job ends, instead of waiting minutes for TCP to give up;
   # - the TCP transport without its emulated RDMA "put" (the default flags less put and hetero-rdma):
   #   with it, two ranks sending to each other at once took turns, each direction at half the link's
-  #   rate (Scripts/bench/exchange.c: 2 MiB each way in 69 ms at 500 Mbit/s, 35 ms without it).
+  #   rate (Scripts/bench/exchange.c: 2 MiB each way in 69 ms at 500 Mbit/s, 35 ms without it);
+  # - reduce-scatter of equal blocks by recursive halving: Open MPI's default for it here (reduce to one
+  #   rank, then scatter) took 104 ms for 4 MiB over 2 hosts at 500 Mbit/s, recursive halving 38.5 ms.
   cat > "$STATE/openmpi-params.conf" <<EOF
 orte_default_hostfile = $STATE/hostfile
 plm_rsh_agent = $STATE/nsrsh
@@ -169,6 +171,8 @@ oob_tcp_keepalive_time = 2
 oob_tcp_keepalive_intvl = 1
 oob_tcp_keepalive_probes = 3
 btl_tcp_flags = send,inplace,need-ack,need-csum
+coll_tuned_use_dynamic_rules = 1
+coll_tuned_reduce_scatter_block_algorithm = 3
 EOF
   # mpirun itself runs on the first host, as on a real cluster's launch node: its connections to the
   # other hosts cross the shaped links, and it sees a host's loss as a real launcher would.
