@@ -195,7 +195,7 @@ struct CommBenchRunner {
         // 2048×2048 gradient costs more than a small-rank Dion step).
         let timedGradients = try (1...min(steps, 3)).map { try gradients($0) }
         let ledger = CommunicationLedger.shared
-        let before = ledger.grandTotal()
+        let before = ledger.snapshot()
         let quiet = CommunicationLedger()
         quiet.isEnabled = false
         let control = try mesh.world.duplicate(label: "bench-control", ledger: quiet)
@@ -207,13 +207,10 @@ struct CommBenchRunner {
             plannedBytes += planAfterStep.map { $0().reduce(0) { $0 + $1.bytesSent } } ?? plan.reduce(0) { $0 + $1.bytesSent }
         }
         let elapsed = MPIRuntime.wallTime() - start
-        let after = ledger.grandTotal()
-        let mine: [Double] = [Double(after.bytesSent - before.bytesSent) / Double(steps),
-                              Double(after.bytesReceived - before.bytesReceived) / Double(steps),
-                              Double(after.calls - before.calls) / Double(steps),
-                              elapsed / Double(steps), (after.seconds - before.seconds) / Double(steps),
-                              Double(plannedBytes) / Double(steps),
-                              (after.simulatedSeconds - before.simulatedSeconds) / Double(steps)]
+        let timed = ledger.grandTotal(since: before)
+        let mine: [Double] = [Double(timed.bytesSent) / Double(steps), Double(timed.bytesReceived) / Double(steps),
+                              Double(timed.calls) / Double(steps), elapsed / Double(steps), timed.seconds / Double(steps),
+                              Double(plannedBytes) / Double(steps), timed.simulatedSeconds / Double(steps)]
         let worst = try control.allReduced(mine, op: .max)
         return CommBenchResult(benchCase: c, rank: rank, bytesSent: Int(worst[0]), bytesReceived: Int(worst[1]),
                                predictedSent: Int(worst[5]), collectives: Int(worst[2]), stepSeconds: worst[3],

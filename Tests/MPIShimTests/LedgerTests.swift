@@ -38,7 +38,7 @@ struct LedgerTests {
         #expect(ledger.recordCount == 0 && ledger.grandTotal().calls == 0)
     }
 
-    @Test("totals since a snapshot: exactly what was recorded after it, durations from its ticks; a reset counts from zero")
+    @Test("totals since a snapshot, per communicator and in all: exactly what was recorded after it, durations from its ticks; a reset counts from zero")
     func snapshotDifference() throws {
         let ledger = CommunicationLedger()
         let comm = try communicator(ledger)
@@ -58,6 +58,8 @@ struct LedgerTests {
         #expect(abs(Double(t.nanoseconds) - expected) <= 0.01 * expected + 1, "\(t.nanoseconds) ns, expected ≈ \(expected)")
         // An end that reads earlier than its start (two cores' counters) is 0, never a wrapped difference.
         #expect(since["u"]?.calls == 1 && since["u"]?.nanoseconds == 0)
+        let grand = ledger.grandTotal(since: snapshot)
+        #expect(grand.calls == 3 && grand.bytesSent == 24 && grand.nanoseconds == t.nanoseconds)
         #expect(ledger.blockedNanoseconds(since: snapshot) == 0)
         ledger.reset()
         comm.record(.allReduce, .float32, count: 1, volume: TransferVolume(sent: 1, received: 1), startTicks: 0, endTicks: 10)

@@ -49,25 +49,20 @@ extension CommunicationLedger {
         return result
     }
 
+    /// The sum over every communicator of what was recorded after `snapshot`
+    /// (`totalsByCommunicator(since:)`): use it rather than subtracting two `grandTotal()`s, whose
+    /// durations are converted at the tick rates of their moments.
+    public func grandTotal(since snapshot: Snapshot) -> LedgerTotals {
+        var result = LedgerTotals()
+        for value in totalsByCommunicator(since: snapshot).values { result.add(value) }
+        return result
+    }
+
     /// Raw totals per label id, everything folded first, and the resets so far.
     private func rawTotalsByLabel() -> ([UInt16: RawTotals], Int) {
-        let (raw, generation) = ring.withLock { () -> ([RawKey: RawTotals], Int) in
-            ring.foldLocked()
-            return (ring.totals, ring.generation)
-        }
+        let (raw, generation) = foldedTotals()
         var byLabel: [UInt16: RawTotals] = [:]
         for (key, value) in raw { byLabel[key.labelID, default: RawTotals()].merge(value) }
         return (byLabel, generation)
-    }
-}
-
-extension RawTotals {
-    mutating func merge(_ other: RawTotals) {
-        calls += other.calls
-        elements += other.elements
-        bytesSent += other.bytesSent
-        bytesReceived += other.bytesReceived
-        ticks &+= other.ticks
-        simulatedSeconds += other.simulatedSeconds
     }
 }

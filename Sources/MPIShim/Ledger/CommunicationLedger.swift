@@ -138,10 +138,7 @@ public final class CommunicationLedger: Sendable {
 
     /// Totals per (operation, communicator, type), over every record since the last reset.
     public func totals() -> [LedgerKey: LedgerTotals] {
-        let raw = ring.withLock { () -> [RawKey: RawTotals] in
-            ring.foldLocked()
-            return ring.totals
-        }
+        let raw = foldedTotals().totals
         let rate = calibration.ticksPerNanosecond()
         var result: [LedgerKey: LedgerTotals] = [:]
         for (key, value) in raw {
@@ -156,6 +153,14 @@ public final class CommunicationLedger: Sendable {
                              datatype: MPIDatatype.allCases[Int(key.datatype)]), default: LedgerTotals()].add(totals)
         }
         return result
+    }
+
+    /// Every record folded into the raw totals, returned with the ledger's resets so far (one lock).
+    func foldedTotals() -> (totals: [RawKey: RawTotals], generation: Int) {
+        ring.withLock { () -> ([RawKey: RawTotals], Int) in
+            ring.foldLocked()
+            return (ring.totals, ring.generation)
+        }
     }
 
     /// Totals per communicator label (all operations and types together).

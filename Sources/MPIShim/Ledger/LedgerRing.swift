@@ -43,6 +43,16 @@ struct RawTotals {
         ticks &+= r.durationTicks
         if !r.simulatedSeconds.isNaN { simulatedSeconds += r.simulatedSeconds }
     }
+
+    /// Adds another group's totals (a communicator's operations and types together).
+    mutating func merge(_ other: RawTotals) {
+        calls += other.calls
+        elements += other.elements
+        bytesSent += other.bytesSent
+        bytesReceived += other.bytesReceived
+        ticks &+= other.ticks
+        simulatedSeconds += other.simulatedSeconds
+    }
 }
 
 /// The ledger's storage: a ring of `capacity` raw records and the totals of everything ever
