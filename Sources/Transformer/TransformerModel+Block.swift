@@ -33,6 +33,11 @@ extension TransformerModel {
 
     private var localHeads: Int { configuration.heads / tensorParallelSize }
 
+    /// A norm gain's gradient as the d×1 matrix its parameter is.
+    func gainGradient(_ g: [Float]) throws(TransformerError) -> Matrix {
+        try TransformerError.arithmetic { () throws(LinearAlgebraError) in try Matrix(rows: g.count, columns: 1, elements: g) }
+    }
+
     /// [wq; wk; wv] stacked by rows: this rank's (3·h·d_h)×d weight of the fused QKV projection.
     /// The three stay separate parameters (their own optimizer state, FSDP shards and tp rows);
     /// only the product is fused, so q, k, v equal the separate products up to fp32 rounding.
@@ -117,9 +122,7 @@ extension TransformerModel {
         let dGain2 = RMSNorm.backward(dm, x: c.middle, gain: w.mlpNorm.elements, inverseRMS: c.inverseRMS2, accumulatingInto: &d)
         // The MLP's gradients are final: send them now (with FSDP, their reduce-scatter runs behind
         // the attention's backward), the attention's at the end.
-        let gain2 = try TransformerError.arithmetic { () throws(LinearAlgebraError) in
-            try Matrix(rows: dGain2.count, columns: 1, elements: dGain2)
-        }
+        let gain2 = try gainGradient(dGain2)
         try source.accumulateGradients([(ids.mlpNorm, gain2), (ids.mlpInput, dW1), (ids.mlpOutput, dW2)])
         // Attention: y = o·Woᵀ; d is now the gradient at `middle`.
         pool.recycle(dm)
@@ -143,9 +146,7 @@ extension TransformerModel {
         pool.recycle(da)
         let width = dWqkv.rows / 3
         defer { pool.recycle(dWqkv, dWo, dW1, dW2) }
-        let gain1 = try TransformerError.arithmetic { () throws(LinearAlgebraError) in
-            try Matrix(rows: dGain1.count, columns: 1, elements: dGain1)
-        }
+        let gain1 = try gainGradient(dGain1)
         try source.accumulateGradients([(ids.attentionNorm, gain1), (ids.query, dWqkv.rows(0..<width)),
                                         (ids.key, dWqkv.rows(width..<(2 * width))),
                                         (ids.value, dWqkv.rows((2 * width)..<(3 * width))), (ids.attentionOutput, dWo)])

@@ -116,9 +116,7 @@ public struct TransformerModel: Sendable {
         var dx = pool.zeros(rows: x.rows, columns: x.columns)
         defer { pool.recycle(dHead, df, dx) }
         let dGain = RMSNorm.backward(df, x: x, gain: tail[0].elements, inverseRMS: inverse, accumulatingInto: &dx)
-        let gain = try TransformerError.arithmetic { () throws(LinearAlgebraError) in
-            try Matrix(rows: dGain.count, columns: 1, elements: dGain)
-        }
+        let gain = try gainGradient(dGain)
         try source.accumulateGradients([(parameters.finalNorm, gain), (parameters.head, dHead)])
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             try blockBackward(&dx, caches[l], layer: l, sequences: sequences, source: &source)
