@@ -135,6 +135,15 @@ final class CollectiveWatchdog: Sendable {
 }
 
 extension MPIRuntime {
+    /// Throws unless MPI provides `MPI_THREAD_MULTIPLE`, which `what` (a background thread making
+    /// MPI calls beside the main thread's) needs.
+    static func requireMultipleThreads(_ what: String, in function: String) throws(MPIError) {
+        guard providedThreadLevel == .multiple else {
+            throw .invalidArgument("\(what) needs MPI_THREAD_MULTIPLE; MPI provides "
+                                   + "\(providedThreadLevel?.description ?? "nothing")", in: function)
+        }
+    }
+
     /// Whether every collective first checks, across the ranks of its communicator, that all
     /// ranks issue the same operation, element type, count and root (`--debug-collectives`).
     /// A mismatch throws `MPIError.Code.collectiveMismatch` on every rank, naming the first
@@ -162,10 +171,7 @@ extension MPIRuntime {
                                    + "\(Int(maximumWatchdogTimeout))], got \(value)", in: "MPIRuntime.startCollectiveWatchdog")
         }
         let world = try world()
-        guard providedThreadLevel == .multiple else {
-            throw .invalidArgument("the watchdog needs MPI_THREAD_MULTIPLE; MPI provides "
-                                   + "\(providedThreadLevel?.description ?? "nothing")", in: "MPIRuntime.startCollectiveWatchdog")
-        }
+        try requireMultipleThreads("the watchdog", in: "MPIRuntime.startCollectiveWatchdog")
         let watchdog = try CollectiveWatchdog(world: world, timeout: timeout, period: Swift.min(period, timeout / 4))
         CollectiveGuards.watching.store(true, ordering: .relaxed)
         watchdog.start()

@@ -100,10 +100,7 @@ extension MPIRuntime {
                                    + "\(intervalMicroseconds)", in: "MPIRuntime.startProgressThread")
         }
         let world = try world()
-        guard providedThreadLevel == .multiple else {
-            throw .invalidArgument("the progress thread needs MPI_THREAD_MULTIPLE; MPI provides "
-                                   + "\(providedThreadLevel?.description ?? "nothing")", in: "MPIRuntime.startProgressThread")
-        }
+        try requireMultipleThreads("the progress thread", in: "MPIRuntime.startProgressThread")
         guard !ProgressThread.running.load(ordering: .relaxed) else {
             throw .invalidArgument("the progress thread already runs", in: "MPIRuntime.startProgressThread")
         }
