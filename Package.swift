@@ -42,6 +42,10 @@ let package = Package(
         .target(
             name: "CNormalLanes"
         ),
+        // The elementwise optimizers' update loops (Swift left them scalar: four arrays it cannot prove distinct).
+        .target(
+            name: "COptimizerKernels"
+        ),
         .systemLibrary(
             name: "CLAPACKE",
             pkgConfig: "lapacke",
@@ -67,7 +71,7 @@ let package = Package(
         ),
         .target(
             name: "Optimizers",
-            dependencies: ["LinearAlgebra", "DionCore"]
+            dependencies: ["LinearAlgebra", "COptimizerKernels", "DionCore"]
         ),
         .target(
             name: "Sharding",

@@ -26,7 +26,7 @@ enum ShardedStepSupport {
             }
         }
         if agreedByCaller { return gs.map { _ in nil } }
-        var bad: [Int32] = gs.map { $0.local.allSatisfy { $0.isFinite } ? 0 : 1 }
+        var bad: [Int32] = gs.map { Finiteness.allFinite($0.local) ? 0 : 1 }
         try mesh.world.allReduce(&bad, op: .max)
         if policy == .error && bad.contains(where: { $0 != 0 }) {
             throw OptimizerError(.nonFiniteGradient, "a gradient shard contains NaN or ±∞")

@@ -75,24 +75,8 @@ public struct Matrix: Sendable, Equatable, CustomStringConvertible {
         return m
     }
 
-    /// Whether every element is finite. Vectorized: x·0 is 0 for finite x and NaN otherwise, so
-    /// one NaN in a lane-wise sum of x·0 flags the matrix (one pass, 16 lanes at a time).
-    public var isFinite: Bool {
-        elements.withUnsafeBufferPointer { buffer in
-            var acc = SIMD16<Float>()
-            let n = buffer.count, vectorEnd = n - n % 16
-            var i = 0
-            while i < vectorEnd {
-                var v = SIMD16<Float>()
-                for lane in 0..<16 { v[lane] = buffer[i + lane] }
-                acc += v * 0
-                i += 16
-            }
-            var tail: Float = 0
-            while i < n { tail += buffer[i] * 0; i += 1 }
-            return !(acc.sum() + tail).isNaN
-        }
-    }
+    /// Whether every element is finite (`Finiteness.allFinite`, one vectorized pass).
+    public var isFinite: Bool { Finiteness.allFinite(elements) }
 
     /// Whether every element is zero.
     public var isZero: Bool { elements.allSatisfy { $0 == 0 } }

@@ -1,3 +1,4 @@
+import COptimizerKernels
 import Foundation
 import LinearAlgebra
 
@@ -63,6 +64,9 @@ public struct AdamW: Optimizer {
     public func step(parameter x: inout Matrix, gradient g: Matrix, state: inout State,
                      learningRate eta: Float) throws(OptimizerError) -> StepOutcome {
         try Check.sameShape(g, x)
+        try Check.sameStorage(g, "gradient", x)
+        try Check.sameStorage(state.m, "first moment", x)
+        try Check.sameStorage(state.v, "second moment", x)
         if let skipped = try Check.nonFinite(g, configuration.nonFinitePolicy) { return skipped }
         let c = configuration
         state.step += 1
@@ -70,13 +74,16 @@ public struct AdamW: Optimizer {
         let correction1 = 1 - powf(c.beta1, t)
         let correction2 = (1 - powf(c.beta2, t)).squareRoot()
         let decay = 1 - eta * c.weightDecay
-        for i in x.elements.indices {
-            let gi = g.elements[i]
-            let m = c.beta1 * state.m.elements[i] + (1 - c.beta1) * gi
-            let v = c.beta2 * state.v.elements[i] + (1 - c.beta2) * gi * gi
-            state.m.elements[i] = m
-            state.v.elements[i] = v
-            x.elements[i] = decay * x.elements[i] - (eta / correction1) * m / (v.squareRoot() / correction2 + c.epsilon)
+        // The formula above, term by term in the same order, in C (`COptimizerKernels`), where it vectorizes.
+        g.elements.withUnsafeBufferPointer { gp in
+            x.elements.withUnsafeMutableBufferPointer { xp in
+                state.m.elements.withUnsafeMutableBufferPointer { mp in
+                    state.v.elements.withUnsafeMutableBufferPointer { vp in
+                        COptimizerKernels_adamw(xp.baseAddress, mp.baseAddress, vp.baseAddress, gp.baseAddress, xp.count,
+                                                c.beta1, c.beta2, decay, eta / correction1, correction2, c.epsilon)
+                    }
+                }
+            }
         }
         return .applied
     }
@@ -118,15 +125,17 @@ public struct Lion: Optimizer {
     public func step(parameter x: inout Matrix, gradient g: Matrix, state: inout State,
                      learningRate eta: Float) throws(OptimizerError) -> StepOutcome {
         try Check.sameShape(g, x)
+        try Check.sameStorage(g, "gradient", x)
+        try Check.sameStorage(state.m, "momentum", x)
         if let skipped = try Check.nonFinite(g, configuration.nonFinitePolicy) { return skipped }
         let c = configuration
         let decay = 1 - eta * c.weightDecay
-        for i in x.elements.indices {
-            let gi = g.elements[i]
-            let blend = c.beta1 * state.m.elements[i] + (1 - c.beta1) * gi
-            let u: Float = blend > 0 ? 1 : (blend < 0 ? -1 : 0)
-            state.m.elements[i] = c.beta2 * state.m.elements[i] + (1 - c.beta2) * gi
-            x.elements[i] = decay * x.elements[i] - eta * u
+        g.elements.withUnsafeBufferPointer { gp in
+            x.elements.withUnsafeMutableBufferPointer { xp in
+                state.m.elements.withUnsafeMutableBufferPointer { mp in
+                    COptimizerKernels_lion(xp.baseAddress, mp.baseAddress, gp.baseAddress, xp.count, c.beta1, c.beta2, decay, eta)
+                }
+            }
         }
         state.step += 1
         return .applied

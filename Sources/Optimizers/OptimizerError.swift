@@ -110,6 +110,16 @@ enum Check {
         }
     }
 
+    /// Throws `shapeMismatch` unless `tensor` (a state tensor, or a gradient) has the parameter's
+    /// shape and as many elements: the C kernels trust the counts.
+    static func sameStorage(_ tensor: Matrix, _ name: String, _ parameter: Matrix) throws(OptimizerError) {
+        guard tensor.rows == parameter.rows, tensor.columns == parameter.columns,
+              tensor.elements.count == parameter.elements.count, parameter.elements.count == parameter.rows * parameter.columns else {
+            throw OptimizerError(.shapeMismatch, "\(name) \(tensor.rows)×\(tensor.columns) (\(tensor.elements.count) elements) does not "
+                                 + "match parameter \(parameter.rows)×\(parameter.columns) (\(parameter.elements.count) elements)")
+        }
+    }
+
     static func sameShape(_ gradient: Matrix, _ parameter: Matrix) throws(OptimizerError) {
         guard gradient.rows == parameter.rows, gradient.columns == parameter.columns else {
             throw OptimizerError(.shapeMismatch, "gradient \(gradient.rows)×\(gradient.columns) does not match parameter "

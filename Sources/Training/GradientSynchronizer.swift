@@ -1,3 +1,4 @@
+import LinearAlgebra
 import MPIShim
 import Sharding
 
@@ -108,7 +109,7 @@ final class GradientSynchronizer {
     /// The one finiteness vote: (loss, non-finite, stop) summed over the world in one 3-element
     /// all-reduce, so every rank takes the same branch.
     func agree(localLoss: Float, gradients: [ShardedMatrix], stop: Bool) throws(MPIError) -> Agreement {
-        let finite = localLoss.isFinite && gradients.allSatisfy { $0.local.allSatisfy { $0.isFinite } }
+        let finite = localLoss.isFinite && gradients.allSatisfy { Finiteness.allFinite($0.local) }
         var agreed: [Double] = [finite ? Double(localLoss) : 0, finite ? 0 : 1, stop ? 1 : 0]
         try mesh.world.allReduce(&agreed, op: .sum)
         return Agreement(loss: agreed[0] / Double(mesh.world.size), nonFinite: agreed[1] > 0,

@@ -7,6 +7,28 @@ struct LinearAlgebraTests {
 
     func maxAbsDiff(_ a: Matrix, _ b: Matrix) -> Float { zip(a.elements, b.elements).map { abs($0 - $1) }.max() ?? 0 }
 
+    @Test("allFinite flags one NaN or ±∞ at any position of any length, and nothing finite")
+    func finiteness() {
+        #expect(Finiteness.allFinite([Float]()))
+        let edge: [Float] = [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude, -0.0, 0]
+        #expect(Finiteness.allFinite(edge))
+        var checked = 0
+        for n in 1...40 {
+            let finite = (0..<n).map { Float($0) * 1e30 - 7 }
+            #expect(Finiteness.allFinite(finite))
+            for position in 0..<n {
+                for bad in [Float.nan, .infinity, -.infinity, -Float.nan] {
+                    var elements = finite
+                    elements[position] = bad
+                    #expect(!Finiteness.allFinite(elements), "\(bad) at \(position) of \(n)")
+                    checked += 1
+                }
+            }
+            #expect(Matrix(rows: 1, columns: n, repeating: 1).isFinite)
+        }
+        #expect(checked == 4 * (40 * 41 / 2))
+    }
+
     @Test("gemm with every transpose equals the naive product", arguments: [(false, false), (true, false), (false, true), (true, true)])
     func gemm(ta: Bool, tb: Bool) throws {
         let a = generator.matrix(stream: 1, rows: ta ? 4 : 3, columns: ta ? 3 : 4)

@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 import LinearAlgebra
 @testable import Optimizers
 
@@ -52,6 +53,70 @@ struct PropertyTests {
             let expected = (1 - 0.001) * x0.elements[i] - 0.01 * g.elements[i] / (abs(g.elements[i]) + 1e-8)
             #expect(abs(x.elements[i] - expected) < 1e-6)
         }
+    }
+
+    @Test("AdamW's and Lion's C loops give the scalar formula's bits, over several steps and an odd size")
+    func elementwiseKernelsBitExact() throws {
+        let c = try AdamW.Configuration(beta1: 0.9, beta2: 0.95, weightDecay: 0.01, epsilon: 1e-8)
+        let adam = AdamW(c)
+        var x = random(37, 29, stream: 20)
+        var state = try adam.initialState(for: x)
+        var (ex, em, ev) = (x.elements, state.m.elements, state.v.elements)
+        for step in 1...3 {
+            let g = random(37, 29, stream: 20 + UInt64(step))
+            let eta: Float = 0.004
+            _ = try adam.step(parameter: &x, gradient: g, state: &state, learningRate: eta)
+            let t = Float(step)
+            let correction1 = 1 - powf(c.beta1, t), correction2 = (1 - powf(c.beta2, t)).squareRoot()
+            let decay = 1 - eta * c.weightDecay
+            for i in ex.indices {  // the formula, scalar and unfused
+                let gi = g.elements[i]
+                em[i] = c.beta1 * em[i] + (1 - c.beta1) * gi
+                ev[i] = c.beta2 * ev[i] + (1 - c.beta2) * gi * gi
+                ex[i] = decay * ex[i] - (eta / correction1) * em[i] / (ev[i].squareRoot() / correction2 + c.epsilon)
+            }
+            #expect(x.elements == ex && state.m.elements == em && state.v.elements == ev, "AdamW step \(step)")
+        }
+        let lion = Lion(try Lion.Configuration())
+        var y = random(5, 13, stream: 30)
+        var lionState = try lion.initialState(for: y)
+        var (ey, lm) = (y.elements, lionState.m.elements)
+        let g = random(5, 13, stream: 31)
+        _ = try lion.step(parameter: &y, gradient: g, state: &lionState, learningRate: 0.01)
+        let lc = lion.configuration
+        for i in ey.indices {
+            let blend = lc.beta1 * lm[i] + (1 - lc.beta1) * g.elements[i]
+            lm[i] = lc.beta2 * lm[i] + (1 - lc.beta2) * g.elements[i]
+            ey[i] = (1 - 0.01 * lc.weightDecay) * ey[i] - 0.01 * (blend > 0 ? 1 : (blend < 0 ? -1 : 0))
+        }
+        #expect(y.elements == ey && lionState.m.elements == lm)
+    }
+
+    @Test("AdamW and Lion refuse a state of another size (as a crafted checkpoint would give), untouched")
+    func elementwiseStateMismatch() throws {
+        let adam = AdamW(try AdamW.Configuration())
+        var x = random(4, 6, stream: 40)
+        let x0 = x
+        let g = random(4, 6, stream: 41)
+        var state = try adam.initialState(for: x)
+        state.v = Matrix(rows: 2, columns: 3)
+        let s0 = state
+        #expect((#expect(throws: OptimizerError.self) {
+            try adam.step(parameter: &x, gradient: g, state: &state, learningRate: 0.1)
+        })?.code == .shapeMismatch)
+        #expect(x == x0 && state == s0)
+        state = try adam.initialState(for: x)
+        state.m.elements.removeLast()  // right shape, wrong storage
+        #expect((#expect(throws: OptimizerError.self) {
+            try adam.step(parameter: &x, gradient: g, state: &state, learningRate: 0.1)
+        })?.code == .shapeMismatch)
+        let lion = Lion(try Lion.Configuration())
+        var lionState = try lion.initialState(for: x)
+        lionState.m = Matrix(rows: 6, columns: 4)
+        #expect((#expect(throws: OptimizerError.self) {
+            try lion.step(parameter: &x, gradient: g, state: &lionState, learningRate: 0.1)
+        })?.code == .shapeMismatch)
+        #expect(x == x0)
     }
 
     @Test("a rank-deficient power iteration falls back instead of producing NaN")
