@@ -73,12 +73,22 @@ final class GradientSynchronizer {
         }
         let bucket = indices.filter { averagedHere[$0] }
         guard mesh.shape.replicate > 1, !bucket.isEmpty else { return }
-        let message = ConcatenatedCollective.concatenated(gradients.map(\.local), bucket)
-        let flight = InFlightCollective(try mesh.communicator(.replicate).iAllReduce(message, op: .average), indices: bucket)
+        let total = bucket.reduce(0) { $0 + gradients[$1].local.count }
+        // The bucket is packed straight into the request's buffer and read back from it (no copies in between).
+        let request = try mesh.communicator(.replicate).iAllReduce(count: total, op: .average) { (message: UnsafeMutableBufferPointer<Float>) in
+            var offset = 0
+            for i in bucket {
+                gradients[i].local.withUnsafeBufferPointer { block in
+                    _ = UnsafeMutableBufferPointer(rebasing: message[offset..<(offset + block.count)]).initialize(fromContentsOf: block)
+                    offset += block.count
+                }
+            }
+        }
+        let flight = InFlightCollective(request, indices: bucket)
         if overlap {
             pending.append(flight)
         } else {
-            Self.write(try flight.wait(), into: &gradients, bucket)
+            try Self.write(flight, into: &gradients)
         }
     }
 
@@ -93,8 +103,7 @@ final class GradientSynchronizer {
         lastMicroBatch = true
         try dispatch(gradients.indices.filter { !dispatched[$0] }, gradients: &gradients)
         while !pending.isEmpty {
-            let flight = pending.removeFirst()
-            Self.write(try flight.wait(), into: &gradients, flight.indices)
+            try Self.write(pending.removeFirst(), into: &gradients)
         }
     }
 
@@ -135,14 +144,17 @@ final class GradientSynchronizer {
         for i in gradients.indices { gradients[i].block.scale(factor) }
     }
 
-    /// Writes the averaged bucket `message` back into the shards `indices` it was concatenated
-    /// from (`ConcatenatedCollective.concatenated`), in place.
-    private static func write(_ message: [Float], into gradients: inout [ShardedMatrix], _ indices: [Int]) {
-        var offset = 0
-        for i in indices {
-            let count = gradients[i].local.count
-            gradients[i].local.replaceSubrange(0..<count, with: message[offset..<(offset + count)])
-            offset += count
+    /// Waits for the averaged bucket `flight` and writes it back into the shards it was packed
+    /// from (in `flight.indices` order), in place.
+    private static func write(_ flight: InFlightCollective, into gradients: inout [ShardedMatrix]) throws(MPIError) {
+        try flight.wait { message in
+            var offset = 0
+            for i in flight.indices {
+                gradients[i].local.withUnsafeMutableBufferPointer { block in
+                    _ = block.update(fromContentsOf: UnsafeBufferPointer(rebasing: message[offset..<(offset + block.count)]))
+                    offset += block.count
+                }
+            }
         }
     }
 }

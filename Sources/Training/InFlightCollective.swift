@@ -52,4 +52,13 @@ final class InFlightCollective {
         defer { result = nil }
         return result ?? []
     }
+
+    /// Blocks until it completes and hands the received data to `body` without copying it (once).
+    ///
+    /// The corresponding MPI function is `MPI_Wait`.
+    func wait<R>(reading body: (UnsafeBufferPointer<Float>) -> R) throws(MPIError) -> R {
+        if let pending = request.take() { return try pending.wait(reading: body) }
+        defer { result = nil }
+        return (result ?? []).withUnsafeBufferPointer(body)
+    }
 }

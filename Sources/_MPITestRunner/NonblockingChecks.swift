@@ -28,5 +28,18 @@ func runNonblockingChecks(_ world: Communicator, _ checker: inout Checker) throw
     let expectedScatter = (0..<2).map { j in Double((0..<g).reduce(0) { $0 + $1 + 2 * r + j }) }
     try checker.expect(try scatter.wait(), expectedScatter, "iReduceScatter")
     try checker.expect(try average.wait(), expectedSum.map { $0 / Float(g) }, "iAllReduce average")
+
+    // Packed in place (the fill writes the request's buffer) and read in place (wait(reading:)).
+    var filled = 0
+    let packed = try world.iAllReduce(count: n, op: .average) { (message: UnsafeMutableBufferPointer<Float>) in
+        for i in message.indices { message[i] = data[i] }
+        filled = message.count
+    }
+    let read = try packed.wait { result in Array(result) }
+    try checker.expect(filled, n, "iAllReduce(count:fill:) hands the fill all \(n) elements")
+    try checker.expect(read, expectedSum.map { $0 / Float(g) }, "iAllReduce(count:fill:) average, read by wait(reading:)")
+    let empty = try world.iAllReduce(count: 0, op: .sum) { (message: UnsafeMutableBufferPointer<Double>) in filled = message.count }
+    try checker.expect(try empty.wait { $0.count }, 0, "an empty packed iAllReduce")
+    try checker.expect(filled, 0, "the empty fill saw no elements")
     try world.barrier()
 }

@@ -4,17 +4,29 @@ extension Communicator {
     ///
     /// The corresponding MPI function is `MPI_Iallreduce` with `MPI_IN_PLACE`.
     public func iAllReduce<T: MPIScalar>(_ buffer: consuming [T], op: ReductionOp = .sum) throws(MPIError) -> Request<T> {
+        try iAllReduce(count: buffer.count, op: op) { message in _ = message.initialize(from: buffer) }
+    }
+
+    /// Starts an all-reduce of a `count`-element message that `fill` writes straight into the
+    /// request's own buffer (no array in between), and returns at once. `fill` must write every
+    /// element; it runs after the arguments are checked and before MPI starts.
+    ///
+    /// The corresponding MPI function is `MPI_Iallreduce` with `MPI_IN_PLACE`.
+    public func iAllReduce<T: MPIScalar>(count elementCount: Int, op: ReductionOp = .sum,
+                                         fill: (UnsafeMutableBufferPointer<T>) -> Void) throws(MPIError) -> Request<T> {
         let function = "Communicator.iAllReduce"
         try ensureActive(function)
         try checkReduction(op, T.mpiDatatype, function)
-        let count = try cCount(buffer.count, "element count", function)
+        let count = try cCount(elementCount, "element count", function)
         if CollectiveGuards.debugChecks.load(ordering: .relaxed) && !isGuardShadow {
             try verifyAgreement(CollectiveFingerprint(operation: .iAllReduce, datatype: T.mpiDatatype,
-                                                      count: Int64(buffer.count), root: -1))
+                                                      count: Int64(elementCount), root: -1))
         }
-        var request = Request<T>(communicator: self, operation: .iAllReduce, reduction: op, elementCount: buffer.count,
-                                 volume: RingCost.allReduce(count: buffer.count, groupSize: size, rank: rank),
-                                 sendBuffer: .owned(count: 0), receiveBuffer: .ownedCopy(of: buffer))
+        let message = UnsafeMutableBufferPointer<T>.owned(count: elementCount)
+        fill(message)
+        var request = Request<T>(communicator: self, operation: .iAllReduce, reduction: op, elementCount: elementCount,
+                                 volume: RingCost.allReduce(count: elementCount, groupSize: size, rank: rank),
+                                 sendBuffer: .owned(count: 0), receiveBuffer: message)
         try check(mpi_iallreduce(mpiInPlace, address(request.receiveBuffer), count, T.mpiDatatype.handle, op.handle,
                                  handle.raw, &request.handle), "MPI_Iallreduce")
         return request

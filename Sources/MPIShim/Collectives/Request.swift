@@ -85,24 +85,38 @@ public struct Request<T: MPIScalar>: ~Copyable {
     ///
     /// The corresponding MPI function is `MPI_Wait`.
     public consuming func wait() throws(MPIError) -> [T] {
-        if !finished {
-            let guarded = CollectiveGuards.watching.load(ordering: .relaxed) && !communicator.isGuardShadow
-            if guarded {
-                let label = communicator.label, operation = self.operation
-                CollectiveGuards.current.withLock { $0 = (operation, label, MonotonicClock.nanoseconds()) }
-                CollectiveGuards.inCollective.store(true, ordering: .releasing)
-            }
-            let entered = MonotonicClock.ticks()
-            let rc = Self.wait(for: &handle, policy: WaitPolicy.current)
-            communicator.ledger.addBlocked(ticks: MonotonicClock.elapsed(from: entered, to: MonotonicClock.ticks()))
-            if guarded { communicator.leaveGuards() }
-            if rc != MPI_SUCCESS {
-                failed = true
-                throw makeMPIError(rc, function: "MPI_Wait")
-            }
-            markCompleted()
-        }
+        try complete()
         return Array(receiveBuffer)
+    }
+
+    /// Blocks until the collective completes and hands its result to `body` without copying it.
+    /// The buffer is valid only inside `body`; the request is gone afterwards.
+    ///
+    /// The corresponding MPI function is `MPI_Wait`.
+    public consuming func wait<R>(reading body: (UnsafeBufferPointer<T>) -> R) throws(MPIError) -> R {
+        try complete()
+        return body(UnsafeBufferPointer(receiveBuffer))
+    }
+
+    /// Waits (as `WaitPolicy.current` says) unless the collective has finished, counting the time
+    /// as blocked.
+    private mutating func complete() throws(MPIError) {
+        guard !finished else { return }
+        let guarded = CollectiveGuards.watching.load(ordering: .relaxed) && !communicator.isGuardShadow
+        if guarded {
+            let label = communicator.label, operation = self.operation
+            CollectiveGuards.current.withLock { $0 = (operation, label, MonotonicClock.nanoseconds()) }
+            CollectiveGuards.inCollective.store(true, ordering: .releasing)
+        }
+        let entered = MonotonicClock.ticks()
+        let rc = Self.wait(for: &handle, policy: WaitPolicy.current)
+        communicator.ledger.addBlocked(ticks: MonotonicClock.elapsed(from: entered, to: MonotonicClock.ticks()))
+        if guarded { communicator.leaveGuards() }
+        if rc != MPI_SUCCESS {
+            failed = true
+            throw makeMPIError(rc, function: "MPI_Wait")
+        }
+        markCompleted()
     }
 }
 
