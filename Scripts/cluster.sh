@@ -241,12 +241,22 @@ cmd_kill_host() {
   need_up
   local ns="$1"
   [[ "$ns" =~ ^${NS_PREFIX}[0-9]+$ ]] && ip netns list | grep -q "^$ns\b" || die "kill-host: no host '$ns'"
-  local pids
+  local pids killed="" round
   pids=$(ip netns pids "$ns")
   [ -n "$pids" ] || die "kill-host: nothing runs on $ns"
-  # shellcheck disable=SC2086
-  kill -KILL $pids
-  echo "cluster: killed $(echo $pids | wc -w) processes on $ns"
+  # Kill, then list again until the host is empty: a process forked between the listing and the
+  # kill would otherwise survive it (at most 50 rounds, 5 s).
+  for round in $(seq 1 50); do
+    [ -n "$pids" ] || break
+    # shellcheck disable=SC2086
+    killed="$killed $(ps -o pid=,comm= -p "$(echo $pids | tr ' ' ',')" 2>/dev/null | awk '{printf "%s:%s ", $1, $2}')"
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true
+    sleep 0.1
+    pids=$(ip netns pids "$ns")
+  done
+  [ -z "$pids" ] || die "kill-host: processes $pids still run on $ns after 5 s of SIGKILL"
+  echo "cluster: killed on $ns:$killed"
 }
 
 case "${1:-}" in

@@ -107,6 +107,7 @@ extension Trainer {
             }
             output.print("trace: \(tracePath)")
         }
+        output.flush()
         return summary
     }
 

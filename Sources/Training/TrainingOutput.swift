@@ -17,6 +17,8 @@ public final class TrainingOutput {
     private let encoder: JSONEncoder
     /// The first failed metrics write or encoding; `nil` while every record made it.
     private(set) var metricsFailure: TrainingError?
+    /// Rank 0's standard output (`nil` on the other ranks).
+    private let console: ConsoleWriter?
 
     /// - Throws: `TrainingError.io` when the metrics file cannot be created.
     /// - Parameter append: continue an existing metrics file (a resumed run) instead of replacing it.
@@ -25,6 +27,7 @@ public final class TrainingOutput {
         writesMetrics = metricsPath != nil
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        console = active ? ConsoleWriter() : nil
         guard active, let metricsPath else {
             metrics = nil
             return
@@ -61,12 +64,16 @@ public final class TrainingOutput {
         }
     }
 
+    deinit { console?.close() }
+
+    /// Writes `line` to standard output, on rank 0, from the console thread (`ConsoleWriter`):
+    /// unbuffered, so it shows up under mpirun as it happens, and never holding up the step.
     func print(_ line: String) {
-        guard active else { return }
-        // Unbuffered, so progress shows up under mpirun as it happens; best effort (a closed or
-        // full standard output must not end the run, as FileHandle.write would).
-        _ = DurableFile.writeAll(Array((line + "\n").utf8), to: STDOUT_FILENO)
+        console?.enqueue(line, droppable: false)
     }
+
+    /// Blocks until every line printed so far is written.
+    func flush() { console?.drain() }
 
     /// `step 10/200 | loss 3.4521 | val 3.5012 | lr 2.00e-02 | 12345 tok/s | comm 1.23 MB/step | compute 0.31 s, comm 0.05 s (exposed 0.02 s)`:
 /// compute is the time not blocked in MPI, comm the collectives' total duration, exposed the time blocked.
@@ -79,7 +86,7 @@ public final class TrainingOutput {
             + " (exposed \(fixed(r.exposed_comm_seconds, 3)) s)"
         if let simulated = r.simulated_comm_seconds { line += " (simulated \(String(format: "%.2e", simulated)) s)" }
         if r.skipped { line += " | SKIPPED (non-finite)" }
-        print(line)
+        console?.enqueue(line, droppable: true)
     }
 
     /// The end-of-run table.

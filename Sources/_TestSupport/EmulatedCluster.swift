@@ -59,8 +59,9 @@ public struct EmulatedCluster: Sendable {
     /// Takes `host`'s link down or up.
     public func setLink(_ host: String, up: Bool) throws { _ = try Self.run([Self.script, "link", host, up ? "up" : "down"]) }
 
-    /// SIGKILLs every process on `host`.
-    public func killHost(_ host: String) throws { _ = try Self.run([Self.script, "kill-host", host]) }
+    /// SIGKILLs every process on `host` until none is left; returns what was killed ("pid:command …").
+    @discardableResult
+    public func killHost(_ host: String) throws -> String { try Self.run([Self.script, "kill-host", host]) }
 
     /// Runs a command to completion and returns its standard output; throws on a non-zero exit.
     @discardableResult

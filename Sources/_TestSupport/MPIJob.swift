@@ -7,6 +7,10 @@ import Foundation
 /// silently. The child therefore gets a scrubbed environment plus the settings that let
 /// `mpirun` run as root and oversubscribe 2 cores.
 public struct MPIJob: Sendable {
+    /// How many checks `_MPITestRunner collectives` runs in all ranks together, by rank count (the
+    /// shared-memory, guarded and cross-host tests assert the same numbers).
+    public static let collectiveChecks: [Int: Int] = [1: 218, 2: 482, 4: 1124]
+
     /// The outcome of one `mpirun`.
     public struct Result: Sendable, CustomStringConvertible {
         /// Exit status of `mpirun` (or the signal that ended it).

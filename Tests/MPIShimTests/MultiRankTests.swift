@@ -9,8 +9,9 @@ import _TestSupport
 struct MultiRankTests {
     static let runner = MPIJob.builtProduct("_MPITestRunner")
 
-    @Test("every collective on every rank", arguments: [(1, 218), (2, 482), (4, 1124)])
-    func collectives(ranks: Int, checks: Int) throws {
+    @Test("every collective on every rank", arguments: [1, 2, 4])
+    func collectives(ranks: Int) throws {
+        let checks = try #require(MPIJob.collectiveChecks[ranks])
         let path = try #require(Self.runner, "_MPITestRunner was not built next to the tests")
         let result = try MPIJob(executable: path, arguments: ["collectives"], ranks: ranks, timeout: 180).run()
         #expect(!result.timedOut, "\(result)")

@@ -1,0 +1,98 @@
+import Checkpointing
+import Foundation
+
+/// Rank 0's standard output, written by a thread of its own so that a slow reader never holds up
+/// a training step.
+///
+/// Under `mpirun` a rank's standard output is a pseudo-terminal that the launcher drains; when it
+/// falls behind, `write` blocks. On the emulated cluster, printing a line per 1 ms step, rank 0
+/// sat seconds at a time in the terminal write while every other rank waited for it inside a
+/// collective, until the watchdog ended the job (issue #17's flaky `hostKilled` test). Here the
+/// step only appends the line to a queue. Progress lines are droppable: with `backlogLimit` lines
+/// already waiting, a new one is counted instead of queued, and a note saying how many were left
+/// out precedes the next line that is queued. Every other line (checkpoints, the summary) is
+/// always written, in order.
+final class ConsoleWriter: @unchecked Sendable {
+    /// Lines waiting before progress lines are left out.
+    static let backlogLimit = 256
+
+    private let descriptor: CInt
+    private let condition = NSCondition()
+    // Guarded by `condition`:
+    private var queue: [String] = []
+    private var leftOut = 0
+    private var busy = false
+    private var closing = false
+    private var finished = false
+    private var leftOutInAll = 0
+
+    /// Starts the writer thread for `descriptor` (standard output unless a test says otherwise).
+    init(descriptor: CInt = STDOUT_FILENO) {
+        self.descriptor = descriptor
+        let thread = Thread { [self] in self.run() }
+        thread.name = "console-writer"
+        thread.start()
+    }
+
+    /// Queues `line`; a `droppable` line is left out when `backlogLimit` lines are waiting.
+    func enqueue(_ line: String, droppable: Bool) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closing else { return }
+        if droppable && queue.count >= Self.backlogLimit {
+            leftOut += 1
+            leftOutInAll += 1
+            return
+        }
+        if leftOut > 0 {
+            queue.append("(\(leftOut) progress line\(leftOut == 1 ? "" : "s") not shown: standard output fell behind)")
+            leftOut = 0
+        }
+        queue.append(line)
+        condition.broadcast()
+    }
+
+    /// Progress lines left out so far.
+    var totalLeftOut: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return leftOutInAll
+    }
+
+    /// Blocks until every queued line is written.
+    func drain() {
+        condition.lock()
+        while !queue.isEmpty || busy { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Writes what is queued, then stops the thread; later lines are ignored. The thread holds
+    /// the writer until then: its owner must call this (`TrainingOutput` does in its `deinit`).
+    func close() {
+        condition.lock()
+        closing = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    private func run() {
+        condition.lock()
+        while true {
+            while queue.isEmpty && !closing { condition.wait() }
+            if queue.isEmpty { break }
+            let batch = queue
+            queue.removeAll(keepingCapacity: true)
+            busy = true
+            condition.unlock()
+            // Best effort: a closed or full standard output must not end the run.
+            _ = DurableFile.writeAll(Array((batch.joined(separator: "\n") + "\n").utf8), to: descriptor)
+            condition.lock()
+            busy = false
+            condition.broadcast()
+        }
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+@testable import Training
+
+@Suite("Rank 0's console writer")
+struct ConsoleWriterTests {
+    /// Everything readable from `descriptor` until end of file.
+    static func readAll(_ descriptor: CInt) -> String {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @Test("a reader that stops reading holds up no caller: progress lines beyond the backlog are left out and counted, every other line arrives in order")
+    func slowReader() throws {
+        var ends: [CInt] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        let writer = ConsoleWriter(descriptor: ends[1])
+        // Nobody reads yet: the pipe (64 KiB) fills, the thread blocks in write, the queue fills.
+        let progress = 20_000
+        for i in 0..<progress {
+            writer.enqueue("step \(i) " + String(repeating: "x", count: 80), droppable: true)
+            if i % 5000 == 0 { writer.enqueue("checkpoint \(i / 5000)", droppable: false) }
+        }
+        writer.enqueue("summary", droppable: false)
+        let leftOut = writer.totalLeftOut
+        #expect(leftOut > 0 && leftOut < progress, "left out \(leftOut)")
+        nonisolated(unsafe) var text = ""
+        let readEnd = ends[0]
+        let done = DispatchSemaphore(value: 0)
+        Thread { text = Self.readAll(readEnd); done.signal() }.start()
+        writer.close()
+        close(ends[1])
+        done.wait()
+        close(ends[0])
+        let lines = text.split(separator: "\n").map(String.init)
+        // Every line that was not left out arrived, in order, whole.
+        let steps = lines.filter { $0.hasPrefix("step ") }
+        #expect(steps.count + leftOut == progress, "\(steps.count) written + \(leftOut) left out")
+        let numbers = steps.compactMap { Int($0.dropFirst(5).prefix { $0.isNumber }) }
+        #expect(numbers == numbers.sorted() && numbers.count == steps.count)
+        #expect(steps.allSatisfy { $0.hasSuffix(String(repeating: "x", count: 80)) })
+        #expect(lines.filter { $0.hasPrefix("checkpoint ") } == (0..<4).map { "checkpoint \($0)" })
+        #expect(lines.last == "summary")
+        // The notes account for every line left out.
+        let noted = lines.compactMap { line -> Int? in
+            guard line.hasPrefix("("), line.contains("not shown: standard output fell behind") else { return nil }
+            return Int(line.dropFirst().prefix { $0.isNumber })
+        }
+        #expect(!noted.isEmpty && noted.reduce(0, +) == leftOut, "notes \(noted), left out \(leftOut)")
+    }
+
+    @Test("drain waits for every queued line; lines after close are ignored")
+    func drainAndClose() throws {
+        var ends: [CInt] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        let writer = ConsoleWriter(descriptor: ends[1])
+        for i in 0..<100 { writer.enqueue("line \(i)", droppable: i % 2 == 0) }
+        writer.drain()
+        writer.close()
+        writer.enqueue("late", droppable: false)
+        close(ends[1])
+        let lines = Self.readAll(ends[0]).split(separator: "\n").map(String.init)
+        close(ends[0])
+        #expect(lines == (0..<100).map { "line \($0)" })
+        #expect(writer.totalLeftOut == 0)
+    }
+}
