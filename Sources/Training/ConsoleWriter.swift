@@ -59,21 +59,35 @@ final class ConsoleWriter: @unchecked Sendable {
         return leftOutInAll
     }
 
-    /// Blocks until every queued line is written.
-    func drain() {
+    /// Blocks until every queued line is written, or `timeout` seconds passed; returns whether
+    /// everything was written.
+    @discardableResult
+    func drain(timeout: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
-        while !queue.isEmpty || busy { condition.wait() }
-        condition.unlock()
+        defer { condition.unlock() }
+        while !queue.isEmpty || busy {
+            if !condition.wait(until: deadline) { return false }
+        }
+        return true
     }
 
-    /// Writes what is queued, then stops the thread; later lines are ignored. The thread holds
-    /// the writer until then: its owner must call this (`TrainingOutput` does in its `deinit`).
-    func close() {
+    /// Lets the thread write what is queued and stop; later lines are ignored. Waits at most
+    /// `timeout` seconds and returns whether the thread stopped: a reader that never reads must
+    /// not keep a failing run from reporting its error and exiting (the thread then stays blocked
+    /// in its write until the process ends). The thread holds the writer until it stops: its
+    /// owner must call this (`TrainingOutput` does in its `deinit`).
+    @discardableResult
+    func close(timeout: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
+        defer { condition.unlock() }
         closing = true
         condition.broadcast()
-        while !finished { condition.wait() }
-        condition.unlock()
+        while !finished {
+            if !condition.wait(until: deadline) { return false }
+        }
+        return true
     }
 
     private func run() {

@@ -64,7 +64,11 @@ public final class TrainingOutput {
         }
     }
 
-    deinit { console?.close() }
+    /// How long the end of a run waits for its last lines to reach standard output, and how long
+    /// a run that stops (on an error too) waits before it leaves lines unwritten.
+    static let flushSeconds = 30.0, closeSeconds = 2.0
+
+    deinit { console?.close(timeout: Self.closeSeconds) }
 
     /// Writes `line` to standard output, on rank 0, from the console thread (`ConsoleWriter`):
     /// unbuffered, so it shows up under mpirun as it happens, and never holding up the step.
@@ -72,8 +76,8 @@ public final class TrainingOutput {
         console?.enqueue(line, droppable: false)
     }
 
-    /// Blocks until every line printed so far is written.
-    func flush() { console?.drain() }
+    /// Blocks until every line printed so far is written (at most `flushSeconds`).
+    func flush() { console?.drain(timeout: Self.flushSeconds) }
 
     /// `step 10/200 | loss 3.4521 | val 3.5012 | lr 2.00e-02 | 12345 tok/s | comm 1.23 MB/step | compute 0.31 s, comm 0.05 s (exposed 0.02 s)`:
 /// compute is the time not blocked in MPI, comm the collectives' total duration, exposed the time blocked.

@@ -154,6 +154,7 @@ struct EmulatedClusterTests {
         try Self.withCluster { cluster in
             nonisolated(unsafe) var killedAt: Date?
             nonisolated(unsafe) var kill = ""  // what the kill reported (pid:command …), or its error
+            let launched = Date()
             let result = try MPIJob(executable: dion, arguments: ["train", "--mesh", "dp=2,fsdp=2", "--data", Self.corpus.path,
                                                                   "--steps", "100000", "--collective-timeout", "3",
                                                                   "--metrics", metrics.path]
@@ -161,15 +162,18 @@ struct EmulatedClusterTests {
                                     launcher: try cluster.launcher()).run { _ in
                 // The kill follows step 10 in the metrics file, which rank 0 writes itself: the job's
                 // standard output reaches the test through mpirun's forwarding, seconds late under load.
-                guard killedAt == nil, (try? String(contentsOf: metrics, encoding: .utf8))?.contains("\"step\":10,") == true
-                else { return }
+                guard killedAt == nil, Self.contents(metrics, limit: 1 << 16).contains("\"step\":10,") else { return }
+                let records = Self.stepCount(metrics)
                 do { kill = try cluster.killHost("dion-h2") } catch { kill = "kill-host failed: \(error)" }
+                kill += " (\(String(format: "%.1f", Date().timeIntervalSince(launched))) s after the launch, "
+                    + "\(records) step records in the metrics)"
                 killedAt = Date()
             }
             let killed = try #require(killedAt, "the job never reached step 10: \(result)")
             let elapsed = Date().timeIntervalSince(killed)
-            // Both ranks of the host and its Open MPI daemon were among the killed.
-            #expect(kill.components(separatedBy: ":dion ").count - 1 >= 2 && kill.contains(":orted"), "kill: \(kill); \(result)")
+            // Both ranks of the host and its Open MPI daemon were among the killed ("pid:command …").
+            let commands = kill.split(whereSeparator: \.isWhitespace).compactMap { $0.split(separator: ":").last.map(String.init) }
+            #expect(commands.filter { $0 == "dion" }.count == 2 && commands.contains("orted"), "kill: \(kill); \(result)")
             #expect(!result.timedOut && result.status != 0, "kill: \(kill); \(result)")
             #expect(elapsed < 15, "ended \(elapsed) s after the kill (\(kill)): \(result)")
             // Who reports the loss first varies from run to run: the ranks' TCP transport (the host's
@@ -179,6 +183,21 @@ struct EmulatedClusterTests {
                            "unable to reliably start one or more daemons"]
             #expect(reports.contains { text.contains($0) }, "kill: \(kill); \(result)")
         }
+    }
+
+    /// What the file at `url` holds now, to its end or its first `limit` bytes ("" when it cannot
+    /// be opened). The limit keeps a monitor polling every 20 ms from rereading megabytes: a test
+    /// process doing that took a core from the job and its kill.
+    static func contents(_ url: URL, limit: Int = .max) -> String {
+        guard let handle = FileHandle(forReadingAtPath: url.path) else { return "" }
+        defer { try? handle.close() }
+        let data = limit == .max ? handle.readDataToEndOfFile() : ((try? handle.read(upToCount: limit)) ?? nil) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// How many step records the metrics file at `url` holds now.
+    static func stepCount(_ url: URL) -> Int {
+        contents(url).components(separatedBy: "\"type\":\"step\"").count - 1
     }
 
     static func losses(_ url: URL) throws -> [Double] {

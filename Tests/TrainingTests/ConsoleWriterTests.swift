@@ -34,7 +34,7 @@ struct ConsoleWriterTests {
         let readEnd = ends[0]
         let done = DispatchSemaphore(value: 0)
         Thread { text = Self.readAll(readEnd); done.signal() }.start()
-        writer.close()
+        #expect(writer.close(timeout: 60))
         close(ends[1])
         done.wait()
         close(ends[0])
@@ -55,14 +55,34 @@ struct ConsoleWriterTests {
         #expect(!noted.isEmpty && noted.reduce(0, +) == leftOut, "notes \(noted), left out \(leftOut)")
     }
 
+    @Test("a reader that never reads bounds drain and close by their timeouts")
+    func stuckReader() throws {
+        var ends: [CInt] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        let writer = ConsoleWriter(descriptor: ends[1])
+        for i in 0..<2000 { writer.enqueue("checkpoint \(i) " + String(repeating: "y", count: 100), droppable: false) }
+        #expect(!writer.drain(timeout: 0.2))  // 200 KB cannot pass a 64 KiB pipe nobody reads
+        #expect(!writer.close(timeout: 0.2))
+        // Unblock the thread so it ends: read everything, then the writer finishes.
+        let readEnd = ends[0]
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var text = ""
+        Thread { text = Self.readAll(readEnd); done.signal() }.start()
+        #expect(writer.close(timeout: 60))
+        close(ends[1])
+        done.wait()
+        close(ends[0])
+        #expect(text.split(separator: "\n").count == 2000)
+    }
+
     @Test("drain waits for every queued line; lines after close are ignored")
     func drainAndClose() throws {
         var ends: [CInt] = [0, 0]
         #expect(pipe(&ends) == 0)
         let writer = ConsoleWriter(descriptor: ends[1])
         for i in 0..<100 { writer.enqueue("line \(i)", droppable: i % 2 == 0) }
-        writer.drain()
-        writer.close()
+        #expect(writer.drain(timeout: 60))
+        #expect(writer.close(timeout: 60))
         writer.enqueue("late", droppable: false)
         close(ends[1])
         let lines = Self.readAll(ends[0]).split(separator: "\n").map(String.init)
