@@ -107,15 +107,22 @@ struct EmulatedClusterTests {
     func linkDown() throws {
         let dion = try #require(Self.dion)
         let checkpoints = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-ckpt-\(UUID())")
-        defer { try? FileManager.default.removeItem(at: checkpoints) }
+        let metrics = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-cut-\(UUID()).jsonl")
+        defer {
+            try? FileManager.default.removeItem(at: checkpoints)
+            try? FileManager.default.removeItem(at: metrics)
+        }
         try Self.withCluster { cluster in
             nonisolated(unsafe) var cutAt: Date?
             let result = try MPIJob(executable: dion, arguments: ["train", "--mesh", "dp=2,tp=2", "--data", Self.corpus.path,
                                                                   "--steps", "100000", "--collective-timeout", "3",
-                                                                  "--checkpoint-dir", checkpoints.path, "--checkpoint-every", "10"]
+                                                                  "--checkpoint-dir", checkpoints.path, "--checkpoint-every", "10",
+                                                                  "--metrics", metrics.path]
                                         + Self.model, ranks: 4, timeout: 120,
-                                    launcher: try cluster.launcher()).run { output in
-                guard cutAt == nil, output.contains("step     25/100000") else { return }
+                                    launcher: try cluster.launcher()).run { _ in
+                // On step 25 of the metrics file (rank 0 writes it itself; standard output reaches the
+                // test seconds late through mpirun, as in hostKilled).
+                guard cutAt == nil, Self.contents(metrics, limit: 1 << 16).contains("\"step\":25,") else { return }
                 try? cluster.setLink("dion-h2", up: false)
                 cutAt = Date()
             }
@@ -129,10 +136,14 @@ struct EmulatedClusterTests {
             }
         }
         // The newest complete checkpoint continues on shared memory, on another mesh. It is at least
-        // step 20 (the link went down after step 25 was printed); a few more tiny steps may run before
-        // the cut takes effect, so it can be later.
+        // step 20 (the link went down after step 25 was written); more tiny steps may run before the
+        // cut takes effect, so it can be later: the resumed run stops 50 steps after it.
+        let newest = try FileManager.default.contentsOfDirectory(atPath: checkpoints.path)
+            .filter { $0.hasPrefix("step-") && !$0.hasSuffix("partial") }
+            .compactMap { Int($0.dropFirst(5)) }.max()
+        let stop = try #require(newest, "no complete checkpoint in \(checkpoints.path)") + 50
         let resumed = try MPIJob(executable: dion, arguments: ["train", "--mesh", "dp=2", "--data", Self.corpus.path,
-                                                               "--steps", "100000", "--stop-at", "200", "--resume",
+                                                               "--steps", "100000", "--stop-at", "\(stop)", "--resume",
                                                                "--checkpoint-dir", checkpoints.path, "--checkpoint-every", "10"]
                                      + Self.model, ranks: 2, timeout: 120).run()
         #expect(resumed.status == 0, "\(resumed)")
@@ -141,9 +152,11 @@ struct EmulatedClusterTests {
             return Int(line[open.upperBound...].prefix { $0.isNumber })
         }.first
         let step = try #require(from, "no resume line: \(resumed)")
-        #expect(step >= 20 && step % 10 == 0 && step < 200, "resumed from step \(step)")
+        #expect(step >= 20 && step % 10 == 0 && step == stop - 50, "resumed from step \(step), newest checkpoint \(stop - 50)")
         #expect(resumed.standardOutput.contains("(step \(step), saved on dp=2,fsdp=1,tp=2)"), "\(resumed)")
-        #expect(resumed.standardOutput.contains("step    200/100000"), "\(resumed)")
+        let last = String(stop)
+        #expect(resumed.standardOutput.contains("step " + String(repeating: " ", count: 6 - last.count) + last + "/100000"),
+                "\(resumed)")
     }
 
     @Test("a host whose processes are all killed ends the job at once, and the output says what was lost")
