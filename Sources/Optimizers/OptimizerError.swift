@@ -110,21 +110,23 @@ enum Check {
         }
     }
 
-    /// Throws `shapeMismatch` unless `tensor` (a state tensor, or a gradient) has the parameter's
-    /// shape and as many elements: the C kernels trust the counts.
+    /// Throws `shapeMismatch` unless `tensor` (a gradient or a state tensor) has the parameter's
+    /// shape and both hold as many elements as that shape: the C kernels trust the counts.
     static func sameStorage(_ tensor: Matrix, _ name: String, _ parameter: Matrix) throws(OptimizerError) {
-        guard tensor.rows == parameter.rows, tensor.columns == parameter.columns,
-              tensor.elements.count == parameter.elements.count, parameter.elements.count == parameter.rows * parameter.columns else {
-            throw OptimizerError(.shapeMismatch, "\(name) \(tensor.rows)×\(tensor.columns) (\(tensor.elements.count) elements) does not "
-                                 + "match parameter \(parameter.rows)×\(parameter.columns) (\(parameter.elements.count) elements)")
+        guard tensor.rows == parameter.rows, tensor.columns == parameter.columns else {
+            throw OptimizerError(.shapeMismatch, "\(name) \(tensor.rows)×\(tensor.columns) does not match parameter "
+                                 + "\(parameter.rows)×\(parameter.columns)")
+        }
+        let count = parameter.rows * parameter.columns
+        guard tensor.elements.count == count, parameter.elements.count == count else {
+            throw OptimizerError(.shapeMismatch, "\(name) \(tensor.rows)×\(tensor.columns) holds \(tensor.elements.count) elements "
+                                 + "and the parameter \(parameter.elements.count), not \(count)")
         }
     }
 
+    /// `sameStorage` for the gradient.
     static func sameShape(_ gradient: Matrix, _ parameter: Matrix) throws(OptimizerError) {
-        guard gradient.rows == parameter.rows, gradient.columns == parameter.columns else {
-            throw OptimizerError(.shapeMismatch, "gradient \(gradient.rows)×\(gradient.columns) does not match parameter "
-                                 + "\(parameter.rows)×\(parameter.columns)")
-        }
+        try sameStorage(gradient, "gradient", parameter)
     }
 
     /// `nil` to proceed, or the outcome for a non-finite gradient under `policy`.
