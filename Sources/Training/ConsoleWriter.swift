@@ -63,13 +63,9 @@ final class ConsoleWriter: @unchecked Sendable {
     /// everything was written.
     @discardableResult
     func drain(timeout: Double) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }
-        while !queue.isEmpty || busy {
-            if !condition.wait(until: deadline) { return false }
-        }
-        return true
+        return waitLocked(seconds: timeout) { self.queue.isEmpty && !self.busy }
     }
 
     /// Lets the thread write what is queued and stop; later lines are ignored. Waits at most
@@ -79,13 +75,18 @@ final class ConsoleWriter: @unchecked Sendable {
     /// owner must call this (`TrainingOutput` does in its `deinit`).
     @discardableResult
     func close(timeout: Double) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }
         closing = true
         condition.broadcast()
-        while !finished {
-            if !condition.wait(until: deadline) { return false }
+        return waitLocked(seconds: timeout) { self.finished }
+    }
+
+    /// With `condition` locked: waits until `done()` holds or `seconds` passed; returns `done()`.
+    private func waitLocked(seconds: Double, until done: () -> Bool) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        while !done() {
+            if !condition.wait(until: deadline) { return done() }
         }
         return true
     }
