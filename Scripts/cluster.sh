@@ -44,12 +44,24 @@ require_root() {
 
 hosts() { ip netns list 2>/dev/null | awk '{print $1}' | grep "^${NS_PREFIX}[0-9]*$" | sort -V || true; }
 
+# The processes of host NS, from procfs with bash builtins alone (-ef: same device and inode). With
+# a job's ranks busy on the machine's 2 cores, every process started took up to 0.2 s and `ip netns`
+# commands, which first ask the kernel for namespace ids over netlink, waited seconds for the RTNL
+# lock: a "lost host" kill took up to 10 s.
+ns_pids() {
+  local pid
+  for pid in /proc/[0-9]*; do
+    [[ "$pid/ns/net" -ef "/run/netns/$1" ]] && echo "${pid#/proc/}"
+  done
+  return 0
+}
+
 cmd_down() {
   require_root
   local ns k
   for ns in $(hosts); do
     # End whatever still runs inside the host (a killed job's orted, a test's leftovers).
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+    for pid in $(ns_pids "$ns"); do kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
   done
   for k in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^${LINK_PREFIX}[0-9]*$" || true); do
@@ -235,18 +247,6 @@ cmd_rate() {
   read -r n slots old < "$STATE/cluster"
   echo "$n $slots $rate" > "$STATE/cluster"
   echo "cluster: links shaped to $rate each way (were $old)"
-}
-
-# The processes of host NS, from procfs with bash builtins alone (-ef: same device and inode). With
-# a job's ranks busy on the machine's 2 cores, every process started took up to 0.2 s and `ip netns`
-# commands, which first ask the kernel for namespace ids over netlink, waited seconds for the RTNL
-# lock: a "lost host" kill took up to 10 s.
-ns_pids() {
-  local pid
-  for pid in /proc/[0-9]*; do
-    [[ "$pid/ns/net" -ef "/run/netns/$1" ]] && echo "${pid#/proc/}"
-  done
-  return 0
 }
 
 cmd_kill_host() {

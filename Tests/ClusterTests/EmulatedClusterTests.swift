@@ -176,7 +176,7 @@ struct EmulatedClusterTests {
                 // The kill follows step 10 in the metrics file, which rank 0 writes itself: the job's
                 // standard output reaches the test through mpirun's forwarding, seconds late under load.
                 guard killedAt == nil, Self.contents(metrics, limit: 1 << 16).contains("\"step\":10,") else { return }
-                let records = Self.stepCount(metrics)
+                let records = ((try? Self.records(metrics)) ?? []).filter { $0["type"] as? String == "step" }.count
                 do { kill = try cluster.killHost("dion-h2") } catch { kill = "kill-host failed: \(error)" }
                 kill += " (\(String(format: "%.1f", Date().timeIntervalSince(launched))) s after the launch, "
                     + "\(records) step records in the metrics)"
@@ -198,19 +198,12 @@ struct EmulatedClusterTests {
         }
     }
 
-    /// What the file at `url` holds now, to its end or its first `limit` bytes ("" when it cannot
-    /// be opened). The limit keeps a monitor polling every 20 ms from rereading megabytes: a test
-    /// process doing that took a core from the job and its kill.
-    static func contents(_ url: URL, limit: Int = .max) -> String {
+    /// The first `limit` bytes of the file at `url` ("" when it cannot be opened): a monitor polling
+    /// every 20 ms need not reread the megabytes a running job appends.
+    static func contents(_ url: URL, limit: Int) -> String {
         guard let handle = FileHandle(forReadingAtPath: url.path) else { return "" }
         defer { try? handle.close() }
-        let data = limit == .max ? handle.readDataToEndOfFile() : ((try? handle.read(upToCount: limit)) ?? nil) ?? Data()
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    /// How many step records the metrics file at `url` holds now.
-    static func stepCount(_ url: URL) -> Int {
-        contents(url).components(separatedBy: "\"type\":\"step\"").count - 1
+        return String(decoding: ((try? handle.read(upToCount: limit)) ?? nil) ?? Data(), as: UTF8.self)
     }
 
     static func losses(_ url: URL) throws -> [Double] {
