@@ -18,7 +18,22 @@ echo "== release build of the executables the multi-rank tests launch (dion, _MP
 swift build -c release --product dion
 swift build -c release --product _MPITestRunner
 echo "== swift test (the multi-rank tests launch the release executables: what users run, and 25× faster)"
-DION_BUILD_DIR="$PWD/.build/release" swift test --skip-build
+# A hung test must fail the run with a picture of what hung, not run into CI's 90-minute limit:
+# past SWIFT_TEST_LIMIT seconds (40 min; the whole run takes ≈ 5), the processes still running are
+# listed with what the kernel has them wait on, and swift test is stopped.
+DION_BUILD_DIR="$PWD/.build/release" swift test --skip-build &
+test_pid=$!
+(
+  sleep "${SWIFT_TEST_LIMIT:-2400}" </dev/null >/dev/null 2>&1
+  echo "== swift test ran past ${SWIFT_TEST_LIMIT:-2400} s; what still runs:"
+  ps -eo pid,ppid,stat,etime,wchan:32,args --forest
+  kill -TERM "$test_pid"; sleep 10; kill -KILL "$test_pid" 2>/dev/null || true
+) &
+watchdog=$!
+test_status=0
+wait "$test_pid" || test_status=$?
+kill "$watchdog" 2>/dev/null || true
+[ "$test_status" -eq 0 ] || { echo "== swift test failed (exit $test_status)"; exit "$test_status"; }
 echo "== a 4-rank smoke run of the collectives benchmark"
 timeout 300 mpirun -np 4 .build/release/dion bench collectives --max-bytes 65536 --seconds-per-point 0.01 --repeats 1
 echo "== distributed optimizer steps: measured bytes must equal the formulas"

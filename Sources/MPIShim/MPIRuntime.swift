@@ -139,13 +139,21 @@ public enum MPIRuntime {
 
     /// Ends every process of the job with `code`. Never returns.
     ///
-    /// The corresponding MPI function is `MPI_Abort` on `MPI_COMM_WORLD`.
+    /// The corresponding MPI function is `MPI_Abort` on `MPI_COMM_WORLD`. `MPI_Abort` waits for
+    /// the launcher to act on it; a launcher that is slow to (once 24 s, with the test suite's load
+    /// on 2 cores) keeps this process alive, and with it whatever it was doing. A backstop ends this
+    /// process `abortBackstopSeconds` after the call whatever the launcher does; the launcher then
+    /// sees a rank exit without `MPI_Finalize` and ends the others.
     public static func abort(code: Int32 = 1) -> Never {
         if mpi_initialized() && !mpi_finalized() {
+            exitAfter(seconds: abortBackstopSeconds, code: code)
             _ = mpi_abort(mpiCommWorld, code)
         }
         exitProcess(code)
     }
+
+    /// Seconds `abort` gives `MPI_Abort` before the process ends itself.
+    public static let abortBackstopSeconds = 5.0
 
     /// Seconds since an arbitrary origin, from `MPI_Wtime`.
     public static func wallTime() -> Double { mpi_wtime() }

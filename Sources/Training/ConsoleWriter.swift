@@ -100,8 +100,12 @@ final class ConsoleWriter: @unchecked Sendable {
             queue.removeAll(keepingCapacity: true)
             busy = true
             condition.unlock()
-            // Best effort: a closed or full standard output must not end the run.
-            _ = DurableFile.writeAll(Array((batch.joined(separator: "\n") + "\n").utf8), to: descriptor)
+            // One write per line, as a line-buffered `print` would do: mpirun forwards what it reads
+            // from each rank's terminal as it comes, and a batch written at once reached it in
+            // pieces that other ranks' lines split (a test looking for another rank's "PID rank 1"
+            // line found it after half a progress line). Best effort: a closed or full standard
+            // output must not end the run.
+            for line in batch { _ = DurableFile.writeAll(Array((line + "\n").utf8), to: descriptor) }
             condition.lock()
             busy = false
             condition.broadcast()

@@ -63,24 +63,24 @@ public struct EmulatedCluster: Sendable {
     @discardableResult
     public func killHost(_ host: String) throws -> String { try Self.run([Self.script, "kill-host", host]) }
 
-    /// Runs a command to completion and returns its standard output; throws on a non-zero exit.
+    /// Runs a command to completion and returns its standard output; throws on a non-zero exit
+    /// or when it runs past `timeout` seconds (then its whole session is killed).
+    ///
+    /// Through `MPIJob.runCommand` (output to files, completion from a status file, a timeout),
+    /// not a `Pipe` read to end of file with no bound: Foundation's pipes are not close-on-exec,
+    /// and the MPI singleton that other suites start in this process forks Open MPI's `orted`,
+    /// which keeps every descriptor it inherited until the process ends. A pipe's write end that
+    /// `orted` inherits never reaches end of file (shown in isolation: a read waited until its
+    /// 10 s bound). Here the window is short (the parent's write end lives only during the spawn),
+    /// but a read must not be able to hang a test run at all.
     @discardableResult
-    static func run(_ command: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: out, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(command.joined(separator: " ")) exited \(process.terminationStatus): "
-                              + text + String(decoding: err, as: UTF8.self))
+    static func run(_ command: [String], timeout: Double = 180) throws -> String {
+        let result = try MPIJob.runCommand(command, timeout: timeout)
+        guard result.status == 0, !result.timedOut else {
+            throw Failure(description: "\(command.joined(separator: " ")) "
+                              + (result.timedOut ? "ran past \(Int(timeout)) s and was killed: " : "exited \(result.status): ")
+                              + result.standardOutput + result.standardError)
         }
-        return text
+        return result.standardOutput
     }
 }

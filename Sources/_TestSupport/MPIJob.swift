@@ -137,6 +137,15 @@ public struct MPIJob: Sendable {
                       standardError: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
     }
 
+    /// The pid in rank `rank`'s "PID rank R pid" line (`--debug-print-pids`, the test runner's
+    /// fault scenarios), wherever mpirun placed it in `output`: it forwards each rank's output as
+    /// it reads it, so part of another rank's line can precede it on the same line.
+    public static func pid(ofRank rank: Int, in output: String) -> Int32? {
+        guard let found = output.range(of: "PID rank \(rank) ") else { return nil }
+        let digits = output[found.upperBound...].prefix { $0.isNumber }
+        return digits.isEmpty ? nil : Int32(digits)
+    }
+
     /// Sends SIGKILL to every process whose session id is `session` (from /proc/PID/stat).
     static func killSession(_ session: Int32) {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }

@@ -69,8 +69,7 @@ struct TrainFaultTests {
         nonisolated(unsafe) var killed = false
         let result = try Self.run(ranks: 4, mesh: "fsdp=4", ["--steps", "100000", "--debug-print-pids"], timeout: 60) { output in
             guard !killed, output.contains("/100000 | loss"),
-                  let line = output.split(separator: "\n").first(where: { $0.hasPrefix("PID rank 1 ") }),
-                  let pid = Int32(line.split(separator: " ").last ?? "") else { return }
+                  let pid = MPIJob.pid(ofRank: 1, in: output) else { return }
             killed = kill(pid, SIGKILL) == 0
         }
         #expect(killed, "rank 1's pid never appeared: \(result)")
@@ -81,8 +80,7 @@ struct TrainFaultTests {
     func timeoutKillsRanks() throws {
         let result = try Self.run(ranks: 2, mesh: "dp=2", ["--steps", "100000", "--debug-print-pids"], timeout: 5)
         #expect(result.timedOut, "\(result)")
-        let pids = result.standardOutput.split(separator: "\n").filter { $0.hasPrefix("PID rank") }
-            .compactMap { Int32($0.split(separator: " ").last ?? "") }
+        let pids = (0..<2).compactMap { MPIJob.pid(ofRank: $0, in: result.standardOutput) }
         #expect(pids.count == 2, "\(result)")
         for pid in pids { #expect(Self.ended(pid), "rank pid \(pid) survived the timeout") }
     }

@@ -15,8 +15,7 @@ struct TrainFreezeTests {
                                              ["--steps", "100000", "--debug-print-pids", "--collective-timeout", "\(timeout)"],
                                              timeout: 90) { output in
             guard stoppedAt == nil, output.contains("/100000 | loss"),
-                  let line = output.split(separator: "\n").first(where: { $0.hasPrefix("PID rank \(frozen) ") }),
-                  let pid = Int32(line.split(separator: " ").last ?? ""), kill(pid, SIGSTOP) == 0 else { return }
+                  let pid = MPIJob.pid(ofRank: frozen, in: output), kill(pid, SIGSTOP) == 0 else { return }
             stoppedAt = Date()
         }
         let stopped = try #require(stoppedAt, "rank \(frozen)'s pid never appeared: \(result)")

@@ -54,8 +54,7 @@ struct KilledRankTests {
         let path = try #require(MPIJob.builtProduct("_MPITestRunner"))
         nonisolated(unsafe) var killed = false
         let result = try MPIJob(executable: path, arguments: ["wait-for-kill"], ranks: ranks, timeout: 50).run { output in
-            guard !killed, let line = output.split(separator: "\n").first(where: { $0.hasPrefix("PID rank \(victim) ") }),
-                  let pid = Int32(line.split(separator: " ").last ?? "") else { return }
+            guard !killed, let pid = MPIJob.pid(ofRank: victim, in: output) else { return }
             killed = kill(pid, SIGKILL) == 0
         }
         #expect(killed, "the victim's pid never appeared: \(result)")

@@ -4,6 +4,18 @@ import Testing
 
 @Suite("Rank 0's console writer")
 struct ConsoleWriterTests {
+    /// A pipe whose ends no child process inherits. The MPI singleton that other suites of this
+    /// process start forks Open MPI's `orted`, which keeps every inherited descriptor for the life
+    /// of the process: a plain `pipe` open at that moment left a write end that never closed, and
+    /// the reader below would wait for end of file forever (shown in isolation with a pipe open
+    /// across `MPIRuntime.initialize`; the likely cause of a CI run that hung until its 90-minute
+    /// limit after every other test had passed).
+    /// (`pipe2` is not in Swift's Glibc module: the flag is set right after, a window of microseconds.)
+    static func pipeClosedOnExec(_ ends: inout [CInt]) -> CInt {
+        guard pipe(&ends) == 0 else { return -1 }
+        return ends.allSatisfy { fcntl($0, F_SETFD, FD_CLOEXEC) == 0 } ? 0 : -1
+    }
+
     /// Everything readable from `descriptor` until end of file.
     static func readAll(_ descriptor: CInt) -> String {
         var bytes: [UInt8] = []
@@ -19,7 +31,7 @@ struct ConsoleWriterTests {
     @Test("a reader that stops reading holds up no caller: progress lines beyond the backlog are left out and counted, every other line arrives in order")
     func slowReader() throws {
         var ends: [CInt] = [0, 0]
-        #expect(pipe(&ends) == 0)
+        #expect(Self.pipeClosedOnExec(&ends) == 0)
         let writer = ConsoleWriter(descriptor: ends[1])
         // Nobody reads yet: the pipe (64 KiB) fills, the thread blocks in write, the queue fills.
         let progress = 20_000
@@ -36,7 +48,7 @@ struct ConsoleWriterTests {
         Thread { text = Self.readAll(readEnd); done.signal() }.start()
         #expect(writer.close(timeout: 60))
         close(ends[1])
-        done.wait()
+        #expect(done.wait(timeout: .now() + 60) == .success, "the reader got no end of file")
         close(ends[0])
         let lines = text.split(separator: "\n").map(String.init)
         // Every line that was not left out arrived, in order, whole.
@@ -58,7 +70,7 @@ struct ConsoleWriterTests {
     @Test("a reader that never reads bounds drain and close by their timeouts")
     func stuckReader() throws {
         var ends: [CInt] = [0, 0]
-        #expect(pipe(&ends) == 0)
+        #expect(Self.pipeClosedOnExec(&ends) == 0)
         let writer = ConsoleWriter(descriptor: ends[1])
         for i in 0..<2000 { writer.enqueue("checkpoint \(i) " + String(repeating: "y", count: 100), droppable: false) }
         #expect(!writer.drain(timeout: 0.2))  // 200 KB cannot pass a 64 KiB pipe nobody reads
@@ -70,7 +82,7 @@ struct ConsoleWriterTests {
         Thread { text = Self.readAll(readEnd); done.signal() }.start()
         #expect(writer.close(timeout: 60))
         close(ends[1])
-        done.wait()
+        #expect(done.wait(timeout: .now() + 60) == .success, "the reader got no end of file")
         close(ends[0])
         #expect(text.split(separator: "\n").count == 2000)
     }
@@ -78,7 +90,7 @@ struct ConsoleWriterTests {
     @Test("drain waits for every queued line; lines after close are ignored")
     func drainAndClose() throws {
         var ends: [CInt] = [0, 0]
-        #expect(pipe(&ends) == 0)
+        #expect(Self.pipeClosedOnExec(&ends) == 0)
         let writer = ConsoleWriter(descriptor: ends[1])
         for i in 0..<100 { writer.enqueue("line \(i)", droppable: i % 2 == 0) }
         #expect(writer.drain(timeout: 60))

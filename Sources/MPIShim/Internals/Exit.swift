@@ -3,11 +3,23 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 
 /// Ends the process without running MPI_Finalize or atexit handlers that could block.
 func exitProcess(_ code: Int32) -> Never {
     fflush(nil)
     _exit(code)
+}
+
+/// Starts a thread that ends the process with `code` after `seconds`, whatever the other threads
+/// are doing. It does not flush: a blocked standard output must not keep it from ending.
+func exitAfter(seconds: Double, code: Int32) {
+    let thread = Thread {
+        Thread.sleep(forTimeInterval: seconds)
+        _exit(code)
+    }
+    thread.name = "exit-backstop"
+    thread.start()
 }
 
 /// Writes a line to standard error, unbuffered.
