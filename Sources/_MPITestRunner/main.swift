@@ -38,6 +38,7 @@ FailFast.run {
         try runCollectiveChecks(world, &checker)
         try runSplitChecks(world, &checker)
         try runNonblockingChecks(world, &checker)
+        try runReduceScatterChecks(world, &checker)
         try runLedgerChecks(world, &checker)
         try runErrorChecks(world, &checker)
         try world.barrier()

@@ -35,7 +35,8 @@ extension Communicator {
     /// Starts a reduce-scatter in equal blocks (`input.count` divisible by `size`). `wait()`
     /// returns this rank's block.
     ///
-    /// The corresponding MPI function is `MPI_Ireduce_scatter_block`.
+    /// MPI's `MPI_Ireduce_scatter_block` in its result; the transport is point-to-point
+    /// (`DirectReduceScatter`: each rank sends the ring's bytes, in one round).
     public func iReduceScatter<T: MPIScalar>(_ input: consuming [T], op: ReductionOp = .sum) throws(MPIError) -> Request<T> {
         let function = "Communicator.iReduceScatter"
         try ensureActive(function)
@@ -45,7 +46,7 @@ extension Communicator {
                                    in: function)
         }
         let block = input.count / size
-        let cBlock = try cCount(block, "block size", function)
+        _ = try cCount(block, "block size", function)
         if CollectiveGuards.debugChecks.load(ordering: .relaxed) && !isGuardShadow {
             try verifyAgreement(CollectiveFingerprint(operation: .iReduceScatter, datatype: T.mpiDatatype,
                                                       count: Int64(input.count), root: -1))
@@ -53,9 +54,11 @@ extension Communicator {
         var request = Request<T>(communicator: self, operation: .iReduceScatter, reduction: op, elementCount: input.count,
                                  volume: RingCost.reduceScatter(blockCount: block, groupSize: size),
                                  sendBuffer: .ownedCopy(of: input), receiveBuffer: .owned(count: block))
-        try check(mpi_ireduce_scatter_block(address(request.sendBuffer), address(request.receiveBuffer), cBlock,
-                                            T.mpiDatatype.handle, op.handle, handle.raw, &request.handle),
-                  "MPI_Ireduce_scatter_block")
+        let n = size
+        request.directOffset = rank * block
+        request.direct = try DirectReduceScatter(input: request.sendBuffer, counts: Array(repeating: block, count: n),
+                                                 offsets: (0..<n).map { $0 * block }, rank: rank, size: n, op: op.handle,
+                                                 comm: handle.raw)
         return request
     }
 
@@ -120,13 +123,15 @@ extension Communicator {
     ///
     /// Bytes moved per rank (ring): sent N − counts[r], received N − counts[r−1], as the
     /// blocking `reduceScatter(_:counts:op:)`.
-    /// The corresponding MPI function is `MPI_Ireduce_scatter`.
+    /// MPI's `MPI_Ireduce_scatter` in its result; the transport is point-to-point
+    /// (`DirectReduceScatter`: each rank sends N − counts[r] elements in one round and receives
+    /// (size − 1)·counts[r]; the ledger keeps the ring's volume, the same for equal blocks).
     public func iReduceScatter<T: MPIScalar>(_ input: consuming [T], counts: [Int],
                                              op: ReductionOp = .sum) throws(MPIError) -> Request<T> {
         let function = "Communicator.iReduceScatter(_:counts:op:)"
         try ensureActive(function)
         try checkReduction(op, T.mpiDatatype, function)
-        let (cCounts, _, total) = try cCounts(counts, "counts", function)
+        let (_, cDisplacements, total) = try cCounts(counts, "counts", function)
         guard total == input.count else {
             throw .invalidArgument("counts sum to \(total) but the input has \(input.count) elements", in: function)
         }
@@ -136,11 +141,11 @@ extension Communicator {
         }
         var request = Request<T>(communicator: self, operation: .iReduceScatter, reduction: op, elementCount: total,
                                  volume: RingCost.reduceScatter(counts: counts, rank: rank),
-                                 sendBuffer: .ownedCopy(of: input), receiveBuffer: .owned(count: counts[rank]),
-                                 counts: cCounts)
-        try check(mpi_ireduce_scatter(address(request.sendBuffer), address(request.receiveBuffer),
-                                      request.countBuffer.baseAddress, T.mpiDatatype.handle, op.handle, handle.raw,
-                                      &request.handle), "MPI_Ireduce_scatter")
+                                 sendBuffer: .ownedCopy(of: input), receiveBuffer: .owned(count: counts[rank]))
+        let offsets = cDisplacements.map(Int.init)
+        request.directOffset = offsets[rank]
+        request.direct = try DirectReduceScatter(input: request.sendBuffer, counts: counts, offsets: offsets, rank: rank,
+                                                 size: size, op: op.handle, comm: handle.raw)
         return request
     }
 }

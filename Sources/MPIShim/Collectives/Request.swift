@@ -23,6 +23,10 @@ public struct Request<T: MPIScalar>: ~Copyable {
     let elementCount: Int
     let volume: TransferVolume
     let start: UInt64
+    /// For `iReduceScatter(_:counts:op:)`: its exchanges (instead of `handle`) and where this
+    /// rank's block starts in `sendBuffer`.
+    var direct: DirectReduceScatter<T>?
+    var directOffset = 0
     var finished = false
     var failed = false
 
@@ -45,16 +49,28 @@ public struct Request<T: MPIScalar>: ~Copyable {
 
     deinit {
         if !finished { ProgressThread.ended() }
-        if !finished && !failed && handle != nil && MPIRuntime.isActive {
-            var pending = handle
-            _ = mpi_wait(&pending)
+        if !finished && !failed && MPIRuntime.isActive {
+            if let direct {
+                _ = mpi_waitall(direct.pending)
+            } else if handle != nil {
+                var pending = handle
+                _ = mpi_wait(&pending)
+            }
         }
         sendBuffer.deallocate()
         receiveBuffer.deallocate()
         countBuffer.deallocate()
     }
 
-    mutating func markCompleted() {
+    mutating func markCompleted() throws(MPIError) {
+        if let direct {
+            do {
+                try direct.finish(input: sendBuffer, offset: directOffset, output: receiveBuffer)
+            } catch {
+                failed = true
+                throw error
+            }
+        }
         finished = true
         ProgressThread.ended()
         if communicator.ledger.isEnabled {
@@ -71,13 +87,13 @@ public struct Request<T: MPIScalar>: ~Copyable {
         if finished { return true }
         var flag: CInt = 0
         let entered = MonotonicClock.ticks()
-        let rc = mpi_test(&handle, &flag)
+        let rc = direct.map { mpi_testall($0.pending, &flag) } ?? mpi_test(&handle, &flag)
         communicator.ledger.addBlocked(ticks: MonotonicClock.elapsed(from: entered, to: MonotonicClock.ticks()))
         if rc != MPI_SUCCESS {
             failed = true
             throw makeMPIError(rc, function: "MPI_Test")
         }
-        if flag != 0 { markCompleted() }
+        if flag != 0 { try markCompleted() }
         return finished
     }
 
@@ -109,14 +125,15 @@ public struct Request<T: MPIScalar>: ~Copyable {
             CollectiveGuards.inCollective.store(true, ordering: .releasing)
         }
         let entered = MonotonicClock.ticks()
-        let rc = Self.wait(for: &handle, policy: WaitPolicy.current)
+        let rc = direct.map { Self.waitAll($0.pending, policy: WaitPolicy.current) }
+            ?? Self.wait(for: &handle, policy: WaitPolicy.current)
         communicator.ledger.addBlocked(ticks: MonotonicClock.elapsed(from: entered, to: MonotonicClock.ticks()))
         if guarded { communicator.leaveGuards() }
         if rc != MPI_SUCCESS {
             failed = true
-            throw makeMPIError(rc, function: "MPI_Wait")
+            throw makeMPIError(rc, function: direct == nil ? "MPI_Wait" : "MPI_Waitall")
         }
-        markCompleted()
+        try markCompleted()
     }
 }
 
@@ -133,6 +150,22 @@ extension Request {
         while rc == MPI_SUCCESS && flag == 0 {
             usleep(sleep)
             rc = mpi_test(&handle, &flag)
+        }
+        return rc
+    }
+
+    /// `wait(for:policy:)` for several requests (`MPI_Waitall`, or `MPI_Testall` polled).
+    static func waitAll(_ handles: UnsafeMutableBufferPointer<MPI_Request?>, policy: WaitPolicy) -> CInt {
+        guard case .poll(let spin, let sleep) = policy else { return mpi_waitall(handles) }
+        var flag: CInt = 0
+        var rc = mpi_testall(handles, &flag)
+        let spinUntil = MonotonicClock.nanoseconds() &+ UInt64(spin) * 1000
+        while rc == MPI_SUCCESS && flag == 0 && MonotonicClock.nanoseconds() < spinUntil {
+            rc = mpi_testall(handles, &flag)
+        }
+        while rc == MPI_SUCCESS && flag == 0 {
+            usleep(sleep)
+            rc = mpi_testall(handles, &flag)
         }
         return rc
     }

@@ -158,12 +158,6 @@ func mpi_iallreduce(_ send: UnsafeRawPointer?, _ recv: UnsafeMutableRawPointer?,
     MPI_Iallreduce(send, recv, count, type, op, comm, &request)
 }
 
-func mpi_ireduce_scatter_block(_ send: UnsafeRawPointer?, _ recv: UnsafeMutableRawPointer?, _ count: CInt,
-                               _ type: MPI_Datatype?, _ op: MPI_Op?, _ comm: MPI_Comm?,
-                               _ request: inout MPI_Request?) -> CInt {
-    MPI_Ireduce_scatter_block(send, recv, count, type, op, comm, &request)
-}
-
 func mpi_iallgather(_ send: UnsafeRawPointer?, _ sendCount: CInt, _ recv: UnsafeMutableRawPointer?,
                     _ recvCount: CInt, _ type: MPI_Datatype?, _ comm: MPI_Comm?,
                     _ request: inout MPI_Request?) -> CInt {
@@ -176,12 +170,7 @@ func mpi_iallgatherv(_ send: UnsafeRawPointer?, _ sendCount: CInt, _ recv: Unsaf
     MPI_Iallgatherv(send, sendCount, type, recv, counts, displs, type, comm, &request)
 }
 
-func mpi_ireduce_scatter(_ send: UnsafeRawPointer?, _ recv: UnsafeMutableRawPointer?, _ counts: UnsafePointer<CInt>?,
-                         _ type: MPI_Datatype?, _ op: MPI_Op?, _ comm: MPI_Comm?, _ request: inout MPI_Request?) -> CInt {
-    MPI_Ireduce_scatter(send, recv, counts, type, op, comm, &request)
-}
-
-// MARK: - Point to point (the watchdog's heartbeats)
+// MARK: - Point to point (the watchdog's heartbeats, the nonblocking reduce-scatters)
 
 func mpi_isend(_ send: UnsafeRawPointer?, _ count: CInt, _ type: MPI_Datatype?, _ destination: CInt, _ tag: CInt,
                _ comm: MPI_Comm?, _ request: inout MPI_Request?) -> CInt {
@@ -204,4 +193,20 @@ func mpi_wait(_ request: inout MPI_Request?) -> CInt { MPI_Wait(&request, CMPISh
 
 func mpi_test(_ request: inout MPI_Request?, _ flag: inout CInt) -> CInt {
     MPI_Test(&request, &flag, CMPIShim_STATUS_IGNORE())
+}
+
+/// `MPI_Testall` with the statuses ignored (`MPI_STATUSES_IGNORE` is the same null pointer).
+func mpi_testall(_ requests: UnsafeMutableBufferPointer<MPI_Request?>, _ flag: inout CInt) -> CInt {
+    MPI_Testall(CInt(requests.count), requests.baseAddress, &flag, CMPIShim_STATUS_IGNORE())
+}
+
+/// `MPI_Waitall` with the statuses ignored.
+func mpi_waitall(_ requests: UnsafeMutableBufferPointer<MPI_Request?>) -> CInt {
+    MPI_Waitall(CInt(requests.count), requests.baseAddress, CMPIShim_STATUS_IGNORE())
+}
+
+/// `inout = in op inout`, element-wise, on this process (`MPI_Reduce_local`).
+func mpi_reduce_local(_ input: UnsafeRawPointer?, _ output: UnsafeMutableRawPointer?, _ count: CInt,
+                      _ type: MPI_Datatype?, _ op: MPI_Op?) -> CInt {
+    MPI_Reduce_local(input, output, count, type, op)
 }
