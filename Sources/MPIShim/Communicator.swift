@@ -24,6 +24,8 @@ public final class Communicator: Sendable, CustomStringConvertible {
     let isGuardShadow: Bool
     /// The duplicate the guards use for their own traffic, made on first use.
     let shadowBox = Mutex<Communicator?>(nil)
+    /// How many nonblocking reductions this rank started here (`nextExchangeTag`).
+    let exchangeSequence = Atomic<UInt32>(0)
 
     init(adopting handle: CommHandle, label: String, ledger: CommunicationLedger, owned: Bool,
          isGuardShadow: Bool = false) throws(MPIError) {
@@ -50,6 +52,15 @@ public final class Communicator: Sendable, CustomStringConvertible {
     }
 
     public var description: String { "Communicator(\(label), rank \(rank) of \(size))" }
+
+    /// The first of two tags for one nonblocking reduction's point-to-point rounds
+    /// (`DirectReduction`), from a count every rank advances in the same order, since all start
+    /// their collectives in the same order. Tags stay below 32767, the least `MPI_TAG_UB` MPI allows;
+    /// they repeat only after 15,000 reductions.
+    func nextExchangeTag() -> CInt {
+        let n = exchangeSequence.wrappingAdd(1, ordering: .relaxed).oldValue
+        return CInt(1024 + 2 * (n % 15_000))
+    }
 
     /// Splits the communicator: processes that pass the same `color` form one new
     /// communicator, ordered by `key` (ties by rank here). Collective over this communicator.

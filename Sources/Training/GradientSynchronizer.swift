@@ -92,9 +92,10 @@ final class GradientSynchronizer {
         }
     }
 
-    /// Drives the buckets in flight (one `MPI_Test`).
+    /// Drives the buckets in flight (an `MPI_Testall` each).
     func progress() throws(MPIError) {
-        _ = try pending.first?.test()
+        // Every bucket: an all-reduce posts its second round when a test finds its first complete.
+        for flight in pending { _ = try flight.test() }
     }
 
     /// Dispatches what the backward did not (a parameter without gradient), then waits for every

@@ -2,7 +2,9 @@ extension Communicator {
     /// Starts an all-reduce of `buffer` and returns at once. The request owns the data until
     /// `wait()` returns the reduced values.
     ///
-    /// The corresponding MPI function is `MPI_Iallreduce` with `MPI_IN_PLACE`.
+    /// The result is that of `MPI_Iallreduce` with `MPI_IN_PLACE`, bit for bit; the transport is
+    /// point-to-point (`DirectReduction`: a reduce-scatter round and an all-gather round, each
+    /// rank sending the ring's bytes).
     public func iAllReduce<T: MPIScalar>(_ buffer: consuming [T], op: ReductionOp = .sum) throws(MPIError) -> Request<T> {
         try iAllReduce(count: buffer.count, op: op) { message in _ = message.initialize(from: buffer) }
     }
@@ -11,13 +13,15 @@ extension Communicator {
     /// request's own buffer (no array in between), and returns at once. `fill` must write every
     /// element; it runs after the arguments are checked and before MPI starts.
     ///
-    /// The corresponding MPI function is `MPI_Iallreduce` with `MPI_IN_PLACE`.
+    /// The result is that of `MPI_Iallreduce` with `MPI_IN_PLACE`, bit for bit; the transport is
+    /// point-to-point (`DirectReduction`: a reduce-scatter round and an all-gather round, each
+    /// rank sending the ring's bytes).
     public func iAllReduce<T: MPIScalar>(count elementCount: Int, op: ReductionOp = .sum,
                                          fill: (UnsafeMutableBufferPointer<T>) -> Void) throws(MPIError) -> Request<T> {
         let function = "Communicator.iAllReduce"
         try ensureActive(function)
         try checkReduction(op, T.mpiDatatype, function)
-        let count = try cCount(elementCount, "element count", function)
+        _ = try cCount(elementCount, "element count", function)
         if CollectiveGuards.debugChecks.load(ordering: .relaxed) && !isGuardShadow {
             try verifyAgreement(CollectiveFingerprint(operation: .iAllReduce, datatype: T.mpiDatatype,
                                                       count: Int64(elementCount), root: -1))
@@ -27,15 +31,18 @@ extension Communicator {
         var request = Request<T>(communicator: self, operation: .iAllReduce, reduction: op, elementCount: elementCount,
                                  volume: RingCost.allReduce(count: elementCount, groupSize: size, rank: rank),
                                  sendBuffer: .owned(count: 0), receiveBuffer: message)
-        try check(mpi_iallreduce(mpiInPlace, address(request.receiveBuffer), count, T.mpiDatatype.handle, op.handle,
-                                 handle.raw, &request.handle), "MPI_Iallreduce")
+        let n = size, block = elementCount / n, extra = elementCount % n
+        let counts = (0..<n).map { block + ($0 < extra ? 1 : 0) }
+        request.direct = try DirectReduction(message: request.receiveBuffer, output: request.receiveBuffer, counts: counts,
+                                             offsets: counts.indices.map { counts[..<$0].reduce(0, +) }, on: self,
+                                             op: op.handle, gatherAfter: true)
         return request
     }
 
     /// Starts a reduce-scatter in equal blocks (`input.count` divisible by `size`). `wait()`
     /// returns this rank's block.
     ///
-    /// MPI's `MPI_Ireduce_scatter_block` in its result; the transport is point-to-point
+    /// The result is `MPI_Ireduce_scatter_block`'s, bit for bit; the transport is point-to-point
     /// (`DirectReduceScatter`: each rank sends the ring's bytes, in one round).
     public func iReduceScatter<T: MPIScalar>(_ input: consuming [T], op: ReductionOp = .sum) throws(MPIError) -> Request<T> {
         let function = "Communicator.iReduceScatter"
@@ -55,10 +62,9 @@ extension Communicator {
                                  volume: RingCost.reduceScatter(blockCount: block, groupSize: size),
                                  sendBuffer: .ownedCopy(of: input), receiveBuffer: .owned(count: block))
         let n = size
-        request.directOffset = rank * block
-        request.direct = try DirectReduceScatter(input: request.sendBuffer, counts: Array(repeating: block, count: n),
-                                                 offsets: (0..<n).map { $0 * block }, rank: rank, size: n, op: op.handle,
-                                                 comm: handle.raw)
+        request.direct = try DirectReduction(message: request.sendBuffer, output: request.receiveBuffer,
+                                             counts: Array(repeating: block, count: n), offsets: (0..<n).map { $0 * block },
+                                             on: self, op: op.handle, gatherAfter: false)
         return request
     }
 
@@ -121,11 +127,11 @@ extension Communicator {
     /// - Throws: `MPIError.invalidArgument` when `counts` does not have one non-negative entry per
     ///   rank summing to `input.count`, before calling MPI.
     ///
-    /// Bytes moved per rank (ring): sent N − counts[r], received N − counts[r−1], as the
-    /// blocking `reduceScatter(_:counts:op:)`.
-    /// MPI's `MPI_Ireduce_scatter` in its result; the transport is point-to-point
-    /// (`DirectReduceScatter`: each rank sends N − counts[r] elements in one round and receives
-    /// (size − 1)·counts[r]; the ledger keeps the ring's volume, the same for equal blocks).
+    /// The result is `MPI_Ireduce_scatter`'s, bit for bit; the transport is point-to-point
+    /// (`DirectReduceScatter`): each rank sends N − counts[r] elements in one round and receives
+    /// (size − 1)·counts[r]. The ledger records the ring's volume, as for the blocking
+    /// `reduceScatter(_:counts:op:)` (sent N − counts[r], received N − counts[r−1]; the same bytes
+    /// for equal blocks).
     public func iReduceScatter<T: MPIScalar>(_ input: consuming [T], counts: [Int],
                                              op: ReductionOp = .sum) throws(MPIError) -> Request<T> {
         let function = "Communicator.iReduceScatter(_:counts:op:)"
@@ -142,10 +148,8 @@ extension Communicator {
         var request = Request<T>(communicator: self, operation: .iReduceScatter, reduction: op, elementCount: total,
                                  volume: RingCost.reduceScatter(counts: counts, rank: rank),
                                  sendBuffer: .ownedCopy(of: input), receiveBuffer: .owned(count: counts[rank]))
-        let offsets = cDisplacements.map(Int.init)
-        request.directOffset = offsets[rank]
-        request.direct = try DirectReduceScatter(input: request.sendBuffer, counts: counts, offsets: offsets, rank: rank,
-                                                 size: size, op: op.handle, comm: handle.raw)
+        request.direct = try DirectReduction(message: request.sendBuffer, output: request.receiveBuffer, counts: counts,
+                                             offsets: cDisplacements.map(Int.init), on: self, op: op.handle, gatherAfter: false)
         return request
     }
 }

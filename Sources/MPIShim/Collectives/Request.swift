@@ -23,10 +23,8 @@ public struct Request<T: MPIScalar>: ~Copyable {
     let elementCount: Int
     let volume: TransferVolume
     let start: UInt64
-    /// For `iReduceScatter(_:counts:op:)`: its exchanges (instead of `handle`) and where this
-    /// rank's block starts in `sendBuffer`.
-    var direct: DirectReduceScatter<T>?
-    var directOffset = 0
+    /// For the reductions (`iReduceScatter`, `iAllReduce`): their point-to-point rounds, instead of `handle`.
+    var direct: DirectReduction<T>?
     var finished = false
     var failed = false
 
@@ -49,9 +47,10 @@ public struct Request<T: MPIScalar>: ~Copyable {
 
     deinit {
         if !finished { ProgressThread.ended() }
+        direct?.retire()
         if !finished && !failed && MPIRuntime.isActive {
             if let direct {
-                _ = mpi_waitall(direct.pending)
+                direct.drain()  // every round, so the peers get what they wait for
             } else if handle != nil {
                 var pending = handle
                 _ = mpi_wait(&pending)
@@ -62,15 +61,7 @@ public struct Request<T: MPIScalar>: ~Copyable {
         countBuffer.deallocate()
     }
 
-    mutating func markCompleted() throws(MPIError) {
-        if let direct {
-            do {
-                try direct.finish(input: sendBuffer, offset: directOffset, output: receiveBuffer)
-            } catch {
-                failed = true
-                throw error
-            }
-        }
+    mutating func markCompleted() {
         finished = true
         ProgressThread.ended()
         if communicator.ledger.isEnabled {
@@ -87,13 +78,26 @@ public struct Request<T: MPIScalar>: ~Copyable {
         if finished { return true }
         var flag: CInt = 0
         let entered = MonotonicClock.ticks()
-        let rc = direct.map { mpi_testall($0.pending, &flag) } ?? mpi_test(&handle, &flag)
+        var rc: CInt = MPI_SUCCESS
+        var done = false
+        if let direct {
+            do throws(MPIError) {
+                done = try direct.poll()
+            } catch {
+                communicator.ledger.addBlocked(ticks: MonotonicClock.elapsed(from: entered, to: MonotonicClock.ticks()))
+                failed = true
+                throw error
+            }
+        } else {
+            rc = mpi_test(&handle, &flag)
+            done = flag != 0
+        }
         communicator.ledger.addBlocked(ticks: MonotonicClock.elapsed(from: entered, to: MonotonicClock.ticks()))
         if rc != MPI_SUCCESS {
             failed = true
-            throw makeMPIError(rc, function: "MPI_Test")
+            throw makeMPIError(rc, function: direct == nil ? "MPI_Test" : "MPI_Testall")
         }
-        if flag != 0 { try markCompleted() }
+        if done { markCompleted() }
         return finished
     }
 
@@ -125,15 +129,28 @@ public struct Request<T: MPIScalar>: ~Copyable {
             CollectiveGuards.inCollective.store(true, ordering: .releasing)
         }
         let entered = MonotonicClock.ticks()
-        let rc = direct.map { Self.waitAll($0.pending, policy: WaitPolicy.current) }
-            ?? Self.wait(for: &handle, policy: WaitPolicy.current)
+        var rc: CInt = MPI_SUCCESS
+        var failure: MPIError?
+        if let direct {
+            do throws(MPIError) {
+                try direct.waitAll(policy: WaitPolicy.current)
+            } catch {
+                failure = error
+            }
+        } else {
+            rc = Self.wait(for: &handle, policy: WaitPolicy.current)
+        }
         communicator.ledger.addBlocked(ticks: MonotonicClock.elapsed(from: entered, to: MonotonicClock.ticks()))
         if guarded { communicator.leaveGuards() }
+        if let failure {
+            failed = true
+            throw failure
+        }
         if rc != MPI_SUCCESS {
             failed = true
             throw makeMPIError(rc, function: direct == nil ? "MPI_Wait" : "MPI_Waitall")
         }
-        try markCompleted()
+        markCompleted()
     }
 }
 

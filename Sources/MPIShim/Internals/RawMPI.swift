@@ -153,11 +153,6 @@ func mpi_alltoallv(_ send: UnsafeRawPointer?, _ sendCounts: UnsafePointer<CInt>?
 
 // MARK: - Nonblocking collectives
 
-func mpi_iallreduce(_ send: UnsafeRawPointer?, _ recv: UnsafeMutableRawPointer?, _ count: CInt,
-                    _ type: MPI_Datatype?, _ op: MPI_Op?, _ comm: MPI_Comm?, _ request: inout MPI_Request?) -> CInt {
-    MPI_Iallreduce(send, recv, count, type, op, comm, &request)
-}
-
 func mpi_iallgather(_ send: UnsafeRawPointer?, _ sendCount: CInt, _ recv: UnsafeMutableRawPointer?,
                     _ recvCount: CInt, _ type: MPI_Datatype?, _ comm: MPI_Comm?,
                     _ request: inout MPI_Request?) -> CInt {

@@ -61,6 +61,7 @@ final class ProgressThread: Sendable {
                 let rc = mpi_iprobe(CInt(MPI_ANY_SOURCE), CInt(MPI_ANY_TAG), probed.raw, &flag)
                 // A failing probe means MPI itself failed; the step's own wait reports it.
                 if rc != MPI_SUCCESS { break }
+                Self.advanceDriven()
                 usleep(intervalMicroseconds)
             } else {
                 _ = Self.wake.wait(timeout: .now() + .milliseconds(50))
