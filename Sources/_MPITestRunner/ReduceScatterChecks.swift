@@ -1,7 +1,7 @@
 import Foundation
 import MPIShim
 
-/// The nonblocking reduce-scatters (`DirectReduceScatter`): uneven blocks with empty ones, sum and
+/// The nonblocking reduce-scatters (`DirectReduction`): uneven blocks with empty ones, sum and
 /// average, Float and Double, three in flight on one communicator completed out of order (one by
 /// `test()` polling), each bit for bit the binomial-tree sum that libnbc computes.
 func runReduceScatterChecks(_ world: Communicator, _ checker: inout Checker) throws {

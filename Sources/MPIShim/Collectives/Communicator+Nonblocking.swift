@@ -43,7 +43,7 @@ extension Communicator {
     /// returns this rank's block.
     ///
     /// The result is `MPI_Ireduce_scatter_block`'s, bit for bit; the transport is point-to-point
-    /// (`DirectReduceScatter`: each rank sends the ring's bytes, in one round).
+    /// (`DirectReduction`: each rank sends the ring's bytes, in one round).
     public func iReduceScatter<T: MPIScalar>(_ input: consuming [T], op: ReductionOp = .sum) throws(MPIError) -> Request<T> {
         let function = "Communicator.iReduceScatter"
         try ensureActive(function)
@@ -128,7 +128,7 @@ extension Communicator {
     ///   rank summing to `input.count`, before calling MPI.
     ///
     /// The result is `MPI_Ireduce_scatter`'s, bit for bit; the transport is point-to-point
-    /// (`DirectReduceScatter`): each rank sends N − counts[r] elements in one round and receives
+    /// (`DirectReduction`): each rank sends N − counts[r] elements in one round and receives
     /// (size − 1)·counts[r]. The ledger records the ring's volume, as for the blocking
     /// `reduceScatter(_:counts:op:)` (sent N − counts[r], received N − counts[r−1]; the same bytes
     /// for equal blocks).
