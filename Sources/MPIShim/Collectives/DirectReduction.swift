@@ -26,7 +26,7 @@ import Foundation
 /// flight together never match each other's messages, whatever order their rounds are posted in.
 final class DirectReduction<T: MPIScalar>: ProgressDriven, @unchecked Sendable {
     /// The requests of the current round (none on one rank or when nothing moves).
-    private(set) var pending: UnsafeMutableBufferPointer<MPI_Request?>
+    private var pending: UnsafeMutableBufferPointer<MPI_Request?>
     private let storage: UnsafeMutableBufferPointer<MPI_Request?>
     /// The blocks received in the first round, one slot of `counts[rank]` elements per peer.
     private let staging: UnsafeMutableBufferPointer<T>
@@ -50,7 +50,7 @@ final class DirectReduction<T: MPIScalar>: ProgressDriven, @unchecked Sendable {
     /// Posts the first round over `message` in blocks of `counts` (at `offsets`). With
     /// `gatherAfter` (an all-reduce) the reduced blocks are then exchanged and `output` must be
     /// `message`; otherwise `output` takes this rank's `counts[rank]` reduced elements. The caller
-    /// keeps both buffers alive and untouched until `advance()` returns true.
+    /// keeps both buffers alive and untouched until `poll()` returns true or `waitAll` returns.
     init(message: UnsafeMutableBufferPointer<T>, output: UnsafeMutableBufferPointer<T>, counts: [Int], offsets: [Int],
          on communicator: Communicator, op: MPI_Op?, gatherAfter: Bool) throws(MPIError) {
         self.message = message

@@ -95,7 +95,7 @@ public struct Request<T: MPIScalar>: ~Copyable {
         communicator.ledger.addBlocked(ticks: MonotonicClock.elapsed(from: entered, to: MonotonicClock.ticks()))
         if rc != MPI_SUCCESS {
             failed = true
-            throw makeMPIError(rc, function: direct == nil ? "MPI_Test" : "MPI_Testall")
+            throw makeMPIError(rc, function: "MPI_Test")
         }
         if done { markCompleted() }
         return finished
@@ -148,7 +148,7 @@ public struct Request<T: MPIScalar>: ~Copyable {
         }
         if rc != MPI_SUCCESS {
             failed = true
-            throw makeMPIError(rc, function: direct == nil ? "MPI_Wait" : "MPI_Waitall")
+            throw makeMPIError(rc, function: "MPI_Wait")
         }
         markCompleted()
     }
