@@ -76,7 +76,9 @@ final class DirectReduction<T: MPIScalar>: ProgressDriven, @unchecked Sendable {
         storage.deallocate()
     }
 
-    private var peers: [Int] { (0..<size).filter { $0 != rank } }
+    /// The other ranks from this one's right neighbour on (rank + 1, rank + 2, … mod size): sends
+    /// in this order reach every rank from one sender at a time, not all at rank 0 first.
+    private var peers: [Int] { (1..<Swift.max(size, 1)).map { (rank + $0) % size } }
 
     private func peerSlot(_ peer: Int) -> Int { peer * counts[rank] }
 
