@@ -4,7 +4,8 @@ extension Communicator {
     ///
     /// The result is that of `MPI_Iallreduce` with `MPI_IN_PLACE`, bit for bit; the transport is
     /// point-to-point (`DirectReduction`: a reduce-scatter round and an all-gather round, each
-    /// rank sending the ring's bytes).
+    /// rank sending the ring's bytes). Every rank must wait for its all-reduces in the same order
+    /// (or run the progress thread): the second round starts when this request is tested or waited.
     public func iAllReduce<T: MPIScalar>(_ buffer: consuming [T], op: ReductionOp = .sum) throws(MPIError) -> Request<T> {
         try iAllReduce(count: buffer.count, op: op) { message in _ = message.initialize(from: buffer) }
     }
@@ -15,7 +16,8 @@ extension Communicator {
     ///
     /// The result is that of `MPI_Iallreduce` with `MPI_IN_PLACE`, bit for bit; the transport is
     /// point-to-point (`DirectReduction`: a reduce-scatter round and an all-gather round, each
-    /// rank sending the ring's bytes).
+    /// rank sending the ring's bytes). Every rank must wait for its all-reduces in the same order
+    /// (or run the progress thread): the second round starts when this request is tested or waited.
     public func iAllReduce<T: MPIScalar>(count elementCount: Int, op: ReductionOp = .sum,
                                          fill: (UnsafeMutableBufferPointer<T>) -> Void) throws(MPIError) -> Request<T> {
         let function = "Communicator.iAllReduce"

@@ -21,6 +21,13 @@ import Foundation
 /// The progress thread, when it runs, polls a reduction in flight too (`ProgressDriven`), so the second
 /// round starts even while the owner computes; a lock keeps it and the owner from polling at once.
 ///
+/// One difference from MPI's own nonblocking collectives, which any MPI call moves on: an
+/// all-reduce's second round starts only when this rank polls or waits on *that* request (or the
+/// progress thread does). Two ranks blocked in the waits of two different all-reduces, in opposite
+/// orders and without the progress thread, would wait for each other. MPIShim's callers wait for
+/// their all-reduces in the order they started them on every rank (`GradientSynchronizer`'s queue),
+/// which is also what `Communicator.iAllReduce` asks of its callers.
+///
 /// Every collective has tags of its own (`Communicator.nextExchangeTag()`: all ranks start their
 /// collectives in the same order, so they draw the same tags), so exchanges of collectives in
 /// flight together never match each other's messages, whatever order their rounds are posted in.
