@@ -36,8 +36,7 @@ extension Communicator {
         let n = size, block = elementCount / n, extra = elementCount % n
         let counts = (0..<n).map { block + ($0 < extra ? 1 : 0) }
         request.direct = try DirectReduction(message: request.receiveBuffer, output: request.receiveBuffer, counts: counts,
-                                             offsets: counts.indices.map { counts[..<$0].reduce(0, +) }, on: self,
-                                             op: op.handle, gatherAfter: true)
+                                             on: self, op: op.handle, gatherAfter: true)
         return request
     }
 
@@ -63,10 +62,9 @@ extension Communicator {
         var request = Request<T>(communicator: self, operation: .iReduceScatter, reduction: op, elementCount: input.count,
                                  volume: RingCost.reduceScatter(blockCount: block, groupSize: size),
                                  sendBuffer: .ownedCopy(of: input), receiveBuffer: .owned(count: block))
-        let n = size
         request.direct = try DirectReduction(message: request.sendBuffer, output: request.receiveBuffer,
-                                             counts: Array(repeating: block, count: n), offsets: (0..<n).map { $0 * block },
-                                             on: self, op: op.handle, gatherAfter: false)
+                                             counts: Array(repeating: block, count: size), on: self, op: op.handle,
+                                             gatherAfter: false)
         return request
     }
 
@@ -139,7 +137,7 @@ extension Communicator {
         let function = "Communicator.iReduceScatter(_:counts:op:)"
         try ensureActive(function)
         try checkReduction(op, T.mpiDatatype, function)
-        let (_, cDisplacements, total) = try cCounts(counts, "counts", function)
+        let (_, _, total) = try cCounts(counts, "counts", function)
         guard total == input.count else {
             throw .invalidArgument("counts sum to \(total) but the input has \(input.count) elements", in: function)
         }
@@ -151,7 +149,7 @@ extension Communicator {
                                  volume: RingCost.reduceScatter(counts: counts, rank: rank),
                                  sendBuffer: .ownedCopy(of: input), receiveBuffer: .owned(count: counts[rank]))
         request.direct = try DirectReduction(message: request.sendBuffer, output: request.receiveBuffer, counts: counts,
-                                             offsets: cDisplacements.map(Int.init), on: self, op: op.handle, gatherAfter: false)
+                                             on: self, op: op.handle, gatherAfter: false)
         return request
     }
 }

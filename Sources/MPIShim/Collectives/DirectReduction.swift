@@ -54,16 +54,17 @@ final class DirectReduction<T: MPIScalar>: ProgressDriven, @unchecked Sendable {
     private var failure: MPIError?
     private let lock = NSLock()
 
-    /// Posts the first round over `message` in blocks of `counts` (at `offsets`). With
+    /// Posts the first round over `message` in blocks of `counts` (in rank order). With
     /// `gatherAfter` (an all-reduce) the reduced blocks are then exchanged and `output` must be
     /// `message`; otherwise `output` takes this rank's `counts[rank]` reduced elements. The caller
     /// keeps both buffers alive and untouched until `poll()` returns true or `waitAll` returns.
-    init(message: UnsafeMutableBufferPointer<T>, output: UnsafeMutableBufferPointer<T>, counts: [Int], offsets: [Int],
+    init(message: UnsafeMutableBufferPointer<T>, output: UnsafeMutableBufferPointer<T>, counts: [Int],
          on communicator: Communicator, op: MPI_Op?, gatherAfter: Bool) throws(MPIError) {
         self.message = message
         self.output = output
         self.counts = counts
-        self.offsets = offsets
+        var start = 0
+        offsets = counts.map { count in defer { start += count }; return start }
         rank = communicator.rank
         size = communicator.size
         self.op = op
@@ -151,11 +152,8 @@ final class DirectReduction<T: MPIScalar>: ProgressDriven, @unchecked Sendable {
     }
 
     /// Waits for what is in flight, whatever it costs (a request dropped unfinished: the peers need
-    /// every round), and stops being polled.
-    func drain() {
-        try? waitAll(policy: .block)
-        retire()
-    }
+    /// every round).
+    func drain() { try? waitAll(policy: .block) }
 
     /// Stops the progress thread's polls.
     func retire() { ProgressThread.retire(self) }

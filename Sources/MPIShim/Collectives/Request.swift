@@ -157,32 +157,27 @@ public struct Request<T: MPIScalar>: ~Copyable {
 extension Request {
     /// Waits for `handle` as `policy` says (`WaitPolicy`); returns MPI's return code.
     static func wait(for handle: inout MPI_Request?, policy: WaitPolicy) -> CInt {
-        guard case .poll(let spin, let sleep) = policy else { return mpi_wait(&handle) }
-        var flag: CInt = 0
-        var rc = mpi_test(&handle, &flag)
-        let spinUntil = MonotonicClock.nanoseconds() &+ UInt64(spin) * 1000
-        while rc == MPI_SUCCESS && flag == 0 && MonotonicClock.nanoseconds() < spinUntil {
-            rc = mpi_test(&handle, &flag)
-        }
-        while rc == MPI_SUCCESS && flag == 0 {
-            usleep(sleep)
-            rc = mpi_test(&handle, &flag)
-        }
-        return rc
+        wait(policy: policy, blocking: { mpi_wait(&handle) }, test: { mpi_test(&handle, &$0) })
     }
 
     /// `wait(for:policy:)` for several requests (`MPI_Waitall`, or `MPI_Testall` polled).
     static func waitAll(_ handles: UnsafeMutableBufferPointer<MPI_Request?>, policy: WaitPolicy) -> CInt {
-        guard case .poll(let spin, let sleep) = policy else { return mpi_waitall(handles) }
+        wait(policy: policy, blocking: { mpi_waitall(handles) }, test: { mpi_testall(handles, &$0) })
+    }
+
+    /// `blocking()` under `.block`; under `.poll`, `test` (which sets its flag on completion) in a
+    /// loop for the spin time, then with a sleep between calls. Returns MPI's return code.
+    private static func wait(policy: WaitPolicy, blocking: () -> CInt, test: (inout CInt) -> CInt) -> CInt {
+        guard case .poll(let spin, let sleep) = policy else { return blocking() }
         var flag: CInt = 0
-        var rc = mpi_testall(handles, &flag)
+        var rc = test(&flag)
         let spinUntil = MonotonicClock.nanoseconds() &+ UInt64(spin) * 1000
         while rc == MPI_SUCCESS && flag == 0 && MonotonicClock.nanoseconds() < spinUntil {
-            rc = mpi_testall(handles, &flag)
+            rc = test(&flag)
         }
         while rc == MPI_SUCCESS && flag == 0 {
             usleep(sleep)
-            rc = mpi_testall(handles, &flag)
+            rc = test(&flag)
         }
         return rc
     }
