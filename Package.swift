@@ -42,6 +42,10 @@ let package = Package(
         .target(
             name: "CNormalLanes"
         ),
+        // The finiteness scan (Swift's compiled for baseline x86-64 only).
+        .target(
+            name: "CFiniteness"
+        ),
         // The elementwise optimizers' update loops (Swift left them scalar: four arrays it cannot prove distinct).
         .target(
             name: "COptimizerKernels"
@@ -67,7 +71,7 @@ let package = Package(
 
         .target(
             name: "LinearAlgebra",
-            dependencies: ["CBLAS", "CLAPACKE", "CNormalLanes", "DionCore"]
+            dependencies: ["CBLAS", "CLAPACKE", "CFiniteness", "CNormalLanes", "DionCore"]
         ),
         .target(
             name: "Optimizers",

@@ -7,13 +7,15 @@ struct LinearAlgebraTests {
 
     func maxAbsDiff(_ a: Matrix, _ b: Matrix) -> Float { zip(a.elements, b.elements).map { abs($0 - $1) }.max() ?? 0 }
 
-    @Test("allFinite flags one NaN or ±∞ at any position of any length, and nothing finite")
+    @Test("allFinite flags one NaN or ±∞ at any position of any length (short tails and 64-float blocks), and nothing finite")
     func finiteness() {
         #expect(Finiteness.allFinite([Float]()))
         let edge: [Float] = [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude, -0.0, 0]
         #expect(Finiteness.allFinite(edge))
         var checked = 0
-        for n in 1...40 {
+        // Lengths around the C scan's 64-element blocks as well as short tails.
+        let lengths = Array(1...40) + [63, 64, 65, 127, 128, 129, 191, 1000]
+        for n in lengths {
             let finite = (0..<n).map { Float($0) * 1e30 - 7 }
             #expect(Finiteness.allFinite(finite))
             for position in 0..<n {
@@ -26,7 +28,14 @@ struct LinearAlgebraTests {
             }
             #expect(Matrix(rows: 1, columns: n, repeating: 1).isFinite)
         }
-        #expect(checked == 4 * (40 * 41 / 2))
+        #expect(checked == 4 * lengths.reduce(0, +))
+        // A buffer starting off a 64-byte boundary (a slice one float in) with ∞ in its last element.
+        var shifted = (0..<300).map { Float($0) }
+        shifted[299] = .infinity
+        shifted.withUnsafeBufferPointer { all in
+            #expect(Finiteness.allFinite(UnsafeBufferPointer(rebasing: all[1..<299])))
+            #expect(!Finiteness.allFinite(UnsafeBufferPointer(rebasing: all[1..<300])))
+        }
     }
 
     @Test("gemm with every transpose equals the naive product", arguments: [(false, false), (true, false), (false, true), (true, true)])
