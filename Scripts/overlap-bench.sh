@@ -13,7 +13,8 @@
 # REPEATS (default 2), MESHES (default "fsdp=2,tp=2 dp=2,fsdp=2"; with SLOTS=1 e.g. "fsdp=2 dp=2"),
 # OPTIMIZERS (default "adamw dion"; dion runs with --sync uncompressed, so its gradients go through the
 # dp buckets), VARIANTS ("name:flags;…", default "on:--overlap on;on-nothread:--overlap on
-# --progress-interval 0"), MPIRUN_ARGS (extra mpirun flags). Uses cluster id 5 (DION_CLUSTER_ID), torn
+# --progress-interval 0"), MPIRUN_ARGS (extra mpirun flags), TRAIN_ARGS (extra `dion train` flags, e.g.
+# "--layers 16": the same for every run). Uses cluster id 5 (DION_CLUSTER_ID), torn
 # down on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,7 @@ run() {
   local file="$out/train-$link-${mesh//[=,]/_}-$optimizer-$variant-$repeat.jsonl"
   [ -s "$file" ] && return 0
   # shellcheck disable=SC2086
-  "$launcher" ${MPIRUN_ARGS:-} -np $((2 * slots)) $D train --mesh "$mesh" $flags "$@" --steps "$steps" \
+  "$launcher" ${MPIRUN_ARGS:-} -np $((2 * slots)) $D train --mesh "$mesh" $flags ${TRAIN_ARGS:-} "$@" --steps "$steps" \
     --log-every "$steps" --eval-every 0 --metrics "$file.tmp" </dev/null | grep "^step" || true
   mv "$file.tmp" "$file"
 }
