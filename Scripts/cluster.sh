@@ -172,6 +172,10 @@ EOF
   #   rate (Scripts/bench/exchange.c: 2 MiB each way in 69 ms at 500 Mbit/s, 35 ms without it);
   # - reduce-scatter of equal blocks by recursive halving: Open MPI's default for it here (reduce to one
   #   rank, then scatter) took 104 ms for 4 MiB over 2 hosts at 500 Mbit/s, recursive halving 38.5 ms.
+  # - messages up to 1 MiB sent eagerly (the default, 64 KiB, sends a larger message's rest only after
+  #   the receiver's acknowledgement, which queues behind up to 10 ms of data in a shaped link's tbf
+  #   queue): `fsdp=2` AdamW overlapped at 250 Mbit/s took 198–212 ms per step with the default and
+  #   189–196 ms with this, exposed communication 105 → 84 ms (docs/cluster.md).
   cat > "$STATE/openmpi-params.conf" <<EOF
 orte_default_hostfile = $STATE/hostfile
 plm_rsh_agent = $STATE/nsrsh
@@ -185,6 +189,9 @@ oob_tcp_keepalive_probes = 3
 btl_tcp_flags = send,inplace,need-ack,need-csum
 coll_tuned_use_dynamic_rules = 1
 coll_tuned_reduce_scatter_block_algorithm = 3
+btl_tcp_eager_limit = 1048576
+btl_tcp_rndv_eager_limit = 1048576
+btl_tcp_max_send_size = 1048576
 EOF
   # mpirun itself runs on the first host, as on a real cluster's launch node: its connections to the
   # other hosts cross the shaped links, and it sees a host's loss as a real launcher would.
