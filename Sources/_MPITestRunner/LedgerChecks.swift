@@ -9,8 +9,10 @@ func runLedgerChecks(_ world: Communicator, _ checker: inout Checker) throws {
     let comm = try world.duplicate(label: "ledger-test", ledger: ledger)
     let g = comm.size, r = comm.rank
 
-    var a = [Float](repeating: 1, count: 1024)
-    try comm.allReduce(&a)                                          // N divisible by g
+    // N divisible by g (1024 on 1, 2 and 4 ranks, 1023 on 3).
+    let even = 1024 - 1024 % g
+    var a = [Float](repeating: 1, count: even)
+    try comm.allReduce(&a)
     var b = [Float](repeating: 1, count: 7)
     try comm.allReduce(&b)                                          // N = 7, uneven ring blocks
     _ = try comm.reduceScatter([Double](repeating: 1, count: 5 * g)) // equal blocks of 5 doubles
@@ -20,7 +22,8 @@ func runLedgerChecks(_ world: Communicator, _ checker: inout Checker) throws {
     try comm.broadcast(&c, root: 0)
     _ = try comm.allToAll([UInt8](repeating: 1, count: 3 * g))
     try comm.barrier()
-    let pending = try comm.iAllReduce([Float](repeating: 1, count: 64))
+    let evenSmall = 64 - 64 % g
+    let pending = try comm.iAllReduce([Float](repeating: 1, count: evenSmall))
     _ = try pending.wait()
 
     let records = ledger.records
@@ -28,12 +31,12 @@ func runLedgerChecks(_ world: Communicator, _ checker: inout Checker) throws {
                        [.allReduce, .allReduce, .reduceScatter, .allGather, .broadcast, .allToAll, .barrier, .iAllReduce],
                        "ledger operations in order")
     try checker.expect(Set(records.map(\.communicator)), ["ledger-test"], "ledger label")
-    try checker.expect(records.map(\.elementCount), [1024, 7, 5 * g, counts.reduce(0, +), 10, 3 * g, 0, 64],
+    try checker.expect(records.map(\.elementCount), [even, 7, 5 * g, counts.reduce(0, +), 10, 3 * g, 0, evenSmall],
                        "ledger element counts")
 
     // All-reduce of N divisible by g: 2(g−1)/g·N elements each way.
-    let ar = 2 * (g - 1) * (1024 / g) * 4
-    try checker.expect([records[0].bytesSent, records[0].bytesReceived], [ar, ar], "allReduce bytes, N = 1024")
+    let ar = 2 * (g - 1) * (even / g) * 4
+    try checker.expect([records[0].bytesSent, records[0].bytesReceived], [ar, ar], "allReduce bytes, N = \(even)")
     // N = 7: ring blocks of ⌈7/g⌉ first; rank r skips its own block and block r+1 when sending.
     let blocks = (0..<g).map { 7 / g + ($0 < 7 % g ? 1 : 0) }
     let sent7 = g == 1 ? 0 : (7 - blocks[r]) + (7 - blocks[(r + 1) % g])
@@ -52,7 +55,7 @@ func runLedgerChecks(_ world: Communicator, _ checker: inout Checker) throws {
     try checker.expect(records[4].bytesSent, r == g - 1 ? 0 : 80, "broadcast bytes sent")
     try checker.expect(records[5].bytesSent, (g - 1) * 3, "allToAll bytes sent")
     try checker.expect(records[6].bytesSent, 0, "barrier bytes")
-    try checker.expect(records[7].bytesSent, 2 * (g - 1) * (64 / g) * 4, "iAllReduce bytes")
+    try checker.expect(records[7].bytesSent, 2 * (g - 1) * (evenSmall / g) * 4, "iAllReduce bytes")
 
     let byComm = ledger.totalsByCommunicator()
     try checker.expect(byComm["ledger-test"]?.calls, 8, "totals by communicator")

@@ -2,14 +2,14 @@ import Foundation
 import Testing
 import _TestSupport
 
-/// The collectives under a real `mpirun` with 1, 2 and 4 processes: the runner checks every
+/// The collectives under a real `mpirun` with 1, 2, 3 and 4 processes: the runner checks every
 /// collective, type, uneven count, split, overlap and the ledger's bytes, and prints one PASS
 /// line per rank.
 @Suite("Multi-rank (mpirun)", .serialized)
 struct MultiRankTests {
     static let runner = MPIJob.builtProduct("_MPITestRunner")
 
-    @Test("every collective on every rank", arguments: [1, 2, 4])
+    @Test("every collective on every rank", arguments: [1, 2, 3, 4])
     func collectives(ranks: Int) throws {
         let checks = try #require(MPIJob.collectiveChecks[ranks])
         let path = try #require(Self.runner, "_MPITestRunner was not built next to the tests")
