@@ -49,13 +49,14 @@ extension TransformerModel {
     }
 
     /// x + Attn(norm(x)), then + MLP(norm(·)); two N×d all-reduces over tp. Tells `source` that
-    /// `next` comes after this block's weights, and lets it progress between kernels. With
-    /// `keepWeights` the cache keeps the weights for the backward (`BlockCache.weights`).
-    func blockForward<S: ParameterSource>(_ x: Matrix, layer: Int, sequences: Int, next: [ParameterID],
+    /// the groups of `next` come after this block's weights, in that order, and lets it progress
+    /// between kernels. With `keepWeights` the cache keeps the weights for the backward
+    /// (`BlockCache.weights`).
+    func blockForward<S: ParameterSource>(_ x: Matrix, layer: Int, sequences: Int, next: [[ParameterID]],
                                           keepWeights: Bool = false,
                                           source: inout S) throws(TransformerError) -> BlockCache {
         let w = try BlockParameters(try source.weights(blockIDs(layer)))
-        try source.prefetch(next)
+        for ids in next { try source.prefetch(ids) }
         let (a, inverse1) = RMSNorm.forward(x, gain: w.attentionNorm.elements, pool: pool)
         let qkv = try pool.product(a, try stackedQKV(w), transposeB: true)
         try source.progress()

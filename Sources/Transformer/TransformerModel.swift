@@ -83,9 +83,12 @@ public struct TransformerModel: Sendable {
         let firstInput = x
         defer { pool.recycle(firstInput) }
         for l in 0..<c.layers {
-            // The last block's backward follows its forward at once: it keeps its weights.
-            let cache = try blockForward(x, layer: l, sequences: sequences,
-                                         next: l + 1 < c.layers ? blockIDs(l + 1) : tailIDs,
+            // The last block's backward follows its forward at once: it keeps its weights, so the
+            // first weights the backward asks for are the block before it. Their gather starts with
+            // the tail's, behind the last block's compute (a link left idle otherwise).
+            let next = l + 1 < c.layers ? [blockIDs(l + 1)]
+                : (backward && c.layers > 1 ? [tailIDs, blockIDs(c.layers - 2)] : [tailIDs])
+            let cache = try blockForward(x, layer: l, sequences: sequences, next: next,
                                          keepWeights: backward && l == c.layers - 1, source: &source)
             x = cache.output
             if backward {
@@ -102,9 +105,6 @@ public struct TransformerModel: Sendable {
             if !backward { pool.recycle(x) }
         }
         let tail = try source.weights(tailIDs)
-        // The last block's backward uses the weights its forward kept, so the first weights the
-        // backward asks for are the block before it.
-        if backward && c.layers > 1 { try source.prefetch(blockIDs(c.layers - 2)) }
         let (f, inverse) = RMSNorm.forward(x, gain: tail[0].elements, pool: pool)
         var dLogits = try pool.product(f, tail[1], transposeB: true)
         defer { pool.recycle(f, dLogits) }
