@@ -12,11 +12,12 @@ import Transformer
 /// column-parallel ones (P on the output side), B = Wᵀ for the row-parallel ones — and the
 /// optimizer does the same arithmetic on any mesh as on one process.
 ///
-/// `weights` all-gathers a block's shards over `fsdp` when the model asks (before the forward and
-/// again before the backward; nothing is kept), and `accumulateGradients` reduce-scatters a
-/// block's gradients over `fsdp` into this rank's shards: one collective per block for all its
-/// matrices (`AxisBatch`). Both are nonblocking collectives. With `overlap` on, `prefetch` starts
-/// the next block's all-gather behind the current block's compute, a block's reduce-scatter
+/// `weights` all-gathers the shards the model asks for over `fsdp` (a block's attention or MLP
+/// weights, before the forward and again before the backward; nothing is kept), and
+/// `accumulateGradients` reduce-scatters gradients over `fsdp` into this rank's shards: one
+/// collective per request for all its matrices (`AxisBatch`). Both are nonblocking collectives.
+/// With `overlap` on, `prefetch` starts the all-gathers the model announces (`WeightRequests`: two
+/// requests ahead) behind the current compute, a block's reduce-scatter
 /// completes while earlier blocks' backward runs, and `progress` (called by the model between
 /// kernels) drives them; with it off, each is waited for at once. The same collectives in the
 /// same order either way, so the results and the ledger's bytes are identical.

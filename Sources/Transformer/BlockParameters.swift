@@ -36,8 +36,16 @@ public struct BlockParameters<Value> {
         self.mlpOutput = mlpOutput
     }
 
-    /// The eight values in the order of `TransformerParameters.all`.
-    public var all: [Value] { [attentionNorm, query, key, value, attentionOutput, mlpNorm, mlpInput, mlpOutput] }
+    /// The eight values in the order of `TransformerParameters.all`: `attentionPart`, then `mlpPart`.
+    public var all: [Value] { attentionPart + mlpPart }
+
+    /// The attention's five values (norm gain, query, key, value, output projection): the model
+    /// asks a source for them apart from the MLP's, so that with FSDP the MLP's weights arrive
+    /// while the attention computes.
+    public var attentionPart: [Value] { [attentionNorm, query, key, value, attentionOutput] }
+
+    /// The MLP's three values (norm gain, w1, w2).
+    public var mlpPart: [Value] { [mlpNorm, mlpInput, mlpOutput] }
 
     /// The eight values of `list`, in the order of `all`.
     ///
@@ -48,6 +56,17 @@ public struct BlockParameters<Value> {
         }
         self.init(attentionNorm: list[0], query: list[1], key: list[2], value: list[3], attentionOutput: list[4],
                   mlpNorm: list[5], mlpInput: list[6], mlpOutput: list[7])
+    }
+
+    /// The block from its two parts, `attentionPart` (five values) and `mlpPart` (three).
+    ///
+    /// - Throws: `TransformerError.shapeMismatch` unless the parts have five and three values.
+    public init(attention: [Value], mlp: [Value]) throws(TransformerError) {
+        guard attention.count == 5, mlp.count == 3 else {
+            throw TransformerError(.shapeMismatch, "a block's attention has 5 parameters and its MLP 3, got "
+                                   + "\(attention.count) and \(mlp.count)")
+        }
+        try self.init(attention + mlp)
     }
 
     /// The same roles, each value transformed.

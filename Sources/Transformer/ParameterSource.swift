@@ -18,8 +18,8 @@ public protocol ParameterSource {
     func allReduceTensorParallel(_ values: inout [Float]) throws(TransformerError)
     /// A hint that `weights(ids)` is among the next requests: a source that gathers weights may
     /// start fetching them now, behind the compute in between. Hints come in the order of the
-    /// requests, at most one per request, and at most two ahead of them (the last block's forward
-    /// announces the tail and the block the backward asks for first); the default does nothing.
+    /// requests, at most one per request and a fixed number ahead of them (`WeightRequests`); the
+    /// default does nothing.
     mutating func prefetch(_ ids: [ParameterID]) throws(TransformerError)
     /// Called between kernels so that a source with collectives in flight can drive them (MPI
     /// progresses nonblocking collectives only inside MPI calls); the default does nothing.

@@ -75,21 +75,16 @@ public struct TransformerModel: Sendable {
         guard (1...c.sequenceLength).contains(t) else {
             throw TransformerError(.shapeMismatch, "sequences of \(t) tokens; the model takes 1…\(c.sequenceLength)")
         }
-        let tailIDs = [parameters.finalNorm, parameters.head]
-        let embed = try source.weights([parameters.embedding, parameters.positionEmbedding])
-        try source.prefetch(c.layers > 0 ? blockIDs(0) : tailIDs)
+        var requests = WeightRequests(parameters, layers: c.layers, backward: backward)
+        let embed = try requests.take([parameters.embedding, parameters.positionEmbedding], from: &source)
         var x = try embedded(inputs, length: t, embed[0], embed[1])
         var caches = [BlockCache]()
         let firstInput = x
         defer { pool.recycle(firstInput) }
         for l in 0..<c.layers {
-            // The last block's backward follows its forward at once: it keeps its weights, so the
-            // first weights the backward asks for are the block before it. Their gather starts with
-            // the tail's, behind the last block's compute (a link left idle otherwise).
-            let next = l + 1 < c.layers ? [blockIDs(l + 1)]
-                : (backward && c.layers > 1 ? [tailIDs, blockIDs(c.layers - 2)] : [tailIDs])
-            let cache = try blockForward(x, layer: l, sequences: sequences, next: next,
-                                         keepWeights: backward && l == c.layers - 1, source: &source)
+            // The last block's backward follows its forward at once: it keeps its weights.
+            let cache = try blockForward(x, layer: l, sequences: sequences, keepWeights: backward && l == c.layers - 1,
+                                         requests: &requests, source: &source)
             x = cache.output
             if backward {
                 caches.append(cache)
@@ -104,7 +99,7 @@ public struct TransformerModel: Sendable {
             pool.recycle(caches.flatMap(\.ownActivations))
             if !backward { pool.recycle(x) }
         }
-        let tail = try source.weights(tailIDs)
+        let tail = try requests.take([parameters.finalNorm, parameters.head], from: &source)
         let (f, inverse) = RMSNorm.forward(x, gain: tail[0].elements, pool: pool)
         var dLogits = try pool.product(f, tail[1], transposeB: true)
         defer { pool.recycle(f, dLogits) }
@@ -119,7 +114,7 @@ public struct TransformerModel: Sendable {
         let gain = try gainGradient(dGain)
         try source.accumulateGradients([(parameters.finalNorm, gain), (parameters.head, dHead)])
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
-            try blockBackward(&dx, caches[l], layer: l, sequences: sequences, source: &source)
+            try blockBackward(&dx, caches[l], layer: l, sequences: sequences, requests: &requests, source: &source)
         }
         let d = c.modelDimension
         var dEmbed = pool.zeros(rows: embed[0].rows, columns: embed[0].columns)
