@@ -58,17 +58,6 @@ public struct BlockParameters<Value> {
                   mlpNorm: list[5], mlpInput: list[6], mlpOutput: list[7])
     }
 
-    /// The block from its two parts, `attentionPart` (five values) and `mlpPart` (three).
-    ///
-    /// - Throws: `TransformerError.shapeMismatch` unless the parts have five and three values.
-    public init(attention: [Value], mlp: [Value]) throws(TransformerError) {
-        guard attention.count == 5, mlp.count == 3 else {
-            throw TransformerError(.shapeMismatch, "a block's attention has 5 parameters and its MLP 3, got "
-                                   + "\(attention.count) and \(mlp.count)")
-        }
-        try self.init(attention + mlp)
-    }
-
     /// The same roles, each value transformed.
     public func map<T>(_ transform: (Value) throws -> T) rethrows -> BlockParameters<T> {
         BlockParameters<T>(attentionNorm: try transform(attentionNorm), query: try transform(query), key: try transform(key),

@@ -19,7 +19,7 @@ struct BlockCache {
     /// The block's weights as the forward used them, kept only for the last block, whose backward
     /// starts right after the forward: it uses these instead of asking the source again (with FSDP,
     /// one all-gather fewer per micro-batch). Not pool memory.
-    var weights: BlockParameters<Matrix>?
+    var weights: BlockWeights?
 
     /// Every activation but `input` (the previous block's `output`), to give back to the pool.
     var ownActivations: [Matrix] {
@@ -38,10 +38,10 @@ extension TransformerModel {
     /// [wq; wk; wv] stacked by rows: this rank's (3·h·d_h)×d weight of the fused QKV projection.
     /// The three stay separate parameters (their own optimizer state, FSDP shards and tp rows);
     /// only the product is fused, so q, k, v equal the separate products up to fp32 rounding.
-    private func stackedQKV(_ query: Matrix, _ key: Matrix, _ value: Matrix) throws(TransformerError) -> Matrix {
+    private func stackedQKV(_ w: AttentionWeights) throws(TransformerError) -> Matrix {
         try TransformerError.arithmetic { () throws(LinearAlgebraError) in
-            try Matrix(rows: query.rows + key.rows + value.rows, columns: query.columns,
-                       elements: query.elements + key.elements + value.elements)
+            try Matrix(rows: w.query.rows + w.key.rows + w.value.rows, columns: w.query.columns,
+                       elements: w.query.elements + w.key.elements + w.value.elements)
         }
     }
 
@@ -53,30 +53,27 @@ extension TransformerModel {
                                           requests: inout WeightRequests,
                                           source: inout S) throws(TransformerError) -> BlockCache {
         let ids = parameters.block(layer)
-        // norm gain, q, k, v, output projection
-        let attentionWeights = try requests.take(ids.attentionPart, from: &source)
-        let (a, inverse1) = RMSNorm.forward(x, gain: attentionWeights[0].elements, pool: pool)
-        let qkv = try pool.product(a, try stackedQKV(attentionWeights[1], attentionWeights[2], attentionWeights[3]),
-                                   transposeB: true)
+        let attention = try AttentionWeights(try requests.take(ids.attentionPart, from: &source))
+        let (a, inverse1) = RMSNorm.forward(x, gain: attention.norm.elements, pool: pool)
+        let qkv = try pool.product(a, try stackedQKV(attention), transposeB: true)
         try source.progress()
         let (o, probabilities) = try TransformerError.arithmetic { () throws(LinearAlgebraError) in
             try CausalAttention.forward(qkv: qkv, sequences: sequences, heads: localHeads, pool: pool)
         }
         try source.progress()
-        let middle = try residual(x, plus: o, attentionWeights[4], source: &source)
+        let middle = try residual(x, plus: o, attention.output, source: &source)
         try source.progress()
-        // norm gain, w1, w2
-        let mlpWeights = try requests.take(ids.mlpPart, from: &source)
-        let (m, inverse2) = RMSNorm.forward(middle, gain: mlpWeights[0].elements, pool: pool)
-        let u = try pool.product(m, mlpWeights[1], transposeB: true)
+        let mlp = try MLPWeights(try requests.take(ids.mlpPart, from: &source))
+        let (m, inverse2) = RMSNorm.forward(middle, gain: mlp.norm.elements, pool: pool)
+        let u = try pool.product(m, mlp.input, transposeB: true)
         try source.progress()
         let act = ReLUSquared.forward(u, pool: pool)
-        let out = try residual(middle, plus: act, mlpWeights[2], source: &source)
+        let out = try residual(middle, plus: act, mlp.output, source: &source)
         try source.progress()
         return BlockCache(input: x, attentionInput: a, inverseRMS1: inverse1, qkv: qkv,
                           probabilities: probabilities, attention: o, middle: middle, mlpInput: m, inverseRMS2: inverse2,
                           hidden: u, activated: act, output: out,
-                          weights: keepWeights ? try BlockParameters(attention: attentionWeights, mlp: mlpWeights) : nil)
+                          weights: keepWeights ? BlockWeights(attention: attention, mlp: mlp) : nil)
     }
 
     /// x + z·Wᵀ for a row-parallel linear: without tp the residual add is the GEMM's β = 1; with tp
@@ -102,38 +99,40 @@ extension TransformerModel {
     func blockBackward<S: ParameterSource>(_ d: inout Matrix, _ c: BlockCache, layer: Int, sequences: Int,
                                            requests: inout WeightRequests, source: inout S) throws(TransformerError) {
         let ids = parameters.block(layer)
-        // norm gain, w1, w2
-        let mlpWeights: [Matrix]
-        if let kept = c.weights { mlpWeights = kept.mlpPart } else { mlpWeights = try requests.take(ids.mlpPart, from: &source) }
+        let mlp: MLPWeights
+        if let kept = c.weights {
+            mlp = kept.mlp
+        } else {
+            mlp = try MLPWeights(try requests.take(ids.mlpPart, from: &source))
+        }
         // MLP: z = act·W2ᵀ, act = relu²(u), u = m·W1ᵀ.
         let dW2 = try pool.product(d, transposeA: true, c.activated)
         try source.progress()
-        var du = try pool.product(d, mlpWeights[2])
+        var du = try pool.product(d, mlp.output)
         ReLUSquared.backward(&du, input: c.hidden)
         try source.progress()
         let dW1 = try pool.product(du, transposeA: true, c.mlpInput)
         try source.progress()
-        var dm = try pool.product(du, mlpWeights[1])
+        var dm = try pool.product(du, mlp.input)
         try source.progress()
         pool.recycle(du)
         if tensorParallelSize > 1 { try source.allReduceTensorParallel(&dm.elements) }
-        let dGain2 = RMSNorm.backward(dm, x: c.middle, gain: mlpWeights[0].elements, inverseRMS: c.inverseRMS2,
-                                      accumulatingInto: &d)
+        let dGain2 = RMSNorm.backward(dm, x: c.middle, gain: mlp.norm.elements, inverseRMS: c.inverseRMS2, accumulatingInto: &d)
         // The MLP's gradients are final: send them now (with FSDP, their reduce-scatter runs behind
         // the attention's backward), the attention's at the end.
         let gain2 = try gainGradient(dGain2)
         try source.accumulateGradients([(ids.mlpNorm, gain2), (ids.mlpInput, dW1), (ids.mlpOutput, dW2)])
-        // Attention: y = o·Woᵀ; d is now the gradient at `middle`. Norm gain, q, k, v, output projection:
+        // Attention: y = o·Woᵀ; d is now the gradient at `middle`.
         pool.recycle(dm)
-        let attentionWeights: [Matrix]
+        let attention: AttentionWeights
         if let kept = c.weights {
-            attentionWeights = kept.attentionPart
+            attention = kept.attention
         } else {
-            attentionWeights = try requests.take(ids.attentionPart, from: &source)
+            attention = try AttentionWeights(try requests.take(ids.attentionPart, from: &source))
         }
         let dWo = try pool.product(d, transposeA: true, c.attention)
         try source.progress()
-        let dO = try pool.product(d, attentionWeights[4])
+        let dO = try pool.product(d, attention.output)
         try source.progress()
         let dQKV = try TransformerError.arithmetic { () throws(LinearAlgebraError) in
             try CausalAttention.backward(dO, qkv: c.qkv, probabilities: c.probabilities, sequences: sequences,
@@ -143,12 +142,11 @@ extension TransformerModel {
         try source.progress()
         let dWqkv = try pool.product(dQKV, transposeA: true, c.attentionInput)
         try source.progress()
-        var da = try pool.product(dQKV, try stackedQKV(attentionWeights[1], attentionWeights[2], attentionWeights[3]))
+        var da = try pool.product(dQKV, try stackedQKV(attention))
         try source.progress()
         pool.recycle(dQKV)
         if tensorParallelSize > 1 { try source.allReduceTensorParallel(&da.elements) }
-        let dGain1 = RMSNorm.backward(da, x: c.input, gain: attentionWeights[0].elements, inverseRMS: c.inverseRMS1,
-                                      accumulatingInto: &d)
+        let dGain1 = RMSNorm.backward(da, x: c.input, gain: attention.norm.elements, inverseRMS: c.inverseRMS1, accumulatingInto: &d)
         pool.recycle(da)
         let width = dWqkv.rows / 3
         defer { pool.recycle(dWqkv, dWo, dW1, dW2) }
