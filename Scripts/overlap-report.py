@@ -9,8 +9,7 @@ Per (link rate, mesh, optimizer), medians over steps 6..N of every repeat:
   inside collectives; with overlap off all of it exposed), which sum to the step;
 - for each overlapped variant: its step, divided by max(C, W) and by max(compute, communication)
   (issue #17's goal: ≤ 1.15 where the two are about equal) and by C + W (1 = no gain), its exposed
-  communication (time blocked in MPI) and whether every run moved the same bytes per axis.
-
+  communication (time blocked in MPI) and whether every run moved the same bytes per axis;
 - the wire time: the bytes a host's link carries each way per step (the ledger's bytes on the axis that
   crosses the hosts, the mesh's first, times the ranks per host) at the link's rate, the floor no
   overlap can go below; the step divided by max(C, wire).

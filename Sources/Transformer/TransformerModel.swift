@@ -75,8 +75,8 @@ public struct TransformerModel: Sendable {
         guard (1...c.sequenceLength).contains(t) else {
             throw TransformerError(.shapeMismatch, "sequences of \(t) tokens; the model takes 1…\(c.sequenceLength)")
         }
-        var requests = WeightRequests(parameters, layers: c.layers, backward: backward)
-        let embed = try requests.take([parameters.embedding, parameters.positionEmbedding], from: &source)
+        var requests = WeightRequests(parameters, backward: backward)
+        let embed = try requests.take(WeightRequests.embeddings(parameters), from: &source)
         var x = try embedded(inputs, length: t, embed[0], embed[1])
         var caches = [BlockCache]()
         let firstInput = x
@@ -99,7 +99,7 @@ public struct TransformerModel: Sendable {
             pool.recycle(caches.flatMap(\.ownActivations))
             if !backward { pool.recycle(x) }
         }
-        let tail = try requests.take([parameters.finalNorm, parameters.head], from: &source)
+        let tail = try requests.take(WeightRequests.tail(parameters), from: &source)
         let (f, inverse) = RMSNorm.forward(x, gain: tail[0].elements, pool: pool)
         var dLogits = try pool.product(f, tail[1], transposeB: true)
         defer { pool.recycle(f, dLogits) }

@@ -9,8 +9,6 @@ import LinearAlgebra
 /// attention's (the last block's backward uses the weights its forward kept).
 struct WeightRequests {
     private let groups: [[ParameterID]]
-    /// How many requests past the one being served are announced.
-    private let lookahead: Int
     /// The next request to serve.
     private var next = 0
     /// `groups[0..<announced]` have been announced.
@@ -18,16 +16,25 @@ struct WeightRequests {
 
     /// Requests past the current one announced: two halves of a block (a whole block's bytes in
     /// flight while a half computes, so the link never waits for the next announcement).
-    static let defaultLookahead = 2
+    static let lookahead = 2
 
-    init(_ parameters: TransformerParameters, layers: Int, backward: Bool, lookahead: Int = defaultLookahead) {
-        var groups = [[parameters.embedding, parameters.positionEmbedding]]
+    /// The embeddings' request: token and position embeddings.
+    static func embeddings(_ parameters: TransformerParameters) -> [ParameterID] {
+        [parameters.embedding, parameters.positionEmbedding]
+    }
+
+    /// The tail's request: final norm gain and head.
+    static func tail(_ parameters: TransformerParameters) -> [ParameterID] { [parameters.finalNorm, parameters.head] }
+
+    init(_ parameters: TransformerParameters, backward: Bool) {
+        let layers = parameters.configuration.layers
+        var groups = [Self.embeddings(parameters)]
         for l in 0..<layers {
             let block = parameters.block(l)
             groups.append(block.attentionPart)
             groups.append(block.mlpPart)
         }
-        groups.append([parameters.finalNorm, parameters.head])
+        groups.append(Self.tail(parameters))
         if backward {
             for l in stride(from: layers - 2, through: 0, by: -1) {
                 let block = parameters.block(l)
@@ -36,7 +43,6 @@ struct WeightRequests {
             }
         }
         self.groups = groups
-        self.lookahead = lookahead
     }
 
     /// The weights of `ids`, which must be the next request: announces it and the `lookahead` after
@@ -49,7 +55,7 @@ struct WeightRequests {
             throw TransformerError(.shapeMismatch, "weights of parameters \(ids.map(\.rawValue)) asked for out of order "
                                    + "(request \(next) of \(groups.count))")
         }
-        while announced < Swift.min(next + 1 + lookahead, groups.count) {
+        while announced < Swift.min(next + 1 + Self.lookahead, groups.count) {
             try source.prefetch(groups[announced])
             announced += 1
         }

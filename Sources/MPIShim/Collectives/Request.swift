@@ -76,26 +76,25 @@ public struct Request<T: MPIScalar>: ~Copyable {
     /// The corresponding MPI function is `MPI_Test`.
     public mutating func test() throws(MPIError) -> Bool {
         if finished { return true }
-        var flag: CInt = 0
         let entered = MonotonicClock.ticks()
-        var rc: CInt = MPI_SUCCESS
         var done = false
+        var failure: MPIError?
         if let direct {
             do throws(MPIError) {
                 done = try direct.poll()
             } catch {
-                communicator.ledger.addBlocked(ticks: MonotonicClock.elapsed(from: entered, to: MonotonicClock.ticks()))
-                failed = true
-                throw error
+                failure = error
             }
         } else {
-            rc = mpi_test(&handle, &flag)
+            var flag: CInt = 0
+            let rc = mpi_test(&handle, &flag)
+            if rc != MPI_SUCCESS { failure = makeMPIError(rc, function: "MPI_Test") }
             done = flag != 0
         }
         communicator.ledger.addBlocked(ticks: MonotonicClock.elapsed(from: entered, to: MonotonicClock.ticks()))
-        if rc != MPI_SUCCESS {
+        if let failure {
             failed = true
-            throw makeMPIError(rc, function: "MPI_Test")
+            throw failure
         }
         if done { markCompleted() }
         return finished
@@ -129,7 +128,6 @@ public struct Request<T: MPIScalar>: ~Copyable {
             CollectiveGuards.inCollective.store(true, ordering: .releasing)
         }
         let entered = MonotonicClock.ticks()
-        var rc: CInt = MPI_SUCCESS
         var failure: MPIError?
         if let direct {
             do throws(MPIError) {
@@ -138,17 +136,14 @@ public struct Request<T: MPIScalar>: ~Copyable {
                 failure = error
             }
         } else {
-            rc = Self.wait(for: &handle, policy: WaitPolicy.current)
+            let rc = Self.wait(for: &handle, policy: WaitPolicy.current)
+            if rc != MPI_SUCCESS { failure = makeMPIError(rc, function: "MPI_Wait") }
         }
         communicator.ledger.addBlocked(ticks: MonotonicClock.elapsed(from: entered, to: MonotonicClock.ticks()))
         if guarded { communicator.leaveGuards() }
         if let failure {
             failed = true
             throw failure
-        }
-        if rc != MPI_SUCCESS {
-            failed = true
-            throw makeMPIError(rc, function: "MPI_Wait")
         }
         markCompleted()
     }
