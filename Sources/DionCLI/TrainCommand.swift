@@ -48,13 +48,16 @@ struct TrainCommand: ParsableCommand {
     var sync: DionDataParallelSync = .automatic
     @Option(help: "FSDP gathers, reduce-scatters and dp gradient all-reduces behind compute: on or off (same bytes and losses).")
     var overlap: OverlapChoice = .on
+    @Option(help: ArgumentHelp("Dion's fsdp reductions of P₀ and gathers of P started during the backward, block by block: on or off (same bytes and losses).",
+                               discussion: "Applies with fsdp > 1, no dp and no --grad-clip; elsewhere Dion's step runs after the backward."))
+    var dionInBackward: OverlapChoice = .on
 
     @Option(help: ArgumentHelp("With --overlap on, a thread drives MPI's progress every this many µs while collectives are in flight (0 = off).",
                                discussion: "Default: 200 when this node has a core for each of its ranks, else 0 (a polling thread "
                                    + "on an oversubscribed node takes CPU from the ranks)."))
     var progressInterval: UInt32?
 
-    /// `--overlap`.
+    /// `--overlap`, `--dion-in-backward`.
     enum OverlapChoice: String, ExpressibleByArgument, CaseIterable {
         case on, off
     }
@@ -176,6 +179,7 @@ struct TrainCommand: ParsableCommand {
             let trainer = try Trainer(configuration: configuration, corpus: corpus, mesh: deviceMesh, output: output,
                                       simulatedNetwork: network)
             trainer.overlap = overlap == .on
+            trainer.dionInBackward = dionInBackward == .on
             trainer.faults.nanSteps = Set((debugNanSteps ?? "").split(separator: ",").compactMap { Int($0) })
             trainer.faults.stallStep = debugStallStep
             trainer.faults.mpiFailureStep = debugMpiFailureStep

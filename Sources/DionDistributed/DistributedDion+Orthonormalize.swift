@@ -26,9 +26,7 @@ extension DistributedDion {
         for k in live {
             let item = work[k]
             if item.inner == nil {
-                let s = states[item.index]
-                let sketch = { dion.sketch(parameterID: s.parameterID, step: s.step, rank: item.rank, rows: item.geometry.p) }
-                work[k].p = try Orthonormalization.orthonormalize(item.p, method: configuration.orthonormalization, sketch: sketch).q
+                work[k].p = try orthonormalizedWhole(item, states[item.index])
             } else if item.schedule.distributedOrthonormalization {
                 distributed.append(k)
             } else {
@@ -83,5 +81,12 @@ extension DistributedDion {
             let q = try Orthonormalization.orthonormalize(whole, method: configuration.orthonormalization, sketch: sketch).q
             work[k].p = q.rows(item.geometry.pRange(of: xs[item.index]))
         }
+    }
+
+    /// Orth(P) for a matrix whose P₀ this rank holds whole (no `tp` rows): the single-device
+    /// method, with the sketch of the state's step.
+    func orthonormalizedWhole(_ item: WorkItem, _ s: State) throws -> Matrix {
+        let sketch = { dion.sketch(parameterID: s.parameterID, step: s.step, rank: item.rank, rows: item.geometry.p) }
+        return try Orthonormalization.orthonormalize(item.p, method: dion.configuration.orthonormalization, sketch: sketch).q
     }
 }

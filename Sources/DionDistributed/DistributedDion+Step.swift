@@ -98,6 +98,15 @@ extension DistributedDion {
         var r = Matrix(rows: 0, columns: 0)
         var anyNonZero = false
 
+        /// The phase-9 flag of a matrix whose owner failed to orthonormalize P₀ (0 and 1 say
+        /// whether any buffer holds a non-zero).
+        static let orthonormalizationFailed: Float = 2
+
+        /// What this rank contributes to phase 9: P and its flag when it owns the matrix, else nothing.
+        func ownedPiece(fsdpRank me: Int) -> [Float] {
+            owner == me ? p.elements + [anyNonZero ? 1 : 0] : []
+        }
+
         var geometry: DionWorkGeometry { schedule.geometry }
         var inner: MeshAxis? { schedule.inner }
         var outer: MeshAxis? { schedule.outer }
@@ -114,7 +123,7 @@ extension DistributedDion {
     }
 
     /// A matrix's schedule on `mesh` (`DionMatrixSchedule`, shared with `StepPlan`).
-    private func schedule(_ x: ShardedMatrix, _ state: State, _ mesh: DeviceMesh) throws -> DionMatrixSchedule {
+    func schedule(_ x: ShardedMatrix, _ state: State, _ mesh: DeviceMesh) throws -> DionMatrixSchedule {
         do {
             return try DionMatrixSchedule(x.planned(rank: state.q.columns, transposed: state.transposed),
                                           sync: dataParallelSync,
@@ -152,19 +161,13 @@ extension DistributedDion {
     /// R to its own buffer (§2.1).
     private func shardedStep(_ work: inout [WorkItem], _ xs: inout [ShardedMatrix], _ states: inout [State],
                              _ etas: [Float], _ mesh: DeviceMesh) throws {
-        let configuration = dion.configuration
         let dp = mesh.communicator(.replicate)
         let fsdp = mesh.communicator(.fsdp)
         let me = mesh.index(on: .fsdp)
         // Partial P₀ (summed over fsdp shards), plus one element: does any buffer hold a non-zero?
         // Summed over fsdp (phase 2), or reduce-scattered to the matrix's owner (phase 3), which
         // alone then holds it.
-        var partials = try work.map { item -> [Float] in
-            let s = states[item.index]
-            var partial = try BLAS.matmul(s.momentum, transposeA: s.transposed, s.q).elements
-            partial.append(s.momentum.isZero ? 0 : 1)
-            return partial
-        }
+        var partials = try work.map { item in try Self.partialP0(states[item.index].momentum, states[item.index]) }
         try ConcatenatedCollective.allReduce(&partials, where: work.map { $0.outer != nil && $0.owner == nil },
                                              over: fsdp, op: .sum)
         try ConcatenatedCollective.reduceScatter(&partials, where: work.map { $0.owner != nil }, pieces: work.map(\.pieces),
@@ -172,6 +175,28 @@ extension DistributedDion {
         let holdsP = work.map { $0.owner.map { $0 == me } ?? true }
         try ConcatenatedCollective.allReduce(&partials, where: work.indices.map { work[$0].compressed && holdsP[$0] },
                                              over: dp, op: .average)
+        try orthonormalizeReduced(&work, &partials, holdsP: holdsP, xs, states, mesh)
+        // Phase 9: every owner's P and zero guard to every fsdp rank.
+        var owned = work.map { $0.ownedPiece(fsdpRank: me) }
+        try ConcatenatedCollective.allGather(&owned, where: work.map { $0.owner != nil }, pieces: work.map(\.pieces), over: fsdp)
+        try Self.takeGatheredP(&work, &owned)
+        try applyUpdate(&work, &xs, &states, etas, mesh)
+    }
+
+    /// This rank's term of P₀ = Σ_fsdp B_loc·Q_loc for the work matrix `b` (the state's buffer, or
+    /// B = M + G computed apart; Mᵀ when transposed), with one element appended: 1 when `b` holds a
+    /// non-zero, else 0 (summed with P₀, it tells whether any shard does).
+    static func partialP0(_ b: Matrix, _ s: State) throws -> [Float] {
+        var partial = try BLAS.matmul(b, transposeA: s.transposed, s.q).elements
+        partial.append(b.isZero ? 0 : 1)
+        return partial
+    }
+
+    /// Phases 5–8 on the matrices whose reduced P₀ (with its flag) this rank holds (`holdsP`):
+    /// the zero-guard flags over `tp`, then P = Orth(P₀) for those with a non-zero buffer
+    /// (`orthonormalize`). `partials` is emptied where P takes its storage.
+    func orthonormalizeReduced(_ work: inout [WorkItem], _ partials: inout [[Float]], holdsP: [Bool],
+                               _ xs: [ShardedMatrix], _ states: [State], _ mesh: DeviceMesh) throws {
         var flags = partials.map { [$0.last ?? 0 > 0 ? Float(1) : 0] }
         try ConcatenatedCollective.allReduce(&flags, where: work.map { $0.inner != nil }, over: mesh.communicator(.tp), op: .max)
         for k in work.indices where holdsP[k] {
@@ -180,18 +205,34 @@ extension DistributedDion {
             work[k].p = try Matrix(rows: work[k].pLocal, columns: work[k].rank, elements: partials[k])
             partials[k] = []  // P holds the only reference: later in-place updates copy nothing
         }
-        let live = work.indices.filter { work[$0].anyNonZero }
+        let live = work.indices.filter { holdsP[$0] && work[$0].anyNonZero }
         try orthonormalize(&work, live, xs, states, mesh)
-        // Phase 9: every owner's P and zero guard to every fsdp rank.
-        var owned = work.indices.map { k in
-            work[k].owner == me ? work[k].p.elements + [work[k].anyNonZero ? 1 : 0] : [Float]()
-        }
-        try ConcatenatedCollective.allGather(&owned, where: work.map { $0.owner != nil }, pieces: work.map(\.pieces), over: fsdp)
+    }
+
+    /// After phase 9: each matrix with an owner takes P and its flag from the gathered pieces
+    /// (`owned[k]`, emptied). The flag is 0 (an all-zero buffer), 1, or `orthonormalizationFailed`
+    /// when the owner could not orthonormalize P₀ (`BackwardStage`): then every rank throws.
+    static func takeGatheredP(_ work: inout [WorkItem], _ owned: inout [[Float]]) throws {
         for k in work.indices where work[k].owner != nil {
-            work[k].anyNonZero = owned[k].removeLast() > 0
+            let flag = owned[k].removeLast()
+            if flag == WorkItem.orthonormalizationFailed {
+                throw OptimizerError(.numerical, "orthonormalizing P of matrix \(work[k].index) failed on its owner "
+                                     + "(fsdp rank \(work[k].owner ?? 0)): P₀ is not finite or numerically singular")
+            }
+            work[k].anyNonZero = flag > 0
             work[k].p = try Matrix(rows: work[k].pLocal, columns: work[k].rank, elements: owned[k])
             owned[k] = []
         }
+    }
+
+    /// Phases 10–12 and the update, once every matrix holds P (this rank's rows): R = Bᵀ·P
+    /// (summed over `tp`, averaged over `dp` when compressed), the error feedback on the buffer,
+    /// the new Q from R's column norms (sums of squares over `fsdp`), and X.
+    func applyUpdate(_ work: inout [WorkItem], _ xs: inout [ShardedMatrix], _ states: inout [State],
+                     _ etas: [Float], _ mesh: DeviceMesh) throws {
+        let configuration = dion.configuration
+        let dp = mesh.communicator(.replicate)
+        let fsdp = mesh.communicator(.fsdp)
         // R = Bᵀ·P: partial over the tp shards of P's side, row-sharded like Q over fsdp.
         var rs = try work.map { item -> [Float] in
             guard item.anyNonZero else { return [] }

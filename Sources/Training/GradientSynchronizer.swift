@@ -31,6 +31,9 @@ final class GradientSynchronizer {
     /// Leave the dp all-reduces in flight until `finish` (else each is waited for at once).
     var overlap: Bool
     private var pending: [InFlightCollective] = []
+    /// Dion's backward stage, given each block's final shards after they are scaled (`nil`
+    /// where it does not apply).
+    var dionLink: DionBackwardLink?
     private var dispatched: [Bool]
     /// Whether the backward running now is the step's last micro-batch.
     private(set) var lastMicroBatch = true
@@ -61,7 +64,9 @@ final class GradientSynchronizer {
     /// micro-batch's contribution (in the order the backward issued them, whatever MPI's
     /// timing): scales them and starts their dp bucket.
     func shardsFinal(_ indices: [Int], gradients: inout [ShardedMatrix]) throws(MPIError) {
-        try dispatch(indices.filter { !dispatched[$0] }, gradients: &gradients)
+        let fresh = indices.filter { !dispatched[$0] }
+        try dispatch(fresh, gradients: &gradients)
+        try dionLink?.gradientsFinal(fresh, gradients: gradients)
     }
 
     private func dispatch(_ indices: [Int], gradients: inout [ShardedMatrix]) throws(MPIError) {
@@ -96,6 +101,7 @@ final class GradientSynchronizer {
     func progress() throws(MPIError) {
         // Every bucket: an all-reduce posts its second round when a test finds its first complete.
         for flight in pending { _ = try flight.test() }
+        try dionLink?.progress()
     }
 
     /// Dispatches what the backward did not (a parameter without gradient), then waits for every

@@ -170,13 +170,26 @@ public struct ParameterOptimizers {
     /// - Throws: `OptimizerError`: `.shapeMismatch` for a gradient shard that does not fit its
     ///   parameter; `.communication` with the `MPIError` when a collective of a step fails.
     public mutating func step(shards: inout [ShardedMatrix], gradients grads: [ShardedMatrix], multiplier: Double,
-                              mesh: DeviceMesh) throws(OptimizerError) {        let rates = slots.map { $0.learningRate * Float(multiplier) }
+                              mesh: DeviceMesh) throws(OptimizerError) {
+        try step(shards: &shards, gradients: grads, multiplier: multiplier, mesh: mesh, dionStage: nil)
+    }
+
+    /// The step, with Dion's matrices applied by its backward stage when `dionStage` took the step
+    /// (`DionBackwardLink`: the same arithmetic, its communication started during the backward).
+    mutating func step(shards: inout [ShardedMatrix], gradients grads: [ShardedMatrix], multiplier: Double,
+                       mesh: DeviceMesh, dionStage: DionBackwardLink?) throws(OptimizerError) {
+        let rates = slots.map { $0.learningRate * Float(multiplier) }
         if !dionStates.slots.isEmpty {
             let indices = dionStates.slots
             var batch = shards.moveOut(indices)
             defer { shards.moveIn(batch, at: indices) }
-            _ = try dion.step(parameters: &batch, gradients: indices.map { grads[$0] }, states: &dionStates.states,
-                              learningRates: indices.map { rates[$0] }, mesh: mesh)
+            if let dionStage, dionStage.active {
+                try dionStage.step(parameters: &batch, gradients: indices.map { grads[$0] }, states: &dionStates.states,
+                                   learningRates: indices.map { rates[$0] })
+            } else {
+                _ = try dion.step(parameters: &batch, gradients: indices.map { grads[$0] }, states: &dionStates.states,
+                                  learningRates: indices.map { rates[$0] }, mesh: mesh)
+            }
         }
         if let selective, !selectiveStates.slots.isEmpty {
             let indices = selectiveStates.slots

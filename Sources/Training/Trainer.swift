@@ -49,6 +49,11 @@ public final class Trainer {
     let simulatedNetwork: SimulatedNetwork?
     /// The step's gradient synchronization (also reached by `parameters` as blocks finish).
     let synchronizer: GradientSynchronizer
+    /// Dion's backward stage where it applies (fsdp without dp, no clipping; `DionBackwardLink`).
+    let dionLink: DionBackwardLink?
+    /// Start Dion's fsdp communication during the backward where the stage applies (the same
+    /// arithmetic and bytes as the step after the backward; `--dion-in-backward`).
+    public var dionInBackward = true
 
     /// Whether the FSDP all-gathers, reduce-scatters and the dp gradient buckets run behind
     /// compute (`--overlap on`). Either way the same collectives move the same bytes and the
@@ -58,6 +63,7 @@ public final class Trainer {
         set {
             parameters.overlap = newValue
             synchronizer.overlap = newValue
+            dionLink?.stage.overlap = newValue
         }
     }
 
@@ -108,6 +114,13 @@ public final class Trainer {
         synchronizer = GradientSynchronizer(mesh: mesh, fsdp: mesh.shape.fsdp, microBatches: configuration.gradientAccumulation,
                                             averagedHere: byOptimizer.map { !$0 }, overlap: false)
         parameters.synchronizer = synchronizer
+        do throws(OptimizerError) {
+            dionLink = try DionBackwardLink.make(optimizers, shards: parameters.shards, clipping: configuration.gradientClip > 0,
+                                                 mesh: mesh, overlap: false)
+        } catch {
+            throw TrainingError(error)
+        }
+        synchronizer.dionLink = dionLink
     }
 
     /// This rank's index among the R·F data-parallel ranks.
@@ -133,6 +146,13 @@ public final class Trainer {
         injectStall()
         let computeStart = Date().timeIntervalSince1970
         parameters.beginGradients()
+        if dionInBackward, let dionLink {
+            do throws(OptimizerError) {
+                try dionLink.begin(optimizers, shards: parameters.shards)
+            } catch {
+                throw TrainingError(error)
+            }
+        }
         var lossSum: Float = 0
         for micro in 0..<c.gradientAccumulation {
             let range: Range<Int>
@@ -163,6 +183,13 @@ public final class Trainer {
         let loss = agreed.loss
         let optimizerStart = Date().timeIntervalSince1970
         spans.add("forward+backward \(step)", from: computeStart, to: optimizerStart)
+        if agreed.stop || agreed.nonFinite {
+            do throws(OptimizerError) {
+                try dionLink?.abandon()
+            } catch {
+                throw TrainingError(error)
+            }
+        }
         if agreed.stop { return StepResult(loss: .nan, skipped: false, stopped: true) }
         if agreed.nonFinite {
             badSteps += 1
@@ -185,7 +212,7 @@ public final class Trainer {
         injectMPIFailure()
         do throws(OptimizerError) {
             try optimizers.step(shards: &parameters.shards, gradients: parameters.gradients,
-                                multiplier: c.schedule.multiplier(at: step), mesh: mesh)
+                                multiplier: c.schedule.multiplier(at: step), mesh: mesh, dionStage: dionLink)
         } catch {
             throw TrainingError(error)
         }

@@ -1,27 +1,25 @@
-import MPIShim
-
-/// A nonblocking collective of the training step in flight, held by reference so that a queue
-/// can keep it (`Request` is `~Copyable`), with the parameters it carries. A collective that did
+/// A nonblocking collective in flight, held by reference so that a queue can keep it (`Request`
+/// is `~Copyable`), with what its caller needs at completion (the parameters it carries). A collective that did
 /// not need to move anything (one rank on the axis) is created finished, holding its result.
-final class InFlightCollective {
+public final class InFlightCollective {
     private var request: Request<Float>?
     private var result: [Float]?
     /// The parameters whose data the message carries, in message order.
-    let indices: [Int]
+    public let indices: [Int]
     /// Blocks kept for the completion (e.g. gradients the axis does not shard).
-    let kept: [[Float]]
+    public let kept: [[Float]]
     /// For a gradient reduce-scatter: whether it carries the step's last micro-batch (its
     /// completion makes the shards final). Fixed when issued, not when MPI completes it.
-    let last: Bool
+    public let last: Bool
 
-    init(_ request: consuming Request<Float>, indices: [Int], kept: [[Float]] = [], last: Bool = true) {
+    public init(_ request: consuming Request<Float>, indices: [Int], kept: [[Float]] = [], last: Bool = true) {
         self.request = consume request
         self.indices = indices
         self.kept = kept
         self.last = last
     }
 
-    init(finished result: [Float], indices: [Int], kept: [[Float]] = [], last: Bool = true) {
+    public init(finished result: [Float], indices: [Int], kept: [[Float]] = [], last: Bool = true) {
         self.request = nil
         self.result = result
         self.indices = indices
@@ -32,7 +30,7 @@ final class InFlightCollective {
     /// Whether it has completed (drives MPI's progress engine once when it has not).
     ///
     /// The corresponding MPI function is `MPI_Test`.
-    func test() throws(MPIError) -> Bool {
+    public func test() throws(MPIError) -> Bool {
         guard var pending = request.take() else { return true }
         do throws(MPIError) {
             let done = try pending.test()
@@ -47,7 +45,7 @@ final class InFlightCollective {
     /// Blocks until it completes and returns the received data (once).
     ///
     /// The corresponding MPI function is `MPI_Wait`.
-    func wait() throws(MPIError) -> [Float] {
+    public func wait() throws(MPIError) -> [Float] {
         if let pending = request.take() { result = try pending.wait() }
         defer { result = nil }
         return result ?? []
@@ -56,7 +54,7 @@ final class InFlightCollective {
     /// Blocks until it completes and hands the received data to `body` without copying it (once).
     ///
     /// The corresponding MPI function is `MPI_Wait`.
-    func wait<R>(reading body: (UnsafeBufferPointer<Float>) -> R) throws(MPIError) -> R {
+    public func wait<R>(reading body: (UnsafeBufferPointer<Float>) -> R) throws(MPIError) -> R {
         if let pending = request.take() { return try pending.wait(reading: body) }
         defer { result = nil }
         return (result ?? []).withUnsafeBufferPointer(body)
