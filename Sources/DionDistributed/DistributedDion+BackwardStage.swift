@@ -239,9 +239,11 @@ extension DistributedDion {
         private func termOfP0(_ k: Int, _ g: ShardedMatrix) -> [Float] {
             let m = states[k].momentum
             let size = work[k].pLocal * work[k].rank + 1
-            guard g.block.rows == m.rows, g.block.columns == m.columns else {
-                failures.append("gradient block \(g.block.rows)×\(g.block.columns) of matrix \(k) does not match its "
-                                + "momentum \(m.rows)×\(m.columns)")
+            // The global shape first, so that every rank records the same failure.
+            guard g.rows == states[k].rows, g.columns == states[k].columns, g.block.rows == m.rows,
+                  g.block.columns == m.columns else {
+                failures.append("gradient \(g.rows)×\(g.columns) (block \(g.block.rows)×\(g.block.columns)) of matrix \(k) "
+                                + "does not match its parameter \(states[k].rows)×\(states[k].columns) (block \(m.rows)×\(m.columns))")
                 return [Float](repeating: 0, count: size)
             }
             if buffers[k].rows != m.rows || buffers[k].columns != m.columns {

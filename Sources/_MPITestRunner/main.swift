@@ -101,6 +101,10 @@ FailFast.run {
         try runDataParallelSyncChecks(world, mesh: meshText, &checker)
         try runBaselineChecks(world, mesh: meshText, &checker)
         print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
+    case "dion-backward-stage":
+        var checker = Checker(rank: world.rank, size: world.size)
+        try runDionBackwardStageChecks(world, mesh: arguments.count > 1 ? arguments[1] : "fsdp=\(world.size)", &checker)
+        print("PASS rank \(world.rank)/\(world.size) checks=\(checker.passed)")
     case "dion2-equivalence":
         var checker = Checker(rank: world.rank, size: world.size)
         try runDion2Equivalence(world, mesh: arguments.count > 1 ? arguments[1] : "dp=\(world.size)", &checker)

@@ -21,6 +21,16 @@ struct DistributedDionTests {
         #expect(result.ranChecks(ranks: ranks, total: checks), "checks per rank \(result.checkCounts(ranks: ranks)): \(result)")
     }
 
+    @Test("Dion's backward stage equals the batched step (bit for bit with two fsdp ranks) and sends its bytes",
+          arguments: [(1, "fsdp=1", 2), (2, "fsdp=2", 76), (3, "fsdp=3", 168), (4, "fsdp=4", 224), (4, "fsdp=2,tp=2", 440),
+                      (4, "dp=2,fsdp=2", 8)])
+    func backwardStage(ranks: Int, mesh: String, checks: Int) throws {
+        let path = try #require(Self.runner)
+        let result = try MPIJob(executable: path, arguments: ["dion-backward-stage", mesh], ranks: ranks, timeout: 300).run()
+        #expect(result.status == 0 && !result.timedOut, "\(result)")
+        #expect(result.ranChecks(ranks: ranks, total: checks), "checks per rank \(result.checkCounts(ranks: ranks)): \(result)")
+    }
+
     @Test("a mesh that does not match the process count is refused on every rank, not hung")
     func meshMismatchRefused() throws {
         let path = try #require(Self.runner)
