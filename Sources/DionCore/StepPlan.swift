@@ -77,6 +77,11 @@ public enum StepPlan {
     /// 11. dp: R averaged (compressed sync);
     /// 12. fsdp: the column sums of squares of R (r, fp64).
     ///
+    /// `DistributedDion.BackwardStage` (`dion train` with fsdp and no dp) issues phases 2, 3 and 9
+    /// once per block of the backward instead of once per step, on duplicates of the fsdp
+    /// communicator: the same elements per rank in total (`RingCost` of a reduce-scatter or
+    /// all-gather in pieces is additive), the rest as listed.
+    ///
     /// - Throws: `ShardingError.invalidLayout` for a layout Dion cannot work on.
     public static func dion(_ batch: [PlannedMatrix], sync: DionDataParallelSync, randomizedCholeskyQR: Bool,
                             at c: MeshCoordinate) throws(ShardingError) -> [PlannedCollective] {
