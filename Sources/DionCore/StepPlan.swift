@@ -79,8 +79,9 @@ public enum StepPlan {
     ///
     /// `DistributedDion.BackwardStage` (`dion train` with fsdp and no dp) issues phases 2, 3 and 9
     /// once per block of the backward instead of once per step, on duplicates of the fsdp
-    /// communicator: the same elements per rank in total (`RingCost` of a reduce-scatter or
-    /// all-gather in pieces is additive), the rest as listed.
+    /// communicator: the same elements in total over the ranks, and per rank for the reduce-scatters
+    /// and all-gathers in pieces (`RingCost` is additive there; a phase-2 all-reduce with fsdp ≥ 3
+    /// cut per block may move a few elements more or fewer on a rank), the rest as listed.
     ///
     /// - Throws: `ShardingError.invalidLayout` for a layout Dion cannot work on.
     public static func dion(_ batch: [PlannedMatrix], sync: DionDataParallelSync, randomizedCholeskyQR: Bool,

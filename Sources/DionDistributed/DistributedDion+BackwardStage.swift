@@ -23,20 +23,28 @@ extension DistributedDion {
     /// operation for operation: B = M + G is the same sum, each matrix's P₀, P, R and update are
     /// computed by the same functions, and with two fsdp ranks every reduction is one sum of two
     /// terms, so the results are bit-identical to it; with more, the P₀ sums may be added in another
-    /// order. The bytes per axis are the batched step's, in one message per group instead of one
-    /// per step. The reductions and the gathers each run on their own duplicate of the `fsdp`
+    /// order. The bytes per axis are the batched step's (summed over the ranks; per rank as well
+    /// except for a phase-2 all-reduce with fsdp ≥ 3, whose ring blocks round differently when cut
+    /// per group), in one message per group instead of one per step. The reductions and the gathers each run on their own duplicate of the `fsdp`
     /// communicator, so that each communicator sees one fixed order of collectives on every rank
     /// whatever MPI's timing.
+    ///
+    /// Per-call agreement checks (`MPIRuntime.debugCollectives`) block at the call, and the stage
+    /// issues where each rank's MPI timing puts it, so `dion train` leaves the stage off under them.
     ///
     /// It takes the step of `dion train` on meshes with `fsdp` > 1 and no `dp` (gradients are final
     /// when their reduce-scatter completes: no average is still to come), every gradient's
     /// finiteness agreed by the caller, and no clipping (which would rescale G after the backward).
     /// It keeps one buffer per matrix the size of its momentum.
     public final class BackwardStage {
+        /// The optimizer whose step the stage takes (its configuration and shared phases).
         public let optimizer: DistributedDion
+        /// The mesh of the parameters.
         public let mesh: DeviceMesh
-        /// Wait for each collective as soon as it is started (`--overlap off`): the same
-        /// collectives in the same order, so the same results and bytes.
+        /// Leave collectives in flight (`true`) or wait for each as soon as it is started (`false`,
+        /// `--overlap off`: the same collectives in the same order, so the same results and bytes).
+        /// It must match how the caller delivers gradients: with `false`, every rank must call
+        /// `gradientsFinal` at the same point of its program (a blocking wait there needs the peers).
         public var overlap: Bool
         /// The P₀ reductions (issued at `gradientsFinal`, in the backward's order).
         private let reductions: Communicator
@@ -47,21 +55,27 @@ extension DistributedDion {
         /// The step in flight: the states as they were when it began (read only), per matrix its
         /// work item, whether its gradient arrived, its P₀ term or reduced piece; the groups.
         private var states: [State] = []
+        private var layouts: [ShardLayout] = []
         private var work: [WorkItem] = []
         private var started: [Bool] = []
         private var parts: [[Float]] = []
-        private var failures: [String] = []
+        /// Gradients that did not fit (the same on every rank: decided from global shapes and
+        /// layouts), and this rank's failures to orthonormalize a P₀ it owns (by position).
+        private var failures: [OptimizerError] = []
+        private var ownerFailures: [Int: String] = [:]
         private var groups: [Group] = []
         /// Groups whose owners' gather has started (they are handled in order).
         private var gathered = 0
+        /// The step is being dropped: owners send P₀ as it is instead of orthonormalizing it.
+        private var abandoning = false
 
         /// One `gradientsFinal` call's matrices and their collectives.
         private final class Group {
             /// Positions with an owner (phases 3 and 9), and those summed over fsdp (phase 2).
             let owned: [Int], shared: [Int]
-            var reduceScatter: InFlightCollective?
-            var allReduce: InFlightCollective?
-            var gather: InFlightCollective?
+            var reduceScatter: PendingCollective?
+            var allReduce: PendingCollective?
+            var gather: PendingCollective?
             var summed: [Float] = []
             var gatheredPieces: [Float] = []
 
@@ -73,6 +87,10 @@ extension DistributedDion {
 
         /// Duplicates `mesh`'s `fsdp` communicator twice (collective over it).
         ///
+        /// - Parameters:
+        ///   - optimizer: the Dion whose step the stage takes.
+        ///   - mesh: the parameters' mesh (fsdp > 1, no dp).
+        ///   - overlap: the initial `overlap`.
         /// - Throws: `OptimizerError.unsupportedTensor` on a mesh without fsdp or with dp;
         ///   `.communication` when the duplication fails.
         public init(_ optimizer: DistributedDion, mesh: DeviceMesh, overlap: Bool) throws(OptimizerError) {
@@ -93,6 +111,8 @@ extension DistributedDion {
         /// Whether the stage can take the step of these matrices on `mesh`: fsdp > 1, no dp, the
         /// finiteness agreed by the caller, and every matrix reduced over fsdp (decided from global
         /// shapes, so every rank agrees).
+        ///
+        /// - Returns: `true` when `BackwardStage(_:mesh:overlap:)` and `begin` accept them.
         public static func supports(_ xs: [ShardedMatrix], states: [State], optimizer: DistributedDion,
                                     mesh: DeviceMesh) -> Bool {
             guard mesh.shape.fsdp > 1, mesh.shape.replicate == 1, optimizer.finitenessAgreedByCaller,
@@ -120,11 +140,14 @@ extension DistributedDion {
                 work = xs.indices.map { i in WorkItem(index: i, x: xs[i], schedule: schedules[i], owner: owners[i], mesh: mesh) }
             }
             self.states = states
+            layouts = xs.map(\.layout)
             started = xs.map { _ in false }
             parts = xs.map { _ in [] }
             failures = []
+            ownerFailures = [:]
             groups = []
             gathered = 0
+            abandoning = false
             if buffers.count != xs.count { buffers = xs.map { _ in Matrix(rows: 0, columns: 0) } }
         }
 
@@ -150,12 +173,11 @@ extension DistributedDion {
             if !group.owned.isEmpty {
                 let (message, counts) = ConcatenatedCollective.piecesMessage(parts, group.owned, pieces: work.map(\.pieces),
                                                                              ranks: reductions.size)
-                group.reduceScatter = InFlightCollective(try reductions.iReduceScatter(message, counts: counts, op: .sum),
-                                                         indices: group.owned)
+                group.reduceScatter = PendingCollective(try reductions.iReduceScatter(message, counts: counts, op: .sum))
             }
             if !group.shared.isEmpty {
-                group.allReduce = InFlightCollective(try reductions.iAllReduce(ConcatenatedCollective.concatenated(parts, group.shared),
-                                                                               op: .sum), indices: group.shared)
+                group.allReduce = PendingCollective(try reductions.iAllReduce(ConcatenatedCollective.concatenated(parts, group.shared),
+                                                                              op: .sum))
             }
             groups.append(group)
             if overlap {
@@ -203,19 +225,29 @@ extension DistributedDion {
                 let leftovers = work.indices.filter { !started[$0] }
                 try gradientsFinal(leftovers, gradients: leftovers.map { gs[$0] })
                 try completeAll()
-                if let failure = failures.first { throw OptimizerError(.shapeMismatch, failure) }
+                if let failure = failures.first { throw failure }
                 self.states = []  // the caller's states are now the only references: updated in place
-                for k in work.indices { swap(&states[k].momentum, &buffers[k]) }
                 var summed = work.map { _ in [Float]() }
                 var owned = work.map { _ in [Float]() }
                 for group in groups {
-                    ConcatenatedCollective.split(group.summed, into: &parts, group.shared)
-                    for k in group.shared { summed[k] = parts[k] }
+                    for k in group.shared {
+                        summed[k] = parts[k]  // this rank's term: its length tells the split where to cut
+                        parts[k] = []
+                    }
+                    ConcatenatedCollective.split(group.summed, into: &summed, group.shared)
                     ConcatenatedCollective.assemble(group.gatheredPieces, into: &owned, group.owned, pieces: work.map(\.pieces),
                                                     ranks: gathers.size)
                 }
                 try optimizer.orthonormalizeReduced(&work, &summed, holdsP: work.map { $0.owner == nil }, xs, states, mesh)
+                // After the last collective before the update: the owner's own account of a failed
+                // orthonormalization, the others learn of it from the gathered flag
+                // (`takeGatheredP`); every rank throws before anything changes.
+                if let failure = ownerFailures.min(by: { $0.key < $1.key }) {
+                    throw OptimizerError(.numerical, "orthonormalizing P of matrix \(failure.key) failed on this rank, its owner: "
+                                         + failure.value)
+                }
                 try DistributedDion.takeGatheredP(&work, &owned)
+                for k in work.indices { swap(&states[k].momentum, &buffers[k]) }  // B becomes the momentum
                 try optimizer.applyUpdate(&work, &xs, &states, etas, mesh)
                 return xs.map { _ in .applied }
             }
@@ -227,6 +259,7 @@ extension DistributedDion {
         /// - Throws: `OptimizerError.communication` when a collective fails.
         public func abandon() throws(OptimizerError) {
             defer { endStep() }
+            abandoning = true
             do throws(MPIError) {
                 try completeAll()
             } catch {
@@ -239,11 +272,12 @@ extension DistributedDion {
         private func termOfP0(_ k: Int, _ g: ShardedMatrix) -> [Float] {
             let m = states[k].momentum
             let size = work[k].pLocal * work[k].rank + 1
-            // The global shape first, so that every rank records the same failure.
-            guard g.rows == states[k].rows, g.columns == states[k].columns, g.block.rows == m.rows,
+            // Global shape and layout, so that every rank records the same failure (then the
+            // block's, which they imply).
+            guard g.rows == states[k].rows, g.columns == states[k].columns, g.layout == layouts[k], g.block.rows == m.rows,
                   g.block.columns == m.columns else {
-                failures.append("gradient \(g.rows)×\(g.columns) (block \(g.block.rows)×\(g.block.columns)) of matrix \(k) "
-                                + "does not match its parameter \(states[k].rows)×\(states[k].columns) (block \(m.rows)×\(m.columns))")
+                failures.append(OptimizerError(.shapeMismatch, "gradient \(g.rows)×\(g.columns) \(g.layout) of matrix \(k) does "
+                                               + "not match its parameter \(states[k].rows)×\(states[k].columns) \(layouts[k])"))
                 return [Float](repeating: 0, count: size)
             }
             if buffers[k].rows != m.rows || buffers[k].columns != m.columns {
@@ -259,7 +293,7 @@ extension DistributedDion {
             do {
                 return try DistributedDion.partialP0(buffers[k], states[k])
             } catch {
-                failures.append("P₀ of matrix \(k): \(error)")
+                failures.append(OptimizerError(.numerical, "P₀ of matrix \(k): \(error)"))
                 return [Float](repeating: 0, count: size)
             }
         }
@@ -278,16 +312,17 @@ extension DistributedDion {
                 var piece: [Float]
                 do {
                     work[k].p = try Matrix(rows: work[k].pLocal, columns: work[k].rank, elements: p0)
-                    if work[k].anyNonZero { work[k].p = try optimizer.orthonormalizedWhole(work[k], states[k]) }
+                    if work[k].anyNonZero && !abandoning { work[k].p = try optimizer.orthonormalizedWhole(work[k], states[k]) }
                     piece = work[k].ownedPiece(fsdpRank: me)
                 } catch {
+                    ownerFailures[k] = "\(error)"
                     piece = p0 + [WorkItem.orthonormalizationFailed]
                 }
                 parts[k] = piece
             }
             let counts = ConcatenatedCollective.gatheredCounts(group.owned, pieces: pieces, ranks: gathers.size)
-            group.gather = InFlightCollective(try gathers.iAllGather(ConcatenatedCollective.concatenated(parts, group.owned),
-                                                                     counts: counts), indices: group.owned)
+            group.gather = PendingCollective(try gathers.iAllGather(ConcatenatedCollective.concatenated(parts, group.owned),
+                                                                    counts: counts))
             for k in group.owned { parts[k] = [] }
         }
 
@@ -312,6 +347,9 @@ extension DistributedDion {
 
         private func endStep() {
             states = []
+            work = []
+            layouts = []
+            ownerFailures = [:]
             started = []
             parts = []
             groups = []

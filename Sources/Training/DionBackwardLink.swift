@@ -14,12 +14,17 @@ final class DionBackwardLink {
     /// Whether the stage is taking the current step (between `begin` and `step`/`abandon`).
     private(set) var active = false
 
-    /// The link, or `nil` where the stage does not apply (not Dion, fsdp = 1, dp > 1, clipping).
-    /// Collective over the mesh when it applies (it duplicates the fsdp communicator).
+    /// What the stage's collectives do, for their errors (`TrainingError.communication`).
+    static let communicating = "reducing Dion's P₀ and gathering its P over fsdp"
+
+    /// The link, or `nil` where the stage does not apply (not Dion, fsdp = 1, dp > 1, clipping,
+    /// or per-call agreement checks on, `--debug-collectives`: they block where each rank's MPI
+    /// timing puts the stage's calls). Collective over the mesh when it applies (it duplicates
+    /// the fsdp communicator).
     static func make(_ optimizers: ParameterOptimizers, shards: [ShardedMatrix], clipping: Bool, mesh: DeviceMesh,
                      overlap: Bool) throws(OptimizerError) -> DionBackwardLink? {
         let slots = optimizers.dionStates.slots
-        guard !clipping, DistributedDion.BackwardStage.supports(slots.map { shards[$0] }, states: optimizers.dionStates.states,
+        guard !clipping, !MPIRuntime.debugCollectives, DistributedDion.BackwardStage.supports(slots.map { shards[$0] }, states: optimizers.dionStates.states,
                                                                 optimizer: optimizers.dion, mesh: mesh) else { return nil }
         var positions = [Int?](repeating: nil, count: shards.count)
         for (k, i) in slots.enumerated() { positions[i] = k }

@@ -1,6 +1,7 @@
 import LinearAlgebra
 import MPIShim
 import Sharding
+import Transformer
 
 /// The training step's gradient synchronization, the one place that turns each rank's summed
 /// gradient shards into the gradient of the global batch's mean loss that the optimizers step on.
@@ -62,11 +63,22 @@ final class GradientSynchronizer {
 
     /// Called with the parameters of one block whose shards just received the last
     /// micro-batch's contribution (in the order the backward issued them, whatever MPI's
-    /// timing): scales them and starts their dp bucket.
-    func shardsFinal(_ indices: [Int], gradients: inout [ShardedMatrix]) throws(MPIError) {
+    /// timing): scales them, starts their dp bucket and hands Dion's to its backward stage.
+    ///
+    /// - Throws: `TransformerError.communication` with the failed collective's `MPIError` and
+    ///   what it was doing (the dp average, or Dion's reductions).
+    func shardsFinal(_ indices: [Int], gradients: inout [ShardedMatrix]) throws(TransformerError) {
         let fresh = indices.filter { !dispatched[$0] }
-        try dispatch(fresh, gradients: &gradients)
-        try dionLink?.gradientsFinal(fresh, gradients: gradients)
+        do throws(MPIError) {
+            try dispatch(fresh, gradients: &gradients)
+        } catch {
+            throw TransformerError(communication: error, while: Self.averaging)
+        }
+        do throws(MPIError) {
+            try dionLink?.gradientsFinal(fresh, gradients: gradients)
+        } catch {
+            throw TransformerError(communication: error, while: DionBackwardLink.communicating)
+        }
     }
 
     private func dispatch(_ indices: [Int], gradients: inout [ShardedMatrix]) throws(MPIError) {
@@ -97,11 +109,21 @@ final class GradientSynchronizer {
         }
     }
 
-    /// Drives the buckets in flight (an `MPI_Testall` each).
-    func progress() throws(MPIError) {
-        // Every bucket: an all-reduce posts its second round when a test finds its first complete.
-        for flight in pending { _ = try flight.test() }
-        try dionLink?.progress()
+    /// Drives the buckets in flight (an `MPI_Test` each) and Dion's backward stage.
+    ///
+    /// - Throws: `TransformerError.communication`, as `shardsFinal`.
+    func progress() throws(TransformerError) {
+        do throws(MPIError) {
+            // Every bucket: an all-reduce posts its second round when a test finds its first complete.
+            for flight in pending { _ = try flight.test() }
+        } catch {
+            throw TransformerError(communication: error, while: Self.averaging)
+        }
+        do throws(MPIError) {
+            try dionLink?.progress()
+        } catch {
+            throw TransformerError(communication: error, while: DionBackwardLink.communicating)
+        }
     }
 
     /// Dispatches what the backward did not (a parameter without gradient), then waits for every

@@ -157,11 +157,7 @@ public struct MeshParameters: ParameterSource {
             throw TransformerError(communication: error, while: Self.gathering)
         }
         try completeFinishedReductions()
-        do throws(MPIError) {
-            try synchronizer?.progress()
-        } catch {
-            throw TransformerError(communication: error, while: GradientSynchronizer.averaging)
-        }
+        try synchronizer?.progress()
     }
 
     /// Completes the reduce-scatters at the head of the queue that have finished (in order, so
@@ -201,13 +197,7 @@ public struct MeshParameters: ParameterSource {
                 }
             }
         }
-        if flight.last {
-            do throws(MPIError) {
-                try synchronizer?.shardsFinal(flight.indices, gradients: &gradients)
-            } catch {
-                throw TransformerError(communication: error, while: GradientSynchronizer.averaging)
-            }
-        }
+        if flight.last { try synchronizer?.shardsFinal(flight.indices, gradients: &gradients) }
     }
 
     /// Starts a step's gradient accumulation: zero shards, nothing in flight.

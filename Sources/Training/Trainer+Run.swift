@@ -33,6 +33,7 @@ extension Trainer {
         output.print("dion train: \(c.model) (\(c.model.parameterCount) parameters) on \(mesh.shape)"
                      + (overlap ? " (overlap on)" : "") + (WaitPolicy.current == .block ? "" : " (waits: \(WaitPolicy.current))") + ", \(c.optimizer.rawValue)"
                      + (c.optimizer == .dion ? " ρ=\(c.rankFraction)" : "")
+                     + (dionInBackward && dionLink != nil ? " (fsdp collectives in the backward)" : "")
                      + (c.optimizer.selectsSlices ? " α=\(c.fraction) \(c.selection.rawValue)" : "") + ", batch \(c.batchSize)×\(c.model.sequenceLength)"
                      + (c.gradientAccumulation > 1 ? " in \(c.gradientAccumulation) micro-batches" : "")
                      + ", \(c.schedule.shape.rawValue) lr \(c.learningRate), data \(dataSource)")

@@ -15,26 +15,34 @@ struct TrainDionInBackwardTests {
         let type: String
         let step: Int?
         let train_loss: Double?
+        let val_loss: Double?
         let skipped: Bool?
         let bytes_by_axis: [String: Int]?
         let collectives: Int?
     }
 
-    static func steps(mesh: String, ranks: Int, stage: String, extra: [String]) throws -> [Record] {
+    /// Three steps, each evaluated (so the third's losses carry two updates, the second with a
+    /// non-zero momentum).
+    static func records(mesh: String, ranks: Int, stage: String, extra: [String]) throws -> [Record] {
         let (result, records) = try TrainMultiRankTests.runTrain(["--mesh", mesh, "--optimizer", "dion", "--dion-in-backward", stage]
-                                                                 + TrainMultiRankTests.model + extra, ranks: ranks, as: Record.self)
+                                                                 + TrainMultiRankTests.model + ["--steps", "3"] + extra,
+                                                                 ranks: ranks, as: Record.self)
         #expect(result.status == 0 && !result.timedOut, "\(result)")
-        return records.filter { $0.type == "step" }
+        return records
     }
 
     @Test("on and off: the same losses and bytes per axis; the stage ran where it applies",
-          arguments: [(2, "fsdp=2", [String](), true), (2, "fsdp=2", ["--grad-accum", "2", "--debug-nan-steps", "1"], true),
-                      (4, "fsdp=2,tp=2", [], true), (4, "fsdp=4", [], true), (3, "fsdp=3", ["--batch-size", "6"], true),
-                      (4, "dp=2,fsdp=2", [], false), (2, "fsdp=2", ["--grad-clip", "1"], false)])
+          arguments: [(2, "fsdp=2", [String](), true), (2, "fsdp=2", ["--grad-accum", "2", "--debug-nan-steps", "2"], true),
+                      (2, "fsdp=2", ["--overlap", "off"], true), (4, "fsdp=2,tp=2", [], true), (4, "fsdp=4", [], true),
+                      (3, "fsdp=3", ["--batch-size", "6"], true), (4, "dp=2,fsdp=2", [], false),
+                      (2, "fsdp=2", ["--grad-clip", "1"], false), (2, "fsdp=2", ["--debug-collectives"], false)])
     func sameRun(ranks: Int, mesh: String, extra: [String], applies: Bool) throws {
-        let on = try Self.steps(mesh: mesh, ranks: ranks, stage: "on", extra: extra)
-        let off = try Self.steps(mesh: mesh, ranks: ranks, stage: "off", extra: extra)
-        #expect(on.count == 2 && off.count == 2, "\(mesh) \(extra): \(on.count) and \(off.count) steps")
+        let onRecords = try Self.records(mesh: mesh, ranks: ranks, stage: "on", extra: extra)
+        let offRecords = try Self.records(mesh: mesh, ranks: ranks, stage: "off", extra: extra)
+        let (on, off) = (onRecords.filter { $0.type == "step" }, offRecords.filter { $0.type == "step" })
+        let (onEvals, offEvals) = (onRecords.compactMap(\.val_loss), offRecords.compactMap(\.val_loss))
+        #expect(on.count == 3 && off.count == 3, "\(mesh) \(extra): \(on.count) and \(off.count) steps")
+        #expect(onEvals.count >= 3 && onEvals.count == offEvals.count, "\(mesh) \(extra): \(onEvals.count) and \(offEvals.count) evaluations")
         let skips = extra.contains("--debug-nan-steps") ? 1 : 0
         #expect(on.filter { $0.skipped == true }.count == skips && off.filter { $0.skipped == true }.count == skips,
                 "\(mesh) \(extra): skipped steps")
@@ -66,6 +74,14 @@ struct TrainDionInBackwardTests {
             }
             compared += 1
         }
-        #expect(compared == 2)
+        for (x, y) in zip(onEvals, offEvals) {
+            if bitwise {
+                #expect(x.isFinite && x.bitPattern == y.bitPattern, "\(mesh) validation: \(x) vs \(y)")
+            } else {
+                #expect(x.isFinite && abs(x - y) <= 1e-5 * abs(y), "\(mesh) validation: \(x) vs \(y)")
+            }
+            compared += 1
+        }
+        #expect(compared == 3 + onEvals.count)
     }
 }

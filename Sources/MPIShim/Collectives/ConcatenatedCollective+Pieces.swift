@@ -6,7 +6,7 @@ extension ConcatenatedCollective {
     ///
     /// Bytes moved per rank: those of one `MPI_Reduce_scatter` with the summed block counts.
     public static func reduceScatter(_ parts: inout [[Float]], where selected: [Bool], pieces: [[Int]],
-                              over communicator: Communicator, op: ReductionOp) throws(MPIError) {
+                                     over communicator: Communicator, op: ReductionOp) throws(MPIError) {
         let chosen = parts.indices.filter { selected[$0] }
         guard !chosen.isEmpty else { return }
         let (message, counts) = piecesMessage(parts, chosen, pieces: pieces, ranks: communicator.size)
@@ -20,11 +20,11 @@ extension ConcatenatedCollective {
     ///
     /// Bytes moved per rank: those of one `MPI_Allgatherv` with the summed block counts.
     public static func allGather(_ parts: inout [[Float]], where selected: [Bool], pieces: [[Int]],
-                          over communicator: Communicator) throws(MPIError) {
+                                 over communicator: Communicator) throws(MPIError) {
         let chosen = parts.indices.filter { selected[$0] }
         guard !chosen.isEmpty else { return }
-        let gathered = try communicator.allGather(concatenated(parts, chosen), counts: gatheredCounts(chosen, pieces: pieces,
-                                                                                                      ranks: communicator.size))
+        let counts = gatheredCounts(chosen, pieces: pieces, ranks: communicator.size)
+        let gathered = try communicator.allGather(concatenated(parts, chosen), counts: counts)
         assemble(gathered, into: &parts, chosen, pieces: pieces, ranks: communicator.size)
     }
 

@@ -1,30 +1,19 @@
 /// A nonblocking collective in flight, held by reference so that a queue can keep it (`Request`
-/// is `~Copyable`), with what its caller needs at completion (the parameters it carries). A collective that did
-/// not need to move anything (one rank on the axis) is created finished, holding its result.
-public final class InFlightCollective {
+/// is `~Copyable`). One created finished (a collective that had nothing to move, e.g. one rank on
+/// the axis) holds its result from the start.
+public final class PendingCollective {
     private var request: Request<Float>?
     private var result: [Float]?
-    /// The parameters whose data the message carries, in message order.
-    public let indices: [Int]
-    /// Blocks kept for the completion (e.g. gradients the axis does not shard).
-    public let kept: [[Float]]
-    /// For a gradient reduce-scatter: whether it carries the step's last micro-batch (its
-    /// completion makes the shards final). Fixed when issued, not when MPI completes it.
-    public let last: Bool
 
-    public init(_ request: consuming Request<Float>, indices: [Int], kept: [[Float]] = [], last: Bool = true) {
+    /// Holds `request` until it is tested complete or waited for.
+    public init(_ request: consuming Request<Float>) {
         self.request = consume request
-        self.indices = indices
-        self.kept = kept
-        self.last = last
     }
 
-    public init(finished result: [Float], indices: [Int], kept: [[Float]] = [], last: Bool = true) {
+    /// A collective already complete, with its received data.
+    public init(finished result: [Float]) {
         self.request = nil
         self.result = result
-        self.indices = indices
-        self.kept = kept
-        self.last = last
     }
 
     /// Whether it has completed (drives MPI's progress engine once when it has not).
