@@ -117,7 +117,7 @@ struct TrainCommand: ParsableCommand {
     var maxBadSteps: Int = 5
     @Option(help: "Abort when a collective has not completed after this many seconds (0 = off).")
     var collectiveTimeout: Double = 600
-    @Flag(help: "Check before every collective that all ranks issue the same operation, count and type.")
+    @Flag(help: "Check before every collective that all ranks issue the same operation, count and type (turns --overlap and --dion-in-backward off).")
     var debugCollectives = false
 
     // MARK: Fault injection (tests)

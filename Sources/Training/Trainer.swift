@@ -58,12 +58,18 @@ public final class Trainer {
     /// Whether the FSDP all-gathers, reduce-scatters and the dp gradient buckets run behind
     /// compute (`--overlap on`). Either way the same collectives move the same bytes and the
     /// losses are bit-identical; only the time spent waiting changes.
+    ///
+    /// Stays off while per-call agreement checks are on (`MPIRuntime.debugCollectives`): each
+    /// check blocks when a collective is issued, and with overlap the dp buckets are issued when
+    /// each rank sees its reduce-scatters complete, at points MPI's timing picks — two ranks
+    /// could each block in a check the other has not reached.
     public var overlap: Bool {
         get { parameters.overlap }
         set {
-            parameters.overlap = newValue
-            synchronizer.overlap = newValue
-            dionLink?.stage.overlap = newValue
+            let on = newValue && !MPIRuntime.debugCollectives
+            parameters.overlap = on
+            synchronizer.overlap = on
+            dionLink?.stage.overlap = on
         }
     }
 

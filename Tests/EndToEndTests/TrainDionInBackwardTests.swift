@@ -35,7 +35,9 @@ struct TrainDionInBackwardTests {
           arguments: [(2, "fsdp=2", [String](), true), (2, "fsdp=2", ["--grad-accum", "2", "--debug-nan-steps", "2"], true),
                       (2, "fsdp=2", ["--overlap", "off"], true), (4, "fsdp=2,tp=2", [], true), (4, "fsdp=4", [], true),
                       (3, "fsdp=3", ["--batch-size", "6"], true), (4, "dp=2,fsdp=2", [], false),
-                      (2, "fsdp=2", ["--grad-clip", "1"], false), (2, "fsdp=2", ["--debug-collectives"], false)])
+                      (2, "fsdp=2", ["--grad-clip", "1"], false), (2, "fsdp=2", ["--debug-collectives"], false),
+                      // Per-call checks turn overlap off: dp buckets issued at points MPI's timing picks hung them.
+                      (4, "dp=2,fsdp=2", ["--debug-collectives"], false)])
     func sameRun(ranks: Int, mesh: String, extra: [String], applies: Bool) throws {
         let onRecords = try Self.records(mesh: mesh, ranks: ranks, stage: "on", extra: extra)
         let offRecords = try Self.records(mesh: mesh, ranks: ranks, stage: "off", extra: extra)
