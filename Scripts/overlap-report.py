@@ -12,7 +12,9 @@ Per (link rate, mesh, optimizer), medians over steps 6..N of every repeat:
   communication (time blocked in MPI) and whether every run moved the same bytes per axis;
 - the wire time: the bytes a host's link carries each way per step (the ledger's bytes on the axis that
   crosses the hosts, the mesh's first, times the ranks per host) at the link's rate, the floor no
-  overlap can go below; the step divided by max(C, wire).
+  overlap can go below; the step divided by max(C, wire);
+- each repeat's own median step of the variant and, over the repeats, the range of step ÷ max(C, wire):
+  the run-to-run spread, which on 4 ranks sharing 2 cores can exceed the differences being measured.
 
 C counts what the transports cost on unshaped links (TCP through the kernel on 2 shared cores, ≈ 40 ms
 of a 160 ms step) as compute, and W therefore leaves it out of the communication; the step timer
@@ -59,16 +61,21 @@ def wire_ms(records, mesh, link):
 def main():
     directory = sys.argv[1] if len(sys.argv) > 1 else "results/overlap"
     runs = defaultdict(list)
+    repeats = defaultdict(list)
     for path in sorted(glob.glob(os.path.join(directory, "train-*.jsonl"))):
         head, _repeat = os.path.basename(path)[:-len(".jsonl")].rsplit("-", 1)
         _, link, mesh, optimizer, variant = head.split("-", 4)
         parts = mesh.split("_")
         mesh = ",".join(f"{parts[i]}={parts[i + 1]}" for i in range(0, len(parts), 2))
-        runs[(link, mesh, optimizer, variant)] += steps(path)
+        records = steps(path)
+        runs[(link, mesh, optimizer, variant)] += records
+        if records:
+            repeats[(link, mesh, optimizer, variant)].append(median_ms(records, "step_seconds"))
     print("| link | mesh | optimizer | C: free links, off (ms) | C + W: shaped, off (ms) | W (ms) "
           "| shaped, off: compute + comm (ms) | wire (ms) | variant | step (ms) | ÷ max(C, W) "
-          "| ÷ max(compute, comm) | ÷ max(C, wire) | ÷ (C + W) | exposed comm (ms) | bytes/step equal |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| ÷ max(compute, comm) | ÷ max(C, wire) | ÷ (C + W) | exposed comm (ms) | bytes/step equal "
+          "| repeats (ms) | ÷ max(C, wire), repeats |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (link, mesh, optimizer, variant), records in sorted(runs.items()):
         if link == "none" or variant == "off":
             continue
@@ -85,7 +92,10 @@ def main():
               f"| {wire:.0f} | {variant} | {step:.0f} | {step / max(c, w):.2f} | {step / max(compute, comm):.2f} "
               f"| {step / max(c, wire):.2f} "
               f"| {step / total:.2f} | {median_ms(records, 'exposed_comm_seconds'):.0f} "
-              f"| {'yes' if len(same) == 1 else 'NO'} |")
+              f"| {'yes' if len(same) == 1 else 'NO'} "
+              f"| {' / '.join(f'{x:.0f}' for x in repeats[(link, mesh, optimizer, variant)])} "
+              f"| {min(repeats[(link, mesh, optimizer, variant)]) / max(c, wire):.2f}–"
+              f"{max(repeats[(link, mesh, optimizer, variant)]) / max(c, wire):.2f} |")
 
 
 if __name__ == "__main__":
