@@ -272,10 +272,9 @@ extension DistributedDion {
         private func termOfP0(_ k: Int, _ g: ShardedMatrix) -> [Float] {
             let m = states[k].momentum
             let size = work[k].pLocal * work[k].rank + 1
-            // Global shape and layout, so that every rank records the same failure (then the
-            // block's, which they imply).
-            guard g.rows == states[k].rows, g.columns == states[k].columns, g.layout == layouts[k], g.block.rows == m.rows,
-                  g.block.columns == m.columns else {
+            // Decided on the global shape and layout first, so every rank records the same failure.
+            guard ShardedStepSupport.fits(g, rows: states[k].rows, columns: states[k].columns, layout: layouts[k],
+                                          block: (m.rows, m.columns)) else {
                 failures.append(OptimizerError(.shapeMismatch, "gradient \(g.rows)×\(g.columns) \(g.layout) of matrix \(k) does "
                                                + "not match its parameter \(states[k].rows)×\(states[k].columns) \(layouts[k])"))
                 return [Float](repeating: 0, count: size)

@@ -14,13 +14,21 @@ enum ShardedStepSupport {
         try agreeOnFiniteness([g], like: [x], policy: policy, mesh: mesh, agreedByCaller: agreedByCaller)[0]
     }
 
+    /// Whether the gradient `g` fits a parameter of `rows`×`columns` in `layout` whose block on this
+    /// rank is `block` (rows, columns): the global shape and layout, which every rank judges alike,
+    /// and the block they imply.
+    static func fits(_ g: ShardedMatrix, rows: Int, columns: Int, layout: ShardLayout, block: (rows: Int, columns: Int)) -> Bool {
+        g.rows == rows && g.columns == columns && g.layout == layout && g.block.rows == block.rows
+            && g.block.columns == block.columns
+    }
+
     /// Per matrix, `nil` to proceed or the outcome every rank returns for its non-finite
     /// gradient; one all-reduce of one flag per matrix over the world — none when
     /// `agreedByCaller` (the caller's own vote found every gradient finite on every rank).
     static func agreeOnFiniteness(_ gs: [ShardedMatrix], like xs: [ShardedMatrix], policy: NonFiniteGradientPolicy,
                                   mesh: DeviceMesh, agreedByCaller: Bool = false) throws -> [StepOutcome?] {
         for (g, x) in zip(gs, xs) {
-            guard g.rows == x.rows, g.columns == x.columns, g.layout == x.layout, g.local.count == x.local.count else {
+            guard fits(g, rows: x.rows, columns: x.columns, layout: x.layout, block: (x.block.rows, x.block.columns)) else {
                 throw OptimizerError(.shapeMismatch, "gradient \(g.rows)×\(g.columns) \(g.layout) does not match parameter "
                                      + "\(x.rows)×\(x.columns) \(x.layout)")
             }

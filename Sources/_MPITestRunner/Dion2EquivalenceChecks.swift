@@ -35,10 +35,7 @@ func runDion2Equivalence(_ world: Communicator, mesh text: String, _ checker: in
             var states = try xs.map { try optimizer.initialState(for: $0, mesh: mesh) }
             defer { if world.rank == 0, ProcessInfo.processInfo.environment["DION2_TRACE"] != nil { print("\(variant) \(layout): \(checker.passed)") } }
             for step in 0..<3 {
-                let gs = try shapes.enumerated().map { i, s in
-                    try ShardedMatrix(scattering: generator.matrix(stream: UInt64(100 + 10 * i + step), rows: s.0, columns: s.1).elements,
-                                      rows: s.0, columns: s.1, layout: layout, mesh: mesh)
-                }
+                let gs = try generator.scattered(shapes, stream: { UInt64(100 + 10 * $0 + step) }, layout: layout, mesh: mesh)
                 let before = CommunicationLedger.shared.recordCount
                 let outcomes = try optimizer.step(parameters: &xs, gradients: gs, states: &states,
                                                   learningRates: [Float](repeating: 0.02, count: xs.count), mesh: mesh)

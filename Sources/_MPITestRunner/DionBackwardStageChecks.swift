@@ -35,10 +35,7 @@ func runDionBackwardStageChecks(_ world: Communicator, mesh text: String, _ chec
     let groups = [[5, 4], [3, 2, 0]]  // matrix 1 is left for `step`
     let bitwise = mesh.shape.fsdp == 2
     for layout in layouts {
-        var batched = try shapes.enumerated().map { i, shape in
-            try ShardedMatrix(scattering: generator.matrix(stream: UInt64(500 + i), rows: shape.0, columns: shape.1).elements,
-                              rows: shape.0, columns: shape.1, layout: layout, mesh: mesh)
-        }
+        var batched = try generator.scattered(shapes, stream: { UInt64(500 + $0) }, layout: layout, mesh: mesh)
         var batchedStates = try batched.enumerated().map { i, x in try dion.initialState(for: x, parameterID: UInt64(i), mesh: mesh) }
         var staged = batched, stagedStates = batchedStates
         try checker.expect(DistributedDion.BackwardStage.supports(staged, states: stagedStates, optimizer: dion, mesh: mesh),
@@ -46,11 +43,7 @@ func runDionBackwardStageChecks(_ world: Communicator, mesh text: String, _ chec
         let stage = try DistributedDion.BackwardStage(dion, mesh: mesh, overlap: true)
         let rates = [Float](repeating: 0.02, count: shapes.count)
         for step in 0..<4 {
-            var gradients = try shapes.enumerated().map { i, shape in
-                try ShardedMatrix(scattering: generator.matrix(stream: UInt64(600 + 10 * i + step), rows: shape.0,
-                                                               columns: shape.1).elements,
-                                  rows: shape.0, columns: shape.1, layout: layout, mesh: mesh)
-            }
+            var gradients = try generator.scattered(shapes, stream: { UInt64(600 + 10 * $0 + step) }, layout: layout, mesh: mesh)
             // Step 2 has a NaN on the last rank: the caller's vote skips it, so the stage is abandoned.
             let skipped = step == 2
             if skipped, mesh.world.rank == mesh.world.size - 1, let i = gradients.indices.first(where: { !gradients[$0].local.isEmpty }) {

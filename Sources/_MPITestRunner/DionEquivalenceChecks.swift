@@ -101,19 +101,12 @@ func runBatchedDionChecks(_ mesh: DeviceMesh, _ layouts: [ShardLayout], _ checke
     let shapes = [(130, 70), (70, 130), (64, 64), (3, 5), (130, 70)]
     let dion = DistributedDion(try DionConfiguration(momentum: 0.95, weightDecay: 0.01, rank: .fraction(0.25)))
     for layout in layouts {
-        var batch = try shapes.enumerated().map { i, shape in
-            try ShardedMatrix(scattering: generator.matrix(stream: UInt64(300 + i), rows: shape.0, columns: shape.1).elements,
-                              rows: shape.0, columns: shape.1, layout: layout, mesh: mesh)
-        }
+        var batch = try generator.scattered(shapes, stream: { UInt64(300 + $0) }, layout: layout, mesh: mesh)
         var batchStates = try batch.enumerated().map { i, x in try dion.initialState(for: x, parameterID: UInt64(i), mesh: mesh) }
         var alone = batch, aloneStates = batchStates
         var batchCollectives = 0, aloneCollectives = 0
         for step in 0..<3 {
-            var gradients = try shapes.enumerated().map { i, shape in
-                try ShardedMatrix(scattering: generator.matrix(stream: UInt64(400 + 10 * i + step), rows: shape.0,
-                                                               columns: shape.1).elements,
-                                  rows: shape.0, columns: shape.1, layout: layout, mesh: mesh)
-            }
+            var gradients = try generator.scattered(shapes, stream: { UInt64(400 + 10 * $0 + step) }, layout: layout, mesh: mesh)
             // At step 1, matrix 2's gradient has a NaN on the last rank (if it holds any of it).
             if step == 1, mesh.world.rank == mesh.world.size - 1, !gradients[2].local.isEmpty { gradients[2].local[0] = .nan }
             let before = CommunicationLedger.shared.recordCount

@@ -26,14 +26,9 @@ func runWireChecks(_ world: Communicator, mesh text: String, _ checker: inout Ch
     var worst: Float = 0
     var crossed = 0
     for layout in dionLayouts(for: mesh.shape) {
-        let x0 = try shapes.enumerated().map { i, s in
-            try ShardedMatrix(scattering: generator.matrix(stream: UInt64(40 + i), rows: s.0, columns: s.1).elements,
-                              rows: s.0, columns: s.1, layout: layout, mesh: mesh)
-        }
-        let gs = try shapes.enumerated().map { i, s in
-            try ShardedMatrix(scattering: BFloat16.rounded(generator.matrix(stream: UInt64(60 + i), rows: s.0, columns: s.1).elements),
-                              rows: s.0, columns: s.1, layout: layout, mesh: mesh)
-        }
+        let x0 = try generator.scattered(shapes, stream: { UInt64(40 + $0) }, layout: layout, mesh: mesh)
+        let gs = try generator.scattered(shapes, stream: { UInt64(60 + $0) }, layout: layout, mesh: mesh,
+                                         transform: BFloat16.rounded)
         for variant in WireVariant.all(for: layout) {
             var results: [WirePrecision: (x: [[Float]], bytes: Int, bf16Bytes: Int)] = [:]
             for wire in WirePrecision.allCases {
